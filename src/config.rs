@@ -1,0 +1,462 @@
+//! The configuration file: TOML parsed once into [`RawConfig`] (serde, unknown keys
+//! rejected), then validated into [`Config`], the only form the rest of the program sees.
+//! Every error names the file, the key and the offending value. No globals: the caller
+//! owns the `Config` and passes it on.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use serde::Deserialize;
+use url::Url;
+
+use crate::schedule::CronSchedule;
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file it was read from, for messages.
+    pub path: PathBuf,
+    pub archive: ArchiveConfig,
+    pub http: HttpConfig,
+    pub run: RunConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArchiveConfig {
+    /// Where the archive lives: a SQLite file path.
+    pub database: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpConfig {
+    pub user_agent: String,
+    /// Whole request, from connect to the last body byte.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Largest body accepted, counted after decompression.
+    pub max_body: u64,
+    pub max_redirects: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunConfig {
+    /// Sources polled at the same time.
+    pub concurrency: usize,
+    /// How long `run` waits for in-flight work after SIGTERM before abandoning it.
+    pub shutdown_grace: Duration,
+}
+
+/// What a source is. Only feeds are polled today; `page` and `sitemap` are accepted in the
+/// file so configurations written for them validate, and are reported as not yet supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SourceKind {
+    Feed,
+    Page,
+    Sitemap,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Feed => "feed",
+            SourceKind::Page => "page",
+            SourceKind::Sitemap => "sitemap",
+        }
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceConfig {
+    pub name: String,
+    pub url: Url,
+    pub kind: SourceKind,
+    pub schedule: CronSchedule,
+    /// Time zone for the schedule and for page dates that carry no offset.
+    pub timezone: Tz,
+    pub enabled: bool,
+}
+
+/// A configuration problem, with enough context to fix it without reading code.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {key} = {value:?}: {reason}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        value: String,
+        reason: String,
+    },
+}
+
+pub const DEFAULT_USER_AGENT: &str = concat!(
+    "newsvault/",
+    env!("CARGO_PKG_VERSION"),
+    " (+https://github.com/newsvault/newsvault)"
+);
+
+// ------------------------------------------------------------------ raw form
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    archive: RawArchive,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    run: RawRun,
+    #[serde(default, rename = "source")]
+    sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArchive {
+    database: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    user_agent: Option<String>,
+    timeout: Option<String>,
+    connect_timeout: Option<String>,
+    max_body: Option<String>,
+    max_redirects: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRun {
+    concurrency: Option<usize>,
+    shutdown_grace: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    name: String,
+    url: String,
+    kind: Option<SourceKind>,
+    schedule: Option<String>,
+    timezone: Option<String>,
+    enabled: Option<bool>,
+}
+
+// ------------------------------------------------------------------ loading
+
+pub const DEFAULT_DATABASE: &str = "newsvault.sqlite3";
+pub const DEFAULT_SCHEDULE: &str = "*/30 * * * *";
+
+impl Config {
+    /// Reads and validates a configuration file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates configuration text; `path` is used in messages only.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
+        Validator { path }.config(raw)
+    }
+
+    /// The source with this name, if configured.
+    pub fn source(&self, name: &str) -> Option<&SourceConfig> {
+        self.sources.iter().find(|s| s.name == name)
+    }
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+}
+
+impl Validator<'_> {
+    fn invalid(&self, key: &str, value: &str, reason: impl fmt::Display) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            key: key.to_string(),
+            value: value.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let database = raw
+            .archive
+            .database
+            .unwrap_or_else(|| DEFAULT_DATABASE.to_string());
+        if database.trim().is_empty() {
+            return Err(self.invalid("archive.database", &database, "must not be empty"));
+        }
+        let http = self.http(raw.http)?;
+        let run = self.run(raw.run)?;
+        let mut names = HashSet::new();
+        let mut sources = Vec::with_capacity(raw.sources.len());
+        for (index, source) in raw.sources.into_iter().enumerate() {
+            let source = self.source(index, source)?;
+            if !names.insert(source.name.clone()) {
+                return Err(self.invalid(
+                    &format!("source[{index}].name"),
+                    &source.name,
+                    "duplicate source name (names must be unique)",
+                ));
+            }
+            sources.push(source);
+        }
+        Ok(Config {
+            path: self.path.to_path_buf(),
+            archive: ArchiveConfig {
+                database: PathBuf::from(database),
+            },
+            http,
+            run,
+            sources,
+        })
+    }
+
+    fn duration(
+        &self,
+        key: &str,
+        value: Option<String>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let Some(value) = value else {
+            return Ok(default);
+        };
+        match humantime::parse_duration(value.trim()) {
+            Ok(d) if d.is_zero() => Err(self.invalid(key, &value, "must be longer than zero")),
+            Ok(d) => Ok(d),
+            Err(e) => Err(self.invalid(
+                key,
+                &value,
+                format!("not a duration like \"30s\" or \"2m\": {e}"),
+            )),
+        }
+    }
+
+    fn http(&self, raw: RawHttp) -> Result<HttpConfig, ConfigError> {
+        let user_agent = raw
+            .user_agent
+            .unwrap_or_else(|| DEFAULT_USER_AGENT.to_string());
+        if user_agent.trim().is_empty() || !is_header_safe(&user_agent) {
+            return Err(self.invalid(
+                "http.user_agent",
+                &user_agent,
+                "must be non-empty printable text without line breaks",
+            ));
+        }
+        let max_body = match raw.max_body {
+            None => 10 * 1024 * 1024,
+            Some(text) => match text.trim().parse::<bytesize::ByteSize>() {
+                Ok(size) if size.as_u64() >= 1024 => size.as_u64(),
+                Ok(_) => return Err(self.invalid("http.max_body", &text, "must be at least 1KiB")),
+                Err(e) => {
+                    return Err(self.invalid(
+                        "http.max_body",
+                        &text,
+                        format!("not a size like \"10MiB\": {e}"),
+                    ));
+                }
+            },
+        };
+        let max_redirects = raw.max_redirects.unwrap_or(10);
+        if max_redirects > 50 {
+            return Err(self.invalid(
+                "http.max_redirects",
+                &max_redirects.to_string(),
+                "at most 50",
+            ));
+        }
+        Ok(HttpConfig {
+            user_agent,
+            timeout: self.duration("http.timeout", raw.timeout, Duration::from_secs(30))?,
+            connect_timeout: self.duration(
+                "http.connect_timeout",
+                raw.connect_timeout,
+                Duration::from_secs(10),
+            )?,
+            max_body,
+            max_redirects,
+        })
+    }
+
+    fn run(&self, raw: RawRun) -> Result<RunConfig, ConfigError> {
+        let concurrency = raw.concurrency.unwrap_or(4);
+        if !(1..=1024).contains(&concurrency) {
+            return Err(self.invalid(
+                "run.concurrency",
+                &concurrency.to_string(),
+                "must be between 1 and 1024",
+            ));
+        }
+        Ok(RunConfig {
+            concurrency,
+            shutdown_grace: self.duration(
+                "run.shutdown_grace",
+                raw.shutdown_grace,
+                Duration::from_secs(10),
+            )?,
+        })
+    }
+
+    fn source(&self, index: usize, raw: RawSource) -> Result<SourceConfig, ConfigError> {
+        let key = |field: &str| format!("source[{index}].{field}");
+        let name = raw.name.trim().to_string();
+        if name.is_empty()
+            || name.len() > 100
+            || name.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(self.invalid(
+                &key("name"),
+                &raw.name,
+                "must be 1-100 characters without spaces or control characters",
+            ));
+        }
+        let key = |field: &str| format!("source[{index}] ({name}).{field}");
+        let url = Url::parse(raw.url.trim())
+            .map_err(|e| self.invalid(&key("url"), &raw.url, format!("not a valid URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(self.invalid(
+                &key("url"),
+                &raw.url,
+                "must be an http or https URL with a host",
+            ));
+        }
+        let schedule_line = raw.schedule.unwrap_or_else(|| DEFAULT_SCHEDULE.to_string());
+        let schedule = schedule_line
+            .parse::<CronSchedule>()
+            .map_err(|e| self.invalid(&key("schedule"), &schedule_line, e))?;
+        let timezone_name = raw.timezone.unwrap_or_else(|| "UTC".to_string());
+        let timezone = timezone_name.trim().parse::<Tz>().map_err(|_| {
+            self.invalid(
+                &key("timezone"),
+                &timezone_name,
+                "not an IANA time zone name such as \"Asia/Dhaka\" or \"UTC\"",
+            )
+        })?;
+        Ok(SourceConfig {
+            name,
+            url,
+            kind: raw.kind.unwrap_or(SourceKind::Feed),
+            schedule,
+            timezone,
+            enabled: raw.enabled.unwrap_or(true),
+        })
+    }
+}
+
+/// A User-Agent must be a valid header value: visible ASCII and spaces only.
+fn is_header_safe(value: &str) -> bool {
+    value.chars().all(|c| c == ' ' || c.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("test.toml"))
+    }
+
+    const MINIMAL: &str = r#"
+[[source]]
+name = "bss"
+url = "https://example.org/rss.xml"
+"#;
+
+    #[test]
+    fn defaults_fill_what_is_left_out() {
+        let config = parse(MINIMAL).expect("valid");
+        assert_eq!(config.archive.database, PathBuf::from(DEFAULT_DATABASE));
+        assert_eq!(config.http.timeout, Duration::from_secs(30));
+        assert_eq!(config.http.max_body, 10 * 1024 * 1024);
+        let source = &config.sources[0];
+        assert_eq!(source.kind, SourceKind::Feed);
+        assert_eq!(source.schedule.as_str(), DEFAULT_SCHEDULE);
+        assert_eq!(source.timezone, chrono_tz::UTC);
+        assert!(source.enabled);
+    }
+
+    fn invalid_key(text: &str) -> (String, String) {
+        match parse(text) {
+            Err(ConfigError::Invalid { key, value, .. }) => (key, value),
+            other => panic!("expected an invalid-value error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let err = parse("[http]\nuser_agnet = \"x\"\n").expect_err("unknown key");
+        let message = err.to_string();
+        assert!(message.starts_with("test.toml:"), "{message}");
+        assert!(message.contains("user_agnet"), "{message}");
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_value() {
+        let (key, value) = invalid_key(&format!("{MINIMAL}schedule = \"*/15 * *\"\n"));
+        assert_eq!(
+            (key.as_str(), value.as_str()),
+            ("source[0] (bss).schedule", "*/15 * *")
+        );
+
+        let (key, value) = invalid_key("[[source]]\nname = \"a\"\nurl = \"ftp://x/y\"\n");
+        assert_eq!(
+            (key.as_str(), value.as_str()),
+            ("source[0] (a).url", "ftp://x/y")
+        );
+
+        let (key, _) = invalid_key("[[source]]\nname = \"a\"\nurl = \"not a url\"\n");
+        assert_eq!(key, "source[0] (a).url");
+
+        let (key, value) = invalid_key(&format!("{MINIMAL}{MINIMAL}"));
+        assert_eq!((key.as_str(), value.as_str()), ("source[1].name", "bss"));
+
+        let (key, value) = invalid_key(&format!("{MINIMAL}timezone = \"Asia/Dacca2\"\n"));
+        assert_eq!(
+            (key.as_str(), value.as_str()),
+            ("source[0] (bss).timezone", "Asia/Dacca2")
+        );
+
+        let (key, value) = invalid_key("[http]\ntimeout = \"soon\"\n");
+        assert_eq!((key.as_str(), value.as_str()), ("http.timeout", "soon"));
+
+        let (key, value) = invalid_key("[http]\nmax_body = \"ten megs\"\n");
+        assert_eq!(
+            (key.as_str(), value.as_str()),
+            ("http.max_body", "ten megs")
+        );
+    }
+
+    #[test]
+    fn sizes_and_durations_take_units() {
+        let config = parse("[http]\ntimeout = \"2m\"\nmax_body = \"512KiB\"\n").expect("valid");
+        assert_eq!(config.http.timeout, Duration::from_secs(120));
+        assert_eq!(config.http.max_body, 512 * 1024);
+    }
+}

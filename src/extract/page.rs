@@ -1,0 +1,549 @@
+//! Page signals: everything the metadata and date logic reads from a page, gathered in
+//! one iterative walk over the parsed DOM (or filled by the no-DOM fallback scanner).
+//!
+//! Keeping this a plain struct decouples `dates` and `meta` from the DOM library, lets
+//! the fallback path reuse them unchanged, and makes them testable without HTML.
+
+use dom_query::{Document, NodeRef};
+
+/// At most this many characters of an element's text are kept as a signal.
+const MAX_SIGNAL_TEXT: usize = 300;
+/// Caps on the lists, so a page of ten thousand `<time>` tags stays cheap.
+const MAX_ITEMS: usize = 300;
+/// JSON-LD blocks larger than this are not parsed (they are catalogues, not articles).
+const MAX_JSON_LD: usize = 2_000_000;
+/// Visible text kept for date-label search.
+const MAX_VISIBLE_TEXT: usize = 400_000;
+
+/// A `<time>` element.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TimeNode {
+    pub datetime: Option<String>,
+    pub text: String,
+    /// class, id and itemprop of the element and its parent, for "published"/"updated".
+    pub hint: String,
+    /// The HTML5-draft `pubdate` attribute.
+    pub pubdate: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PageSignals {
+    /// (lowercased name / property / itemprop / http-equiv, value), in document order.
+    pub metas: Vec<(String, String)>,
+    pub json_ld: Vec<serde_json::Value>,
+    pub html_lang: Option<String>,
+    pub title_tag: Option<String>,
+    /// Texts of h1–h4 and of headline-like elements, in document order.
+    pub headings: Vec<String>,
+    pub canonical: Option<String>,
+    pub og_url: Option<String>,
+    /// Texts of author-like elements (rel=author, itemprop=author, .author, .byline).
+    pub author_nodes: Vec<String>,
+    pub times: Vec<TimeNode>,
+    /// Short texts of elements whose class/id says "date".
+    pub date_nodes: Vec<String>,
+    /// The page's visible text, one block element per line.
+    pub visible_text: String,
+}
+
+impl PageSignals {
+    /// The first value of a meta key.
+    pub fn meta(&self, key: &str) -> Option<&str> {
+        self.metas
+            .iter()
+            .find(|(k, v)| k == key && !v.trim().is_empty())
+            .map(|(_, v)| v.trim())
+    }
+
+    /// All JSON-LD objects, including those inside `@graph` arrays, in document order.
+    pub fn ld_objects(&self) -> Vec<&serde_json::Map<String, serde_json::Value>> {
+        let mut out = Vec::new();
+        for v in &self.json_ld {
+            collect_ld_objects(v, 0, &mut out);
+        }
+        out
+    }
+}
+
+fn collect_ld_objects<'a>(
+    v: &'a serde_json::Value,
+    depth: usize,
+    out: &mut Vec<&'a serde_json::Map<String, serde_json::Value>>,
+) {
+    // JSON-LD nests a handful of levels; deeper is junk, and recursion must stay bounded.
+    if depth > 8 || out.len() > MAX_ITEMS {
+        return;
+    }
+    match v {
+        serde_json::Value::Array(a) => {
+            for x in a {
+                collect_ld_objects(x, depth + 1, out);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            out.push(o);
+            for key in [
+                "@graph",
+                "mainEntity",
+                "mainEntityOfPage",
+                "itemListElement",
+            ] {
+                if let Some(g) = o.get(key)
+                    && (g.is_array() || g.is_object())
+                {
+                    collect_ld_objects(g, depth + 1, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Parse a JSON-LD block leniently: CDATA wrappers, HTML comments, and trailing
+/// semicolons occur in the wild.
+pub(crate) fn parse_json_ld(raw: &str) -> Option<serde_json::Value> {
+    if raw.len() > MAX_JSON_LD {
+        return None;
+    }
+    let mut s = raw.trim();
+    for (open, close) in [
+        ("<![CDATA[", "]]>"),
+        ("<!--", "-->"),
+        ("//<![CDATA[", "//]]>"),
+    ] {
+        if let Some(rest) = s.strip_prefix(open) {
+            s = rest.trim();
+            if let Some(rest) = s.strip_suffix(close) {
+                s = rest.trim();
+            }
+        }
+    }
+    let s = s.trim_end_matches(';').trim();
+    serde_json::from_str(s)
+        .ok()
+        .or_else(|| serde_json::from_str(&s.replace(['\n', '\r', '\t'], " ")).ok())
+}
+
+/// Elements whose content is not visible text.
+fn is_hidden_element(name: &str) -> bool {
+    matches!(
+        name,
+        "script"
+            | "style"
+            | "noscript"
+            | "template"
+            | "svg"
+            | "head"
+            | "iframe"
+            | "object"
+            | "select"
+            | "textarea"
+            | "math"
+            | "canvas"
+    )
+}
+
+/// Elements that start a new line of visible text.
+pub(crate) fn is_block_element(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "div"
+            | "br"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "section"
+            | "article"
+            | "header"
+            | "footer"
+            | "nav"
+            | "aside"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "main"
+            | "figure"
+            | "figcaption"
+            | "blockquote"
+            | "form"
+            | "dd"
+            | "dt"
+            | "dl"
+            | "pre"
+            | "address"
+            | "hr"
+            | "time"
+            | "body"
+            | "html"
+    )
+}
+
+/// Class/id fragments of elements that hold a dateline.
+fn is_date_hint(s: &str) -> bool {
+    const HINTS: &[&str] = &[
+        "date",
+        "time",
+        "publish",
+        "posted",
+        "dateline",
+        "timestamp",
+        "byline",
+        "entry-meta",
+        "post-meta",
+        "article-meta",
+        "meta-info",
+        "info",
+        "updated",
+    ];
+    HINTS.iter().any(|h| s.contains(h))
+}
+
+fn is_author_hint(s: &str) -> bool {
+    const HINTS: &[&str] = &["author", "byline", "writer", "reporter", "contributor"];
+    HINTS.iter().any(|h| s.contains(h))
+}
+
+fn clip(s: &str, max_chars: usize) -> Option<String> {
+    let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if t.is_empty() || t.chars().count() > max_chars {
+        return None;
+    }
+    Some(t)
+}
+
+/// Walk the whole document once and collect its signals.
+pub(crate) fn collect(doc: &Document) -> PageSignals {
+    let mut sig = PageSignals::default();
+    // (node, leaving)
+    let mut stack: Vec<(NodeRef, bool)> = vec![(doc.root(), false)];
+    let mut hidden = 0usize;
+    let mut expensive = 0usize;
+    while let Some((node, leaving)) = stack.pop() {
+        if node.is_text() {
+            if hidden == 0 && sig.visible_text.len() < MAX_VISIBLE_TEXT {
+                sig.visible_text.push_str(&node.text());
+            }
+            continue;
+        }
+        if !node.is_element() && !node.is_document() {
+            continue;
+        }
+        let name = node.node_name().map(|n| n.to_ascii_lowercase());
+        let name = name.as_deref().unwrap_or("");
+        if leaving {
+            if is_hidden_element(name) {
+                hidden = hidden.saturating_sub(1);
+            }
+            if is_block_element(name) {
+                sig.visible_text.push('\n');
+            }
+            continue;
+        }
+        match name {
+            "script" => {
+                let ty = node.attr("type").map(|t| t.to_ascii_lowercase());
+                if ty.as_deref().is_some_and(|t| t.contains("ld+json"))
+                    && sig.json_ld.len() < 50
+                    && let Some(v) = parse_json_ld(&node.text())
+                {
+                    sig.json_ld.push(v);
+                }
+                // Script and style content is never visible: skip the subtree.
+                continue;
+            }
+            "style" => continue,
+            "meta" => {
+                if let Some(content) = node.attr("content") {
+                    for attr in ["property", "name", "itemprop", "http-equiv"] {
+                        if let Some(k) = node.attr(attr) {
+                            // "og:title article:title" style multi-keys are split.
+                            for key in k.split_whitespace() {
+                                if sig.metas.len() < MAX_ITEMS * 3 {
+                                    sig.metas
+                                        .push((key.to_ascii_lowercase(), content.to_string()));
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
+            "link" => {
+                let rel = node.attr("rel").map(|r| r.to_ascii_lowercase());
+                if let (Some(rel), Some(href)) = (rel, node.attr("href"))
+                    && rel.split_whitespace().any(|r| r == "canonical")
+                    && sig.canonical.is_none()
+                {
+                    sig.canonical = Some(href.trim().to_string());
+                }
+                continue;
+            }
+            "title" => {
+                if sig.title_tag.is_none() {
+                    sig.title_tag = clip(&node.text(), 1000);
+                }
+                continue;
+            }
+            "html" if sig.html_lang.is_none() => {
+                sig.html_lang = node
+                    .attr("lang")
+                    .or_else(|| node.attr("xml:lang"))
+                    .map(|l| l.to_string());
+            }
+            _ => {}
+        }
+        if let Some(ip) = node.attr("itemprop") {
+            let ip = ip.to_ascii_lowercase();
+            if ip.contains("date") && sig.metas.len() < MAX_ITEMS * 3 {
+                let v = node
+                    .attr("content")
+                    .or_else(|| node.attr("datetime"))
+                    .map(|v| v.to_string())
+                    .or_else(|| clip(&node.text(), MAX_SIGNAL_TEXT));
+                if let Some(v) = v {
+                    for key in ip.split_whitespace() {
+                        sig.metas.push((key.to_string(), v.clone()));
+                    }
+                }
+            }
+        }
+        if matches!(name, "h1" | "h2" | "h3" | "h4")
+            && sig.headings.len() < MAX_ITEMS
+            && let Some(t) = clip(&node.text(), 500)
+        {
+            sig.headings.push(t);
+        }
+        if name == "time" && sig.times.len() < MAX_ITEMS {
+            let mut hint = String::new();
+            for n in [Some(node), node.parent()].into_iter().flatten() {
+                for a in ["class", "id", "itemprop"] {
+                    if let Some(v) = n.attr(a) {
+                        hint.push_str(v.as_ref());
+                        hint.push(' ');
+                    }
+                }
+            }
+            sig.times.push(TimeNode {
+                datetime: node.attr("datetime").map(|d| d.to_string()),
+                text: clip(&node.text(), MAX_SIGNAL_TEXT).unwrap_or_default(),
+                hint,
+                pubdate: node.has_attr("pubdate"),
+            });
+        }
+        // class/id hints: dates, authors, headlines
+        let class_id = {
+            let mut s = String::new();
+            for a in ["class", "id", "itemprop", "rel"] {
+                if let Some(v) = node.attr(a) {
+                    s.push_str(&v.to_ascii_lowercase());
+                    s.push(' ');
+                }
+            }
+            s
+        };
+        if !class_id.is_empty() && expensive < MAX_ITEMS * 2 && hidden == 0 {
+            let date_like = is_date_hint(&class_id) && sig.date_nodes.len() < MAX_ITEMS;
+            let author_like = is_author_hint(&class_id)
+                && ![
+                    "place", "location", "date", "time", "photo", "image", "avatar", "bio",
+                ]
+                .iter()
+                .any(|h| class_id.contains(h))
+                && sig.author_nodes.len() < MAX_ITEMS;
+            let headline_like = (class_id.contains("headline") || class_id.contains("title"))
+                && sig.headings.len() < MAX_ITEMS
+                && !matches!(name, "h1" | "h2" | "h3" | "h4" | "title" | "a" | "img");
+            if date_like || author_like || headline_like {
+                expensive += 1;
+                let text = node.text();
+                if date_like {
+                    if let Some(t) = clip(&text, MAX_SIGNAL_TEXT) {
+                        sig.date_nodes.push(t);
+                    }
+                    for a in ["title", "datetime", "content", "data-time", "data-date"] {
+                        if let Some(v) = node.attr(a)
+                            && v.len() < 100
+                        {
+                            sig.date_nodes.push(v.to_string());
+                        }
+                    }
+                }
+                if author_like {
+                    // itemprop=author often wraps itemprop=name
+                    let named = node
+                        .descendants_it()
+                        .find(|d| d.attr("itemprop").is_some_and(|v| v.as_ref() == "name"));
+                    let t = match named {
+                        Some(n) => n
+                            .attr("content")
+                            .map(|c| c.to_string())
+                            .or_else(|| clip(&n.text(), 120)),
+                        None => node
+                            .attr("content")
+                            .map(|c| c.to_string())
+                            .or_else(|| clip(&text, 120)),
+                    };
+                    if let Some(t) = t {
+                        sig.author_nodes.push(t);
+                    }
+                }
+                if headline_like && let Some(t) = clip(&text, 500) {
+                    sig.headings.push(t);
+                }
+            }
+        }
+        if is_hidden_element(name) {
+            hidden += 1;
+        }
+        if is_block_element(name) {
+            sig.visible_text.push('\n');
+        }
+        stack.push((node, true));
+        // children in reverse so the first child is popped first
+        let children: Vec<NodeRef> = node.children_it(true).collect();
+        stack.extend(children.into_iter().map(|c| (c, false)));
+    }
+    if let Some(u) = sig.meta("og:url") {
+        sig.og_url = Some(u.to_string());
+    }
+    sig
+}
+
+/// Class/id fragments of link lists that sit inside articles but are not part of them.
+const LINK_LIST_HINTS: &[&str] = &[
+    "also-read",
+    "alsoread",
+    "read-more",
+    "readmore",
+    "read-also",
+    "related",
+    "more-news",
+    "morenews",
+    "recommend",
+    "see-also",
+    "more-stories",
+    "most-read",
+    "mostread",
+    "trending",
+    "popular",
+    "latest-news",
+    "breadcrumb",
+    "tag-list",
+    "story-tags",
+    "post-tags",
+];
+
+/// Class/id fragments of the byline and dateline block above an article.
+const DATELINE_HINTS: &[&str] = &[
+    "byline",
+    "dateline",
+    "posted-on",
+    "entry-meta",
+    "post-meta",
+    "article-meta",
+    "author",
+];
+
+/// Labels that open an in-article list of links ("আরও পড়ুন:", "Read more:").
+const READ_MORE_LABELS: &[&str] = &[
+    "আরও পড়ুন",
+    "আরো পড়ুন",
+    "আরও খবর",
+    "read more",
+    "also read",
+    "read also",
+    "related:",
+    "see also",
+];
+
+fn link_density(node: &NodeRef) -> f32 {
+    let total = node.text().chars().filter(|c| !c.is_whitespace()).count();
+    if total == 0 {
+        return 1.0;
+    }
+    let links: usize = node
+        .descendants_it()
+        .filter(|d| d.has_name("a"))
+        .map(|a| a.text().chars().filter(|c| !c.is_whitespace()).count())
+        .sum();
+    links as f32 / total as f32
+}
+
+/// Remove what Readability tends to keep but is not the article: in-article link lists
+/// ("আরও পড়ুন", related stories, tags) and the short byline/dateline block. Runs after
+/// [`collect`] has read their signals, before `parse()`.
+pub(crate) fn pre_clean(doc: &Document) {
+    let mut doomed: Vec<NodeRef> = Vec::new();
+    let mut checked = 0usize;
+    let mut stack: Vec<NodeRef> = doc.body().into_iter().collect();
+    while let Some(node) = stack.pop() {
+        if !node.is_element() {
+            continue;
+        }
+        let name = node
+            .node_name()
+            .map(|n| n.to_ascii_lowercase())
+            .unwrap_or_default();
+        if matches!(
+            name.as_str(),
+            "body" | "article" | "main" | "script" | "style"
+        ) {
+            if name != "script" && name != "style" {
+                stack.extend(node.children_it(true));
+            }
+            continue;
+        }
+        let class_id = format!(
+            "{} {}",
+            node.attr("class")
+                .map(|c| c.to_ascii_lowercase())
+                .unwrap_or_default(),
+            node.attr("id")
+                .map(|c| c.to_ascii_lowercase())
+                .unwrap_or_default()
+        );
+        let mut remove = false;
+        if class_id.len() > 1 && checked < MAX_ITEMS {
+            if LINK_LIST_HINTS.iter().any(|h| class_id.contains(h)) {
+                checked += 1;
+                remove = link_density(&node) >= 0.5;
+            } else if DATELINE_HINTS.iter().any(|h| class_id.contains(h)) {
+                checked += 1;
+                let len = node.text().chars().count();
+                remove = len < 150
+                    && !node
+                        .descendants_it()
+                        .any(|d| d.has_name("p") && d.text().chars().count() > 150);
+            }
+        }
+        if !remove
+            && matches!(name.as_str(), "div" | "aside" | "section" | "ul" | "ol")
+            && checked < MAX_ITEMS
+        {
+            // a block that opens with "আরও পড়ুন:" and is mostly links
+            if let Some(first) = node.first_element_child() {
+                let t = first.text().to_lowercase();
+                let t = t.trim();
+                if t.len() < 40 && READ_MORE_LABELS.iter().any(|l| t.starts_with(l)) {
+                    checked += 1;
+                    remove = link_density(&node) >= 0.5;
+                }
+            }
+        }
+        if remove {
+            doomed.push(node);
+        } else {
+            stack.extend(node.children_it(true));
+        }
+    }
+    for n in doomed {
+        n.remove_from_parent();
+    }
+}

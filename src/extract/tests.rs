@@ -1,0 +1,207 @@
+//! Whole-extractor tests: hostile input stays bounded and never panics; Bengali and
+//! English pages yield every field.
+
+use std::time::{Duration, Instant};
+
+use super::*;
+
+fn opts(tz: Tz) -> ExtractOptions {
+    ExtractOptions {
+        url: None,
+        timezone: tz,
+        not_after: None,
+    }
+}
+
+fn dhaka() -> ExtractOptions {
+    opts(chrono_tz::Asia::Dhaka)
+}
+
+fn paragraphs(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "<p>Paragraph {i} of the story, long enough to be scored as real content by \
+                 Readability, with commas, clauses, and a few more words to pass thresholds.</p>"
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn empty_and_blank_input() {
+    assert_eq!(extract("", &dhaka()), Extracted::default());
+    assert_eq!(extract("   \n\t ", &dhaka()), Extracted::default());
+}
+
+#[test]
+fn binary_junk_does_not_panic() {
+    let mut bytes = Vec::with_capacity(200_000);
+    let mut x: u32 = 12345;
+    for _ in 0..200_000 {
+        // xorshift: deterministic junk, including '<', '&', NUL and invalid UTF-8
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        bytes.push((x & 0xff) as u8);
+    }
+    let junk = String::from_utf8_lossy(&bytes);
+    let e = extract(&junk, &dhaka());
+    assert!(!e.text.contains('\u{0}'));
+    let _ = extract("<<<>>>&&&;;<!--<![CDATA[<script>", &dhaka());
+    let _ = extract(
+        "<html><body><time datetime=\"99999-99-99\">x</time>",
+        &dhaka(),
+    );
+}
+
+#[test]
+fn deeply_nested_markup_is_bounded() {
+    let n = 100_000;
+    let html = format!(
+        "<html><head><title>Deep</title></head><body>{}<p>hello deep world</p>{}</body></html>",
+        "<div>".repeat(n),
+        "</div>".repeat(n)
+    );
+    let t = Instant::now();
+    let e = extract(&html, &dhaka());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(e.text.contains("hello deep world"));
+    assert_eq!(e.title.as_deref(), Some("Deep"));
+
+    // unclosed inline formatting nests too
+    let html = format!("<body>{}<p>x</p>", "<b><i>".repeat(50_000));
+    let t = Instant::now();
+    let _ = extract(&html, &dhaka());
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn ten_megabyte_page_is_bounded() {
+    let body = paragraphs(70_000);
+    assert!(body.len() > 10_000_000);
+    let html = format!("<html><body><article>{body}</article></body></html>");
+    let t = Instant::now();
+    let e = extract(&html, &dhaka());
+    assert!(
+        t.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        t.elapsed()
+    );
+    assert!(e.text.starts_with("Paragraph 0"));
+}
+
+#[test]
+fn page_without_article() {
+    let e = extract(
+        "<html><head><title>Home</title></head><body><nav><a href=/>Home</a></nav></body></html>",
+        &dhaka(),
+    );
+    assert_eq!(e.title.as_deref(), Some("Home"));
+    assert!(e.published_at.is_none());
+}
+
+#[test]
+fn bengali_page_fields() {
+    let html = format!(
+        r#"<html lang="bn"><head>
+        <title>কিম জং উনের সঙ্গে লাভরভের সাক্ষাৎ | আন্তর্জাতিক</title>
+        <meta property="og:site_name" content="বাসস">
+        <link rel="canonical" href="/bangla/international/491317">
+        </head><body>
+        <div class="headline"><h4>কিম জং উনের সঙ্গে লাভরভের সাক্ষাৎ</h4></div>
+        <div class="rpt_name">বাসস</div>
+        <div class="entry_update">প্রকাশ: ১২ জুলাই ২০২৫, ১৮:৩১</div>
+        <div class="byline">নিজস্ব প্রতিবেদক</div>
+        <article>{}</article>
+        <div class="also-read"><span>আরও পড়ুন:</span><ul><li><a href="/x">অন্য খবর</a></li></ul></div>
+        </body></html>"#,
+        "<p>রাশিয়ার পররাষ্ট্রমন্ত্রী সের্গেই লাভরভ শনিবার উত্তর কোরিয়া সফরকালে দেশটির সর্বোচ্চ নেতা কিম জং উনের সঙ্গে সাক্ষাৎ করেছেন, রুশ পররাষ্ট্র মন্ত্রণালয় এ কথা জানিয়েছে।</p>"
+            .repeat(6)
+    );
+    let options = ExtractOptions {
+        url: url::Url::parse("https://www.bssnews.net/bangla/international/491317?x=1").ok(),
+        ..dhaka()
+    };
+    let e = extract(&html, &options);
+    assert_eq!(e.title.as_deref(), Some("কিম জং উনের সঙ্গে লাভরভের সাক্ষাৎ"));
+    assert_eq!(e.site_name.as_deref(), Some("বাসস"));
+    assert_eq!(e.language.as_deref(), Some("bn"));
+    assert!(e.authors.is_empty(), "{:?}", e.authors);
+    assert_eq!(
+        e.published_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2025-07-12T18:31:00+06:00")
+    );
+    assert_eq!(e.updated_at, None);
+    assert_eq!(
+        e.canonical_url.as_deref(),
+        Some("https://www.bssnews.net/bangla/international/491317")
+    );
+    assert!(e.text.contains("সের্গেই লাভরভ"));
+    assert!(!e.text.contains("প্রকাশ: ১২ জুলাই"));
+    assert!(!e.text.contains("\n\n"));
+}
+
+#[test]
+fn english_page_with_json_ld_graph() {
+    let html = format!(
+        r#"<html lang="en-GB"><head><title>Rain returns to the valley - The Herald</title>
+        <meta property="og:site_name" content="The Herald">
+        <script type="application/ld+json">{{"@context":"https://schema.org","@graph":[
+          {{"@type":"WebSite","name":"The Herald"}},
+          {{"@type":"NewsArticle","headline":"Rain returns to the valley",
+            "datePublished":"2024-03-05T06:10:00Z","dateModified":"2024-03-05T09:00:00+00:00",
+            "author":[{{"@type":"Person","name":"Jane Doe"}},{{"@type":"Person","name":"John Roe"}}]}}]}}
+        </script></head><body><h1>Rain returns to the valley</h1>{}</body></html>"#,
+        paragraphs(8)
+    );
+    let e = extract(&html, &opts(chrono_tz::Europe::London));
+    assert_eq!(e.title.as_deref(), Some("Rain returns to the valley"));
+    assert_eq!(e.authors, vec!["Jane Doe", "John Roe"]);
+    assert_eq!(e.site_name.as_deref(), Some("The Herald"));
+    assert_eq!(e.language.as_deref(), Some("en"));
+    assert_eq!(
+        e.published_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-03-05T06:10:00+00:00")
+    );
+    assert_eq!(
+        e.updated_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2024-03-05T09:00:00+00:00")
+    );
+    assert!(e.text.contains("Paragraph 3 of the story"));
+}
+
+#[test]
+fn future_dates_are_rejected() {
+    let html = r#"<html><head><meta property="article:published_time" content="2030-01-01T00:00:00Z">
+        </head><body><p>Published: 3 March 2024</p></body></html>"#;
+    let options = ExtractOptions {
+        not_after: "2025-01-01T00:00:00Z".parse().ok(),
+        ..opts(chrono_tz::UTC)
+    };
+    let e = extract(html, &options);
+    assert_eq!(
+        e.published_at
+            .map(|d| d.date_naive().to_string())
+            .as_deref(),
+        Some("2024-03-03")
+    );
+}
+
+#[test]
+fn declared_language_contradicted_by_script() {
+    let html = format!(
+        "<html lang=\"en-US\"><body><article>{}</article></body></html>",
+        "<p>কুষ্টিয়া-১ আসনের সংসদ সদস্যের ফুপাতো ভাইকে কুপিয়ে হত্যা করা হয়েছে। এ সময় আরেকজন আহত হন, পুলিশ জানিয়েছে।</p>"
+            .repeat(5)
+    );
+    assert_eq!(extract(&html, &dhaka()).language.as_deref(), Some("bn"));
+}

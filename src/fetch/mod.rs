@@ -1,0 +1,270 @@
+//! The only owner of HTTP: one reqwest client (rustls, gzip/brotli/deflate/zstd, connect
+//! and total timeouts, a redirect limit, the configured User-Agent), conditional GET, and a
+//! body cap enforced while the body streams in, so a 64 MiB page or a gzip bomb is cut off
+//! at the cap instead of being buffered. It returns what happened, success or not, with
+//! timings, for the caller to record; it never touches the store.
+
+pub mod charset;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::clock::Clock;
+use crate::config::HttpConfig;
+
+/// What a request is for; it decides the Accept header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Feed,
+    Page,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Feed => "feed",
+            Purpose::Page => "page",
+        }
+    }
+
+    fn accept(self) -> &'static str {
+        match self {
+            Purpose::Feed => {
+                "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+            }
+            Purpose::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+        }
+    }
+}
+
+/// Validators from an earlier response, sent as If-None-Match / If-Modified-Since.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A response that arrived in full (any status).
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// Where the request ended after redirects.
+    pub final_url: Url,
+    pub status: u16,
+    /// Response headers in arrival order; values that are not text are kept lossily.
+    pub headers: Vec<(String, String)>,
+    /// The body as served, after content-encoding (gzip, …) is undone.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    pub fn is_not_modified(&self) -> bool {
+        self.status == 304
+    }
+
+    /// The status as an error message: "HTTP 429 Too Many Requests (Retry-After: 120)".
+    pub fn status_error(&self) -> String {
+        let reason = reqwest::StatusCode::from_u16(self.status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("");
+        let mut message = format!("HTTP {} {reason}", self.status)
+            .trim_end()
+            .to_string();
+        if let Some(retry) = self.header("retry-after") {
+            message.push_str(&format!(" (Retry-After: {retry})"));
+        }
+        message
+    }
+
+    pub fn validators(&self) -> Validators {
+        Validators {
+            etag: self.header("etag").map(str::to_string),
+            last_modified: self.header("last-modified").map(str::to_string),
+        }
+    }
+}
+
+/// Why a request produced no complete response.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FetchError {
+    #[error("timed out")]
+    Timeout,
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("too many redirects (limit {0})")]
+    TooManyRedirects(usize),
+    #[error("body larger than the {limit}-byte cap")]
+    TooLarge { limit: u64 },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One request's outcome and the facts the request log keeps about it.
+#[derive(Debug)]
+pub struct Fetched {
+    pub url: Url,
+    pub purpose: Purpose,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+    pub result: Result<Response, FetchError>,
+    /// Status line received before a failure, if any (a body cut off at the cap).
+    pub status: Option<u16>,
+    /// Body bytes received, complete or not.
+    pub bytes: u64,
+}
+
+/// The HTTP client, shared by all sources.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+    max_redirects: usize,
+    clock: Clock,
+}
+
+impl Fetcher {
+    pub fn new(config: &HttpConfig, clock: Clock) -> Result<Fetcher, FetchError> {
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .zstd(true)
+            .build()
+            .map_err(|e| FetchError::Other(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Fetcher {
+            client,
+            max_body: config.max_body,
+            max_redirects: config.max_redirects,
+            clock,
+        })
+    }
+
+    /// GETs `url`, conditionally when validators are given. Never panics and never returns
+    /// early without the timings: every outcome is a [`Fetched`] for the request log.
+    pub async fn get(&self, url: &Url, purpose: Purpose, validators: &Validators) -> Fetched {
+        let started_at = self.clock.now();
+        let timer = self.clock.instant();
+        let mut status = None;
+        let mut bytes = 0u64;
+        let result = self
+            .get_inner(url, purpose, validators, &mut status, &mut bytes)
+            .await;
+        Fetched {
+            url: url.clone(),
+            purpose,
+            started_at,
+            duration: timer.elapsed(),
+            result,
+            status,
+            bytes,
+        }
+    }
+
+    async fn get_inner(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        validators: &Validators,
+        status: &mut Option<u16>,
+        bytes: &mut u64,
+    ) -> Result<Response, FetchError> {
+        let mut request = self
+            .client
+            .get(url.clone())
+            .header(reqwest::header::ACCEPT, purpose.accept());
+        if let Some(etag) = &validators.etag {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = &validators.last_modified {
+            request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+        }
+        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        *status = Some(response.status().as_u16());
+        // A declared length over the cap is refused before reading a byte. (With
+        // content-encoding the length is of the compressed body, which says nothing.)
+        if response
+            .headers()
+            .get(reqwest::header::CONTENT_ENCODING)
+            .is_none()
+            && response.content_length().is_some_and(|n| n > self.max_body)
+        {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let final_url = response.url().clone();
+        let status_code = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
+            *bytes += chunk.len() as u64;
+            if *bytes > self.max_body {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            final_url,
+            status: status_code,
+            headers,
+            body,
+        })
+    }
+
+    fn classify(&self, error: reqwest::Error) -> FetchError {
+        if error.is_timeout() {
+            FetchError::Timeout
+        } else if error.is_redirect() {
+            FetchError::TooManyRedirects(self.max_redirects)
+        } else if error.is_connect() {
+            FetchError::Connect(error_chain(&error))
+        } else {
+            FetchError::Other(error_chain(&error))
+        }
+    }
+}
+
+/// The error and its causes on one line: reqwest's top-level message alone ("error sending
+/// request") hides the useful part ("connection reset by peer").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

@@ -1,0 +1,459 @@
+//! One poll of one source, end to end: fetch the feed (conditionally), parse it, decide
+//! which items are new, fetch each new page, extract it, and archive it with its raw
+//! capture. A failed item is logged with the source and URL, counted and skipped; it never
+//! aborts the batch. Owns no I/O of its own: HTTP goes through the [`Fetcher`], storage
+//! through the [`Store`], time through the [`Clock`].
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::canon;
+use crate::clock::Clock;
+use crate::config::{SourceConfig, SourceKind};
+use crate::extract::{self, ExtractOptions, Extracted};
+use crate::feed::{self, FeedItem};
+use crate::fetch::charset::decode_html;
+use crate::fetch::{Fetched, Fetcher, Purpose, Response, Validators};
+use crate::shutdown::Shutdown;
+use crate::store::{
+    Archived, FetchId, FetchRecord, ItemStatus, NewArticle, NewCapture, PollOutcome, PollRecord,
+    SourceState, Store, StoreError,
+};
+
+/// Names the extractor in each article row, so re-parsing knows what produced it.
+pub const EXTRACTOR: &str = concat!("newsvault ", env!("CARGO_PKG_VERSION"));
+
+/// What one poll of a source did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PollSummary {
+    pub source: String,
+    /// Items the feed listed.
+    pub items: usize,
+    /// Articles archived for the first time.
+    pub new: usize,
+    /// Items that turned out to be an article already archived (another URL or feed).
+    pub duplicates: usize,
+    /// Items this source had delivered before.
+    pub seen: usize,
+    /// Items that could not be archived this time (they are retried on the next poll).
+    pub errors: usize,
+    /// The feed answered 304 Not Modified.
+    pub not_modified: bool,
+    /// Why the feed itself could not be read, if it could not.
+    pub failure: Option<String>,
+    /// Polling stopped early because shutdown was requested.
+    pub interrupted: bool,
+}
+
+impl fmt::Display for PollSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.failure {
+            Some(error) => write!(f, "{}: failed: {error}", self.source),
+            None if self.not_modified => write!(f, "{}: not modified", self.source),
+            None => write!(
+                f,
+                "{}: {} items, {} new, {} duplicates, {} seen, {} errors{}",
+                self.source,
+                self.items,
+                self.new,
+                self.duplicates,
+                self.seen,
+                self.errors,
+                if self.interrupted {
+                    " (interrupted)"
+                } else {
+                    ""
+                }
+            ),
+        }
+    }
+}
+
+/// A poll-level failure worth stopping for: the archive itself is unusable.
+#[derive(Debug, thiserror::Error)]
+#[error("source {source_name}: {error}")]
+pub struct PollError {
+    pub source_name: String,
+    pub error: StoreError,
+}
+
+/// Fetch, extract and archive, shared by every source and command.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub fetcher: Fetcher,
+    pub store: Store,
+    pub clock: Clock,
+}
+
+impl Pipeline {
+    /// Polls one source now and writes back its state and next poll time.
+    pub async fn poll_source(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        shutdown: &Shutdown,
+    ) -> Result<PollSummary, PollError> {
+        let store_error = |error| PollError {
+            source_name: source.name.clone(),
+            error,
+        };
+        let mut summary = PollSummary {
+            source: source.name.clone(),
+            ..PollSummary::default()
+        };
+        let outcome = match source.kind {
+            SourceKind::Feed => self.poll_feed(source, state, shutdown, &mut summary).await,
+            other => Ok(Err(format!(
+                "kind \"{other}\" is not supported yet; only feeds are polled"
+            ))),
+        }
+        .map_err(store_error)?;
+        let outcome = match outcome {
+            Ok(success) => success,
+            Err(error) => {
+                tracing::warn!(source = %source.name, url = %source.url, %error, "poll failed");
+                summary.failure = Some(error.clone());
+                PollOutcome::Failure { error }
+            }
+        };
+        let now = self.clock.now();
+        self.store
+            .finish_poll(PollRecord {
+                source_id: state.id,
+                polled_at: now,
+                next_poll_at: source.schedule.next_after(now, source.timezone),
+                outcome,
+            })
+            .await
+            .map_err(store_error)?;
+        if summary.failure.is_none() {
+            tracing::info!(
+                source = %source.name,
+                items = summary.items,
+                new = summary.new,
+                duplicates = summary.duplicates,
+                seen = summary.seen,
+                errors = summary.errors,
+                not_modified = summary.not_modified,
+                "polled"
+            );
+        }
+        Ok(summary)
+    }
+
+    /// The feed part of a poll. The outer `Result` is a storage failure; the inner one is
+    /// the feed's own outcome, an error message when the feed could not be read.
+    async fn poll_feed(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        shutdown: &Shutdown,
+        summary: &mut PollSummary,
+    ) -> Result<Result<PollOutcome, String>, StoreError> {
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let fetched = self
+            .fetcher
+            .get(&source.url, Purpose::Feed, &validators)
+            .await;
+        // The request is logged once its body is judged, so a feed that arrived but is not
+        // a feed is an error in the request log too.
+        let parsed = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                Some(feed::parse_feed(&response.body, &response.final_url))
+            }
+            _ => None,
+        };
+        let problem = match &parsed {
+            Some(Err(error)) => Some(error.to_string()),
+            _ => None,
+        };
+        self.log_fetch(Some(state.id), &fetched, problem).await?;
+        let response = match fetched.result {
+            Ok(response) => response,
+            Err(error) => return Ok(Err(format!("feed {}: {error}", source.url))),
+        };
+        if response.is_not_modified() {
+            summary.not_modified = true;
+            let fresh = response.validators();
+            return Ok(Ok(PollOutcome::Success {
+                etag: fresh.etag.or(validators.etag),
+                last_modified: fresh.last_modified.or(validators.last_modified),
+                body_sha256: state.last_body_sha256.clone(),
+            }));
+        }
+        let parsed = match parsed {
+            Some(Ok(parsed)) => parsed,
+            Some(Err(error)) => return Ok(Err(format!("feed {}: {error}", source.url))),
+            None => {
+                return Ok(Err(format!(
+                    "feed {}: {}",
+                    source.url,
+                    response.status_error()
+                )));
+            }
+        };
+        summary.items = parsed.items.len();
+        for item in &parsed.items {
+            if shutdown.is_triggered() {
+                summary.interrupted = true;
+                break;
+            }
+            self.archive_item(source, state, item, summary).await?;
+        }
+        // Validators are kept only when every item is safely archived: otherwise the next
+        // poll would get a 304 and never retry the items that failed.
+        let complete = summary.errors == 0 && !summary.interrupted;
+        let fresh = response.validators();
+        Ok(Ok(PollOutcome::Success {
+            etag: fresh.etag.filter(|_| complete),
+            last_modified: fresh.last_modified.filter(|_| complete),
+            body_sha256: Some(canon::body_hash(&response.body)).filter(|_| complete),
+        }))
+    }
+
+    async fn archive_item(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        item: &FeedItem,
+        summary: &mut PollSummary,
+    ) -> Result<(), StoreError> {
+        let Some(link) = item.link.as_ref().and_then(canon::canonical_url) else {
+            tracing::warn!(source = %source.name, guid = ?item.guid, title = ?item.title, "feed item has no usable link; skipped");
+            summary.errors += 1;
+            return Ok(());
+        };
+        let item_key = item.guid.clone().unwrap_or_else(|| format!("link:{link}"));
+        match self
+            .store
+            .item_status(state.id, item_key.clone(), vec![link.to_string()])
+            .await?
+        {
+            ItemStatus::Seen => {
+                summary.seen += 1;
+                return Ok(());
+            }
+            ItemStatus::KnownArticle(article_id) => {
+                self.store
+                    .link_item(
+                        state.id,
+                        item_key,
+                        vec![link.to_string()],
+                        article_id,
+                        self.clock.now(),
+                    )
+                    .await?;
+                summary.duplicates += 1;
+                return Ok(());
+            }
+            ItemStatus::New => {}
+        }
+        let page_url = item.link.as_ref().unwrap_or(&link);
+        match self
+            .fetch_and_archive(Some(state.id), Some(item_key), page_url, source.timezone)
+            .await?
+        {
+            Ok(Archived::New(_)) => summary.new += 1,
+            Ok(Archived::Duplicate(_)) => summary.duplicates += 1,
+            Err(error) => {
+                tracing::warn!(source = %source.name, url = %page_url, %error, "article not archived");
+                summary.errors += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Fetches one page, extracts it and archives it. The inner error is a message about
+    /// the page (HTTP failure, not HTML); the outer one a storage failure.
+    pub async fn fetch_and_archive(
+        &self,
+        source_id: Option<i64>,
+        item_key: Option<String>,
+        url: &Url,
+        timezone: chrono_tz::Tz,
+    ) -> Result<Result<Archived, String>, StoreError> {
+        let fetched = self
+            .fetcher
+            .get(url, Purpose::Page, &Validators::default())
+            .await;
+        let problem = match &fetched.result {
+            Ok(response) if response.is_success() => response
+                .header("content-type")
+                .filter(|kind| !is_html_content_type(kind))
+                .map(|kind| format!("not an HTML page (Content-Type {kind})")),
+            _ => None,
+        };
+        let fetch_id = self.log_fetch(source_id, &fetched, problem.clone()).await?;
+        if let Some(problem) = problem {
+            return Ok(Err(problem));
+        }
+        let response = match fetched.result {
+            Ok(response) if response.is_success() => response,
+            Ok(response) => return Ok(Err(response.status_error())),
+            Err(error) => return Ok(Err(error.to_string())),
+        };
+        let article = self
+            .build_article(
+                source_id,
+                item_key,
+                url,
+                response,
+                fetch_id,
+                fetched.started_at,
+                timezone,
+            )
+            .await;
+        self.store.archive(article).await.map(Ok)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn build_article(
+        &self,
+        source_id: Option<i64>,
+        item_key: Option<String>,
+        requested: &Url,
+        response: Response,
+        fetch_id: FetchId,
+        fetched_at: DateTime<Utc>,
+        timezone: chrono_tz::Tz,
+    ) -> NewArticle {
+        let now = self.clock.now();
+        let final_url = response.final_url.clone();
+        let tld = final_url
+            .host_str()
+            .and_then(|h| h.rsplit('.').next())
+            .map(str::to_string);
+        // Charset decoding and extraction are CPU work: keep them off the async threads.
+        let content_type = response.header("content-type").map(str::to_string);
+        let body = response.body;
+        let options = ExtractOptions {
+            url: Some(final_url.clone()),
+            timezone,
+            not_after: Some(now),
+        };
+        let (body, decoded_charset, charset_source, extracted) = {
+            let content_type = content_type.clone();
+            tokio::task::spawn_blocking(move || {
+                let decoded = decode_html(&body, content_type.as_deref(), tld.as_deref());
+                let extracted = extract::extract(&decoded.text, &options);
+                (
+                    body,
+                    decoded.encoding.name(),
+                    decoded.source.as_str(),
+                    extracted,
+                )
+            })
+            .await
+            .unwrap_or_else(|e| {
+                tracing::error!(url = %requested, error = %e, "extraction panicked");
+                (Vec::new(), "UTF-8", "detected", Extracted::default())
+            })
+        };
+        let mut urls: Vec<String> = Vec::new();
+        let mut push = |u: &Url| {
+            if let Some(c) = canon::canonical_url(u) {
+                let s = c.to_string();
+                if !urls.contains(&s) {
+                    urls.push(s);
+                }
+            }
+        };
+        push(requested);
+        push(&final_url);
+        let declared = extracted
+            .canonical_url
+            .as_deref()
+            .and_then(|href| canon::canonical_url_str(href, Some(&final_url)))
+            .filter(|declared| canon::trusted_page_canonical(declared, &final_url));
+        if let Some(declared) = &declared {
+            push(declared);
+        }
+        let canonical_url = declared
+            .or_else(|| canon::canonical_url(&final_url))
+            .map(String::from)
+            .unwrap_or_else(|| final_url.to_string());
+        let text_fingerprint = canon::text_fingerprint(extracted.title.as_deref(), &extracted.text);
+        NewArticle {
+            source_id,
+            item_key,
+            canonical_url,
+            urls,
+            title: extracted.title,
+            authors: extracted.authors,
+            published_at: extracted.published_at,
+            updated_at: extracted.updated_at,
+            first_seen_at: now,
+            language: extracted.language,
+            site_name: extracted.site_name,
+            description: extracted.description,
+            text: extracted.text,
+            text_fingerprint,
+            extractor: EXTRACTOR.to_string(),
+            capture: NewCapture {
+                fetch_id: Some(fetch_id),
+                url: final_url.to_string(),
+                fetched_at,
+                status: response.status,
+                body_sha256: canon::body_hash(&body),
+                headers: response.headers,
+                content_type,
+                charset: Some(decoded_charset.to_string()),
+                charset_source: Some(charset_source.to_string()),
+                body,
+            },
+        }
+    }
+
+    /// Writes one request to the request log. `problem` is what was wrong with a response
+    /// that arrived intact (not a feed, not HTML).
+    async fn log_fetch(
+        &self,
+        source_id: Option<i64>,
+        fetched: &Fetched,
+        problem: Option<String>,
+    ) -> Result<FetchId, StoreError> {
+        let (final_url, status, error) = match &fetched.result {
+            Ok(r) if r.is_success() || r.is_not_modified() => {
+                (Some(r.final_url.to_string()), Some(r.status), problem)
+            }
+            Ok(r) => (
+                Some(r.final_url.to_string()),
+                Some(r.status),
+                Some(r.status_error()),
+            ),
+            Err(e) => (None, fetched.status, Some(e.to_string())),
+        };
+        self.store
+            .record_fetch(FetchRecord {
+                source_id,
+                purpose: fetched.purpose.as_str().to_string(),
+                url: fetched.url.to_string(),
+                final_url,
+                started_at: fetched.started_at,
+                duration_ms: fetched.duration.as_millis().min(i64::MAX as u128) as i64,
+                status,
+                bytes: fetched.bytes,
+                error,
+            })
+            .await
+    }
+}
+
+fn is_html_content_type(value: &str) -> bool {
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    mime.is_empty()
+        || mime == "text/html"
+        || mime == "application/xhtml+xml"
+        || mime == "text/plain"
+        || mime == "application/octet-stream"
+}

@@ -1,0 +1,168 @@
+//! The daemon loop: asks the store which sources are due, polls them (at most
+//! `run.concurrency` at once) and sleeps until the next due time, a finished poll, or
+//! shutdown. The schedule lives in the database, so a restart loses nothing and a source
+//! that was due while the daemon was down is polled once on start. No HTTP, no SQL here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::config::{Config, SourceConfig};
+use crate::pipeline::{Pipeline, PollError, PollSummary};
+use crate::shutdown::Shutdown;
+use crate::store::{SourceState, StoreError};
+
+/// Longest the loop sleeps without looking at the store again, so an edit made to the
+/// database from outside (a source re-enabled by hand) is noticed.
+const MAX_IDLE: Duration = Duration::from_secs(300);
+
+/// How long to wait before asking the archive again after it failed.
+const STORE_RETRY: Duration = Duration::from_secs(30);
+
+/// Totals over the daemon's life, reported when it stops.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunTotals {
+    pub polls: usize,
+    pub new: usize,
+    pub duplicates: usize,
+    pub failed_polls: usize,
+    pub item_errors: usize,
+    /// Polls still running when the shutdown grace ran out.
+    pub abandoned: usize,
+}
+
+impl RunTotals {
+    fn add(&mut self, summary: &PollSummary) {
+        self.polls += 1;
+        self.new += summary.new;
+        self.duplicates += summary.duplicates;
+        self.item_errors += summary.errors;
+        if summary.failure.is_some() {
+            self.failed_polls += 1;
+        }
+    }
+}
+
+/// Runs every enabled source on its schedule until `shutdown` trips, then stops taking
+/// work, waits up to `run.shutdown_grace` for polls in flight, abandons the rest, and
+/// returns the totals.
+pub async fn run(config: &Config, pipeline: &Pipeline, mut shutdown: Shutdown) -> RunTotals {
+    let sources: HashMap<String, Arc<SourceConfig>> = config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), Arc::new(s.clone())))
+        .collect();
+    let limit = Arc::new(Semaphore::new(config.run.concurrency));
+    let mut polls: JoinSet<Result<PollSummary, PollError>> = JoinSet::new();
+    let mut totals = RunTotals::default();
+
+    while !shutdown.is_triggered() {
+        let now = pipeline.clock.now();
+        let wake_at = match start_due(&sources, pipeline, now, &mut polls, &limit, &shutdown).await
+        {
+            Ok(next_poll) => next_wake(next_poll, now),
+            Err(error) => {
+                // The archive may be busy or the disk full for a while: keep the daemon up
+                // and try again shortly.
+                tracing::error!(%error, "cannot read the schedule; retrying");
+                now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default()
+            }
+        };
+        tokio::select! {
+            _ = pipeline.clock.sleep_until(wake_at) => {}
+            Some(done) = polls.join_next(), if !polls.is_empty() => settle(done, &mut totals),
+            _ = shutdown.wait() => {}
+        }
+    }
+
+    let in_flight = polls.len();
+    if in_flight > 0 {
+        tracing::info!(in_flight, grace = ?config.run.shutdown_grace, "waiting for polls in flight");
+    }
+    let grace = tokio::time::sleep(config.run.shutdown_grace);
+    tokio::pin!(grace);
+    loop {
+        tokio::select! {
+            done = polls.join_next() => match done {
+                Some(done) => settle(done, &mut totals),
+                None => break,
+            },
+            _ = &mut grace => {
+                totals.abandoned = polls.len();
+                tracing::warn!(abandoned = totals.abandoned, "shutdown grace over; abandoning polls in flight");
+                polls.shutdown().await;
+                break;
+            }
+        }
+    }
+    totals
+}
+
+/// Starts a poll for every due source; returns the next time anything is due.
+async fn start_due(
+    sources: &HashMap<String, Arc<SourceConfig>>,
+    pipeline: &Pipeline,
+    now: DateTime<Utc>,
+    polls: &mut JoinSet<Result<PollSummary, PollError>>,
+    limit: &Arc<Semaphore>,
+    shutdown: &Shutdown,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    for state in pipeline.store.due_sources(now).await? {
+        let Some(source) = sources.get(&state.name) else {
+            continue;
+        };
+        // Claim the source by moving its next poll to its next scheduled time before the
+        // poll starts, so the loop does not pick it up again while it runs.
+        let next = source.schedule.next_after(now, source.timezone);
+        pipeline.store.set_next_poll(state.id, next).await?;
+        spawn_poll(polls, pipeline, Arc::clone(source), state, limit, shutdown);
+    }
+    pipeline.store.next_poll_at().await
+}
+
+fn next_wake(next_poll: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {
+    let idle_limit = now + chrono::Duration::from_std(MAX_IDLE).unwrap_or_default();
+    next_poll.map_or(idle_limit, |t| t.min(idle_limit))
+}
+
+fn spawn_poll(
+    polls: &mut JoinSet<Result<PollSummary, PollError>>,
+    pipeline: &Pipeline,
+    source: Arc<SourceConfig>,
+    state: SourceState,
+    limit: &Arc<Semaphore>,
+    shutdown: &Shutdown,
+) {
+    let pipeline = pipeline.clone();
+    let limit = Arc::clone(limit);
+    let shutdown = shutdown.clone();
+    polls.spawn(async move {
+        // The semaphore is never closed, so acquiring only waits.
+        let _permit = limit.acquire_owned().await;
+        pipeline.poll_source(&source, &state, &shutdown).await
+    });
+}
+
+/// Counts a finished poll. Nothing here stops the daemon: a poll that hit an archive
+/// error or a bug is logged and the source is tried again at its next time.
+fn settle(
+    done: Result<Result<PollSummary, PollError>, tokio::task::JoinError>,
+    totals: &mut RunTotals,
+) {
+    match done {
+        Ok(Ok(summary)) => totals.add(&summary),
+        Ok(Err(PollError { source_name, error })) => {
+            tracing::error!(source = %source_name, %error, "poll stopped by an archive error");
+            totals.failed_polls += 1;
+        }
+        Err(e) if e.is_cancelled() => {}
+        Err(e) => {
+            tracing::error!(error = %e, "a poll task panicked");
+            totals.failed_polls += 1;
+        }
+    }
+}

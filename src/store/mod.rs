@@ -1,0 +1,323 @@
+//! The archive's storage, and the only owner of SQL. The rest of the program sees a small
+//! API in domain terms (sources and their schedule state, the request log, "is this item
+//! known", "archive this article", statistics) and never a connection or a statement, so a
+//! second backend can be added behind [`Store`] without touching anything above it.
+//!
+//! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
+//! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
+
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, FixedOffset, Utc};
+
+use crate::config::SourceKind;
+
+pub use sqlite::SCHEMA_VERSION;
+
+/// Row id of a source.
+pub type SourceId = i64;
+/// Row id of an article.
+pub type ArticleId = i64;
+/// Row id of a logged request.
+pub type FetchId = i64;
+
+/// A source as configured: what [`Store::sync_sources`] makes the database agree with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub name: String,
+    pub url: String,
+    pub kind: SourceKind,
+    pub enabled: bool,
+}
+
+/// A source's row: its identity and the state kept between polls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceState {
+    pub id: SourceId,
+    pub name: String,
+    pub url: String,
+    pub kind: String,
+    pub enabled: bool,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub last_polled_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_body_sha256: Option<String>,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+}
+
+/// How a poll of a source ended, written back in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    pub source_id: SourceId,
+    pub polled_at: DateTime<Utc>,
+    pub next_poll_at: Option<DateTime<Utc>>,
+    pub outcome: PollOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// The feed was read (or was unchanged); validators to send next time.
+    Success {
+        etag: Option<String>,
+        last_modified: Option<String>,
+        body_sha256: Option<String>,
+    },
+    /// The feed could not be read; validators are kept as they were.
+    Failure { error: String },
+}
+
+/// One entry of the request log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchRecord {
+    pub source_id: Option<SourceId>,
+    pub purpose: String,
+    pub url: String,
+    pub final_url: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub status: Option<u16>,
+    pub bytes: u64,
+    pub error: Option<String>,
+}
+
+/// What the archive already knows of a feed item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemStatus {
+    /// This source has delivered this item before and its article is archived.
+    Seen,
+    /// New to this source, but one of its URLs already leads to an archived article.
+    KnownArticle(ArticleId),
+    /// Nothing known: the page must be fetched.
+    New,
+}
+
+/// A raw response to keep beside an article.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCapture {
+    pub fetch_id: Option<FetchId>,
+    pub url: String,
+    pub fetched_at: DateTime<Utc>,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: Option<String>,
+    pub charset: Option<String>,
+    pub charset_source: Option<String>,
+    pub body: Vec<u8>,
+    pub body_sha256: String,
+}
+
+/// An article ready to archive, with everything that identifies it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewArticle {
+    pub source_id: Option<SourceId>,
+    /// The feed item that led here (its key), if any.
+    pub item_key: Option<String>,
+    pub canonical_url: String,
+    /// Every URL (canonical form) that led to this article, the canonical one included.
+    pub urls: Vec<String>,
+    pub title: Option<String>,
+    pub authors: Vec<String>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub updated_at: Option<DateTime<FixedOffset>>,
+    pub first_seen_at: DateTime<Utc>,
+    pub language: Option<String>,
+    pub site_name: Option<String>,
+    pub description: Option<String>,
+    pub text: String,
+    pub text_fingerprint: Option<String>,
+    pub extractor: String,
+    pub capture: NewCapture,
+}
+
+/// Whether [`Store::archive`] stored a new article or recognised one it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Archived {
+    New(ArticleId),
+    /// The same article was already archived (by URL, canonical URL or text fingerprint);
+    /// the new URLs and the feed item were recorded against it.
+    Duplicate(ArticleId),
+}
+
+/// Counts for `newsvault stats`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub schema_version: i64,
+    pub sources: i64,
+    pub sources_enabled: i64,
+    pub sources_failing: i64,
+    pub articles: i64,
+    pub article_urls: i64,
+    pub captures: i64,
+    pub capture_bytes_raw: i64,
+    pub capture_bytes_stored: i64,
+    pub fetches: i64,
+    pub fetch_errors: i64,
+    pub database_bytes: i64,
+    pub per_source: Vec<SourceStats>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SourceStats {
+    pub name: String,
+    pub enabled: bool,
+    pub articles: i64,
+    pub last_success_at: Option<String>,
+    pub error_count: i64,
+    pub last_error: Option<String>,
+}
+
+/// A storage failure. The message names the operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("archive {path}: {message}")]
+    Open { path: PathBuf, message: String },
+    #[error("archive {operation}: {source}")]
+    Sql {
+        operation: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("archive: {0}")]
+    Other(String),
+}
+
+/// Takes the connection. A panic while it was held cannot have left a transaction
+/// half-applied (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
+fn lock(db: &Mutex<sqlite::Db>) -> std::sync::MutexGuard<'_, sqlite::Db> {
+    db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The archive. Cheap to clone; clones share one connection.
+#[derive(Clone)]
+pub struct Store {
+    db: Arc<Mutex<sqlite::Db>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the archive at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let owned = path.to_path_buf();
+        let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&owned))
+            .await
+            .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+        Ok(Store {
+            db: Arc::new(Mutex::new(db)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Where the archive lives.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on the connection, off the async threads.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut sqlite::Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || f(&mut lock(&db)))
+            .await
+            .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+    }
+
+    /// Makes the sources table agree with the configuration: new sources are added (due
+    /// at `now`), changed ones updated (a changed URL forgets its validators), and sources
+    /// no longer configured are disabled, keeping their articles.
+    pub async fn sync_sources(
+        &self,
+        specs: Vec<SourceSpec>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        self.call(move |db| db.sync_sources(&specs, now)).await
+    }
+
+    /// All sources, enabled or not, by name.
+    pub async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        self.call(|db| db.sources()).await
+    }
+
+    /// Enabled sources whose next poll time has come.
+    pub async fn due_sources(&self, now: DateTime<Utc>) -> Result<Vec<SourceState>, StoreError> {
+        self.call(move |db| db.due_sources(now)).await
+    }
+
+    /// The earliest next poll time of any enabled source.
+    pub async fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call(|db| db.next_poll_at()).await
+    }
+
+    /// Sets when a source is polled next, without recording a poll.
+    pub async fn set_next_poll(
+        &self,
+        source_id: SourceId,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.call(move |db| db.set_next_poll(source_id, at)).await
+    }
+
+    /// Writes back how a poll ended and when the source is due next.
+    pub async fn finish_poll(&self, record: PollRecord) -> Result<(), StoreError> {
+        self.call(move |db| db.finish_poll(&record)).await
+    }
+
+    /// Appends to the request log.
+    pub async fn record_fetch(&self, record: FetchRecord) -> Result<FetchId, StoreError> {
+        self.call(move |db| db.record_fetch(&record)).await
+    }
+
+    /// What is known of a feed item, by its key for this source and by its URLs.
+    pub async fn item_status(
+        &self,
+        source_id: SourceId,
+        item_key: String,
+        urls: Vec<String>,
+    ) -> Result<ItemStatus, StoreError> {
+        self.call(move |db| db.item_status(source_id, &item_key, &urls))
+            .await
+    }
+
+    /// Records that a feed item (and its URLs) lead to an article already archived.
+    pub async fn link_item(
+        &self,
+        source_id: SourceId,
+        item_key: String,
+        urls: Vec<String>,
+        article_id: ArticleId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.call(move |db| db.link_item(source_id, &item_key, &urls, article_id, now))
+            .await
+    }
+
+    /// Stores an article with its capture, URLs and feed item in one transaction, or
+    /// recognises it as one already archived. Either way nothing is half-written.
+    pub async fn archive(&self, article: NewArticle) -> Result<Archived, StoreError> {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let compressed = sqlite::compress_capture(&article.capture.body)?;
+            lock(&db).archive(&article, &compressed)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+    }
+
+    /// Counts for `stats`.
+    pub async fn stats(&self) -> Result<Stats, StoreError> {
+        self.call(|db| db.stats()).await
+    }
+}

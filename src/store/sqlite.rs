@@ -1,0 +1,553 @@
+//! The SQLite backend: connection set-up (WAL, busy timeout, foreign keys), append-only
+//! migrations tracked in `PRAGMA user_version`, and every statement the archive runs.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+
+use super::{
+    Archived, ArticleId, FetchId, FetchRecord, ItemStatus, NewArticle, PollOutcome, PollRecord,
+    SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
+};
+use crate::clock::{from_db_time, to_db_time};
+
+/// Migrations in order; the schema version is the number applied. Never edit a released
+/// one: append a new file.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// zstd level for raw captures: a good ratio at a cost well below the network's.
+const CAPTURE_ZSTD_LEVEL: i32 = 9;
+
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(super) struct Db {
+    conn: Connection,
+}
+
+fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { operation, source }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    to_db_time(t)
+}
+
+fn opt_time(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(to_db_time)
+}
+
+fn read_time(s: Option<String>) -> Option<DateTime<Utc>> {
+    s.as_deref().and_then(from_db_time)
+}
+
+const SOURCE_COLUMNS: &str = "id, name, url, kind, enabled, next_poll_at, last_polled_at, \
+     last_success_at, etag, last_modified, last_body_sha256, error_count, last_error";
+
+fn source_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
+    Ok(SourceState {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        url: row.get(2)?,
+        kind: row.get(3)?,
+        enabled: row.get(4)?,
+        next_poll_at: read_time(row.get(5)?),
+        last_polled_at: read_time(row.get(6)?),
+        last_success_at: read_time(row.get(7)?),
+        etag: row.get(8)?,
+        last_modified: row.get(9)?,
+        last_body_sha256: row.get(10)?,
+        error_count: row.get(11)?,
+        last_error: row.get(12)?,
+    })
+}
+
+impl Db {
+    pub(super) fn open(path: &Path) -> Result<Db, StoreError> {
+        let open_error = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.exists()
+        {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| open_error(format!("cannot create directory: {e}")))?;
+        }
+        let conn = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| open_error(e.to_string()))?;
+        // WAL: readers never block the writer. NORMAL sync is durable against process
+        // crashes, which is the failure a daemon meets; a power cut can lose the last
+        // transactions but never corrupts the file.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| open_error(format!("cannot enable WAL: {e}")))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| open_error(e.to_string()))?;
+        let mut db = Db { conn };
+        db.migrate().map_err(|e| open_error(e.to_string()))?;
+        Ok(db)
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(sql("read schema version"))?;
+        if current > SCHEMA_VERSION {
+            return Err(StoreError::Other(format!(
+                "schema version {current} is newer than this newsvault understands ({SCHEMA_VERSION}); upgrade newsvault"
+            )));
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = index as i64 + 1;
+            let tx = self.conn.transaction().map_err(sql("begin migration"))?;
+            tx.execute_batch(migration)
+                .map_err(sql("apply migration"))?;
+            tx.pragma_update(None, "user_version", version)
+                .map_err(sql("record schema version"))?;
+            tx.commit().map_err(sql("commit migration"))?;
+            tracing::info!(version, "archive schema migrated");
+        }
+        Ok(())
+    }
+
+    pub(super) fn sync_sources(
+        &mut self,
+        specs: &[SourceSpec],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let tx = self.conn.transaction().map_err(sql("begin source sync"))?;
+        {
+            let mut find = tx
+                .prepare("SELECT id, url FROM sources WHERE name = ?1")
+                .map_err(sql("find source"))?;
+            for spec in specs {
+                let existing: Option<(i64, String)> = find
+                    .query_row([&spec.name], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(sql("find source"))?;
+                match existing {
+                    None => {
+                        tx.execute(
+                            "INSERT INTO sources (name, url, kind, enabled, created_at, next_poll_at)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                            params![spec.name, spec.url, spec.kind.as_str(), spec.enabled, time(now)],
+                        )
+                        .map_err(sql("add source"))?;
+                    }
+                    Some((id, url)) if url != spec.url => {
+                        // A new address: the old validators and error streak mean nothing there.
+                        tx.execute(
+                            "UPDATE sources SET url = ?2, kind = ?3, enabled = ?4, etag = NULL,
+                                 last_modified = NULL, last_body_sha256 = NULL, error_count = 0,
+                                 next_poll_at = ?5
+                             WHERE id = ?1",
+                            params![id, spec.url, spec.kind.as_str(), spec.enabled, time(now)],
+                        )
+                        .map_err(sql("update source"))?;
+                    }
+                    Some((id, _)) => {
+                        tx.execute(
+                            "UPDATE sources SET kind = ?2, enabled = ?3,
+                                 next_poll_at = COALESCE(next_poll_at, ?4)
+                             WHERE id = ?1",
+                            params![id, spec.kind.as_str(), spec.enabled, time(now)],
+                        )
+                        .map_err(sql("update source"))?;
+                    }
+                }
+            }
+            let mut all = tx
+                .prepare("SELECT id, name FROM sources WHERE enabled = 1")
+                .map_err(sql("list sources"))?;
+            let enabled: Vec<(i64, String)> = all
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .map_err(sql("list sources"))?
+                .collect::<Result<_, _>>()
+                .map_err(sql("list sources"))?;
+            for (id, name) in enabled {
+                if !specs.iter().any(|s| s.name == name) {
+                    tx.execute("UPDATE sources SET enabled = 0 WHERE id = ?1", [id])
+                        .map_err(sql("disable source"))?;
+                }
+            }
+        }
+        tx.commit().map_err(sql("commit source sync"))?;
+        self.sources()
+    }
+
+    pub(super) fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SOURCE_COLUMNS} FROM sources ORDER BY name"
+            ))
+            .map_err(sql("list sources"))?;
+        stmt.query_map([], source_row)
+            .map_err(sql("list sources"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("list sources"))
+    }
+
+    pub(super) fn due_sources(&self, now: DateTime<Utc>) -> Result<Vec<SourceState>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {SOURCE_COLUMNS} FROM sources
+                 WHERE enabled = 1 AND next_poll_at IS NOT NULL AND next_poll_at <= ?1
+                 ORDER BY next_poll_at, name"
+            ))
+            .map_err(sql("list due sources"))?;
+        stmt.query_map([time(now)], source_row)
+            .map_err(sql("list due sources"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("list due sources"))
+    }
+
+    pub(super) fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT min(next_poll_at) FROM sources WHERE enabled = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("find next poll"))?;
+        Ok(read_time(next))
+    }
+
+    pub(super) fn set_next_poll(
+        &self,
+        source_id: SourceId,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET next_poll_at = ?2 WHERE id = ?1",
+                params![source_id, opt_time(at)],
+            )
+            .map_err(sql("set next poll"))?;
+        Ok(())
+    }
+
+    pub(super) fn finish_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+        let polled = time(record.polled_at);
+        let next = opt_time(record.next_poll_at);
+        match &record.outcome {
+            PollOutcome::Success {
+                etag,
+                last_modified,
+                body_sha256,
+            } => self.conn.execute(
+                "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, next_poll_at = ?3,
+                     etag = ?4, last_modified = ?5, last_body_sha256 = ?6,
+                     error_count = 0, last_error = NULL, last_error_at = NULL
+                 WHERE id = ?1",
+                params![
+                    record.source_id,
+                    polled,
+                    next,
+                    etag,
+                    last_modified,
+                    body_sha256
+                ],
+            ),
+            PollOutcome::Failure { error } => self.conn.execute(
+                "UPDATE sources SET last_polled_at = ?2, next_poll_at = ?3,
+                     error_count = error_count + 1, last_error = ?4, last_error_at = ?2
+                 WHERE id = ?1",
+                params![record.source_id, polled, next, error],
+            ),
+        }
+        .map_err(sql("record poll"))?;
+        Ok(())
+    }
+
+    pub(super) fn record_fetch(&self, r: &FetchRecord) -> Result<FetchId, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO fetches (source_id, purpose, url, final_url, started_at,
+                     duration_ms, status, bytes, error)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    r.source_id,
+                    r.purpose,
+                    r.url,
+                    r.final_url,
+                    time(r.started_at),
+                    r.duration_ms,
+                    r.status,
+                    r.bytes as i64,
+                    r.error,
+                ])
+            })
+            .map_err(sql("record fetch"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub(super) fn item_status(
+        &self,
+        source_id: SourceId,
+        item_key: &str,
+        urls: &[String],
+    ) -> Result<ItemStatus, StoreError> {
+        let seen: Option<Option<ArticleId>> = self
+            .conn
+            .prepare_cached(
+                "SELECT article_id FROM feed_items WHERE source_id = ?1 AND item_key = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![source_id, item_key], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(sql("look up feed item"))?;
+        if let Some(Some(_)) = seen {
+            return Ok(ItemStatus::Seen);
+        }
+        match find_by_urls(&self.conn, urls)? {
+            Some(id) => Ok(ItemStatus::KnownArticle(id)),
+            None => Ok(ItemStatus::New),
+        }
+    }
+
+    pub(super) fn link_item(
+        &mut self,
+        source_id: SourceId,
+        item_key: &str,
+        urls: &[String],
+        article_id: ArticleId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(sql("begin link"))?;
+        add_urls(&tx, article_id, Some(source_id), urls, now)?;
+        add_item(&tx, source_id, item_key, article_id, now)?;
+        tx.commit().map_err(sql("commit link"))
+    }
+
+    /// `compressed` is the capture body from [`compress_capture`], made by the caller
+    /// before it takes the connection, since compression is the slow part.
+    pub(super) fn archive(
+        &mut self,
+        a: &NewArticle,
+        compressed: &[u8],
+    ) -> Result<Archived, StoreError> {
+        let headers = serde_json::to_string(&a.capture.headers)
+            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
+        let authors = serde_json::to_string(&a.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors: {e}")))?;
+        let now = a.first_seen_at;
+
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin archive"))?;
+        let mut lookup: Vec<String> = a.urls.clone();
+        if !lookup.contains(&a.canonical_url) {
+            lookup.push(a.canonical_url.clone());
+        }
+        let existing = match find_by_urls(&tx, &lookup)? {
+            Some(id) => Some(id),
+            None => match &a.text_fingerprint {
+                Some(fp) => tx
+                    .query_row(
+                        "SELECT id FROM articles WHERE text_fingerprint = ?1",
+                        [fp],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql("look up fingerprint"))?,
+                None => None,
+            },
+        };
+        let outcome = match existing {
+            Some(id) => Archived::Duplicate(id),
+            None => {
+                tx.execute(
+                    "INSERT INTO articles (source_id, canonical_url, title, authors,
+                         published_at, published_offset, updated_at, updated_offset,
+                         first_seen_at, language, site_name, description, text,
+                         text_fingerprint, extractor)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                    params![
+                        a.source_id,
+                        a.canonical_url,
+                        a.title,
+                        authors,
+                        a.published_at.map(|t| time(t.with_timezone(&Utc))),
+                        a.published_at.map(|t| t.offset().to_string()),
+                        a.updated_at.map(|t| time(t.with_timezone(&Utc))),
+                        a.updated_at.map(|t| t.offset().to_string()),
+                        time(now),
+                        a.language,
+                        a.site_name,
+                        a.description,
+                        a.text,
+                        a.text_fingerprint,
+                        a.extractor,
+                    ],
+                )
+                .map_err(sql("insert article"))?;
+                let id = tx.last_insert_rowid();
+                let c = &a.capture;
+                tx.execute(
+                    "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
+                         content_type, charset, charset_source, body_size, body_sha256, body_zstd)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![
+                        id,
+                        c.fetch_id,
+                        c.url,
+                        time(c.fetched_at),
+                        c.status,
+                        headers,
+                        c.content_type,
+                        c.charset,
+                        c.charset_source,
+                        c.body.len() as i64,
+                        c.body_sha256,
+                        compressed,
+                    ],
+                )
+                .map_err(sql("insert capture"))?;
+                Archived::New(id)
+            }
+        };
+        let id = match outcome {
+            Archived::New(id) | Archived::Duplicate(id) => id,
+        };
+        add_urls(&tx, id, a.source_id, &lookup, now)?;
+        if let (Some(source_id), Some(key)) = (a.source_id, &a.item_key) {
+            add_item(&tx, source_id, key, id, now)?;
+        }
+        tx.commit().map_err(sql("commit archive"))?;
+        Ok(outcome)
+    }
+
+    pub(super) fn stats(&self) -> Result<Stats, StoreError> {
+        let count = |query: &str| -> Result<i64, StoreError> {
+            self.conn
+                .query_row(query, [], |r| r.get::<_, Option<i64>>(0))
+                .map(Option::unwrap_or_default)
+                .map_err(sql("count"))
+        };
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.name, s.enabled, count(a.id), s.last_success_at, s.error_count, s.last_error
+                 FROM sources s LEFT JOIN articles a ON a.source_id = s.id
+                 GROUP BY s.id ORDER BY s.name",
+            )
+            .map_err(sql("per-source stats"))?;
+        let per_source = stmt
+            .query_map([], |r| {
+                Ok(SourceStats {
+                    name: r.get(0)?,
+                    enabled: r.get(1)?,
+                    articles: r.get(2)?,
+                    last_success_at: r.get(3)?,
+                    error_count: r.get(4)?,
+                    last_error: r.get(5)?,
+                })
+            })
+            .map_err(sql("per-source stats"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("per-source stats"))?;
+        Ok(Stats {
+            schema_version: count("PRAGMA user_version")?,
+            sources: count("SELECT count(*) FROM sources")?,
+            sources_enabled: count("SELECT count(*) FROM sources WHERE enabled = 1")?,
+            sources_failing: count(
+                "SELECT count(*) FROM sources WHERE enabled = 1 AND error_count > 0",
+            )?,
+            articles: count("SELECT count(*) FROM articles")?,
+            article_urls: count("SELECT count(*) FROM article_urls")?,
+            captures: count("SELECT count(*) FROM captures")?,
+            capture_bytes_raw: count("SELECT sum(body_size) FROM captures")?,
+            capture_bytes_stored: count("SELECT sum(length(body_zstd)) FROM captures")?,
+            fetches: count("SELECT count(*) FROM fetches")?,
+            fetch_errors: count("SELECT count(*) FROM fetches WHERE error IS NOT NULL")?,
+            database_bytes: count(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )?,
+            per_source,
+        })
+    }
+}
+
+/// Compresses a raw capture body for the `body_zstd` column.
+pub(super) fn compress_capture(body: &[u8]) -> Result<Vec<u8>, StoreError> {
+    zstd::bulk::compress(body, CAPTURE_ZSTD_LEVEL)
+        .map_err(|e| StoreError::Other(format!("compress capture: {e}")))
+}
+
+/// The article any of `urls` already leads to.
+fn find_by_urls(conn: &Connection, urls: &[String]) -> Result<Option<ArticleId>, StoreError> {
+    let mut by_url = conn
+        .prepare_cached("SELECT article_id FROM article_urls WHERE url = ?1")
+        .map_err(sql("look up url"))?;
+    let mut by_canonical = conn
+        .prepare_cached("SELECT id FROM articles WHERE canonical_url = ?1")
+        .map_err(sql("look up url"))?;
+    for url in urls {
+        let found: Option<ArticleId> = by_url
+            .query_row([url], |r| r.get(0))
+            .optional()
+            .map_err(sql("look up url"))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+        let found: Option<ArticleId> = by_canonical
+            .query_row([url], |r| r.get(0))
+            .optional()
+            .map_err(sql("look up url"))?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
+fn add_urls(
+    tx: &Transaction<'_>,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    urls: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO article_urls (url, article_id, source_id, first_seen_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(sql("record url"))?;
+    for url in urls {
+        stmt.execute(params![url, article_id, source_id, time(now)])
+            .map_err(sql("record url"))?;
+    }
+    Ok(())
+}
+
+fn add_item(
+    tx: &Transaction<'_>,
+    source_id: SourceId,
+    item_key: &str,
+    article_id: ArticleId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO feed_items (source_id, item_key, article_id, first_seen_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (source_id, item_key) DO UPDATE SET article_id = excluded.article_id",
+    )
+    .and_then(|mut s| s.execute(params![source_id, item_key, article_id, time(now)]))
+    .map_err(sql("record feed item"))?;
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! The command line as users run it: the built binary, its output and exit codes.
+
+mod common;
+
+use std::process::Command;
+
+use common::fixtures;
+
+fn newsvault() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_newsvault"));
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("NEWSVAULT_CONFIG")
+        .env_remove("NEWSVAULT_DATABASE");
+    command
+}
+
+#[test]
+fn extract_json_gives_one_record_per_file_and_survives_bad_files() {
+    let page = fixtures().join("pages/bss-seed-lavrov-kim.html");
+    let output = newsvault()
+        .args(["extract", "--json", "--timezone", "Asia/Dhaka"])
+        .arg(&page)
+        .arg("/nonexistent/page.html")
+        .output()
+        .expect("run newsvault");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let records: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(records.len(), 2);
+    let seed = &records[0];
+    for field in [
+        "file",
+        "url",
+        "title",
+        "authors",
+        "published_at",
+        "updated_at",
+        "language",
+        "site_name",
+        "canonical_url",
+        "description",
+        "text",
+        "error",
+    ] {
+        assert!(seed.get(field).is_some(), "missing field {field}");
+    }
+    assert!(seed["error"].is_null());
+    assert!(seed["text"].as_str().is_some_and(|t| t.contains("লাভরভ")));
+    assert_eq!(seed["language"], "bn");
+    // The visible "প্রকাশ: ১২ জুলাই ২০২৫, ১৮:৩১" on a Dhaka page.
+    assert_eq!(seed["published_at"], "2025-07-12T18:31:00+06:00");
+    let missing = &records[1];
+    assert!(
+        missing["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("/nonexistent/page.html"))
+    );
+    assert!(missing["text"].is_null());
+}
+
+#[test]
+fn check_config_lists_sources_and_rejects_bad_files() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/newsvault.toml");
+    let output = newsvault()
+        .args(["--config", example, "check-config"])
+        .output()
+        .expect("run newsvault");
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("example-bangla") && stdout.contains("next 20"),
+        "{stdout}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[source]]\nname = \"x\"\nurl = \"https://example.org/\"\nschedule = \"*/15 * *\"\n",
+    )
+    .expect("write");
+    let output = newsvault()
+        .arg("--config")
+        .arg(&bad)
+        .arg("check-config")
+        .output()
+        .expect("run newsvault");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("schedule") && stderr.contains("*/15 * *"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stats_without_an_archive_is_a_usage_error() {
+    let output = newsvault()
+        .args(["--database", "/nonexistent/archive.sqlite3", "stats"])
+        .output()
+        .expect("run newsvault");
+    assert_eq!(output.status.code(), Some(2));
+}

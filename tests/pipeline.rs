@@ -1,0 +1,525 @@
+//! The archive pipeline end to end, against a local HTTP server serving real feeds and
+//! pages: what lands in the archive, conditional polling, deduplication across URLs and
+//! feeds, and survival of every kind of bad input. HTTP runs on real time (reqwest does
+//! not work under paused time), but nothing here sleeps.
+
+mod common;
+
+use std::io::Write;
+use std::path::Path;
+
+use common::{Reply, TestServer, config_text, count, fixture, open_db, rss};
+use newsvault::app::App;
+use newsvault::clock::Clock;
+use newsvault::config::Config;
+use newsvault::pipeline::PollSummary;
+use newsvault::shutdown::Shutdown;
+
+const PAGES: &[&str] = &[
+    "bss-seed-lavrov-kim.html",
+    "bss-en-homestead-gardening-rajshahi.html",
+    "ukbdnews-mp-brother-killed-kushtia.html",
+    "dakshinbanga-science-fair.html",
+    "meghnaprotidin-book-fair.html",
+    "nabadiganta-mango-market.html",
+];
+
+async fn open_app(dir: &Path, sources: &[(&str, String)]) -> App {
+    let config = Config::parse(&config_text(dir, sources), Path::new("test.toml"))
+        .expect("test config is valid");
+    App::open(config, Clock::System).await.expect("open app")
+}
+
+async fn poll(app: &App) -> Vec<PollSummary> {
+    app.poll(&[], &Shutdown::never()).await.expect("poll")
+}
+
+fn serve_pages(server: &TestServer) {
+    for page in PAGES {
+        server.route(
+            &format!("/pages/{page}"),
+            Reply::ok("text/html", fixture(&format!("pages/{page}"))),
+        );
+    }
+}
+
+fn page_feed(server: &TestServer) -> Vec<u8> {
+    let items: Vec<(Option<String>, String)> = PAGES
+        .iter()
+        .enumerate()
+        .map(|(i, page)| {
+            (
+                Some(format!("guid-{i}")),
+                server.url(&format!("/pages/{page}?utm_source=rss")),
+            )
+        })
+        .collect();
+    let borrowed: Vec<(Option<&str>, &str)> = items
+        .iter()
+        .map(|(g, l)| (g.as_deref(), l.as_str()))
+        .collect();
+    rss(&borrowed)
+}
+
+#[tokio::test]
+async fn archives_real_pages_with_raw_html_text_and_timestamps() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    server.route(
+        "/feed.xml",
+        Reply::Conditional {
+            etag: "\"v1\"".into(),
+            last_modified: "Sat, 12 Jul 2025 12:00:00 GMT".into(),
+            content_type: "application/rss+xml".into(),
+            body: page_feed(&server),
+        },
+    );
+    let app = open_app(dir.path(), &[("bd", server.url("/feed.xml"))]).await;
+
+    let summaries = poll(&app).await;
+    assert_eq!(summaries.len(), 1);
+    assert_eq!(summaries[0].failure, None);
+    assert_eq!(
+        (summaries[0].items, summaries[0].new, summaries[0].errors),
+        (6, 6, 0)
+    );
+
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 6);
+    // Every capture is the page byte for byte, and its hash says so.
+    let mut stmt = db
+        .prepare("SELECT url, body_zstd, body_size, body_sha256, charset FROM captures")
+        .expect("query captures");
+    let rows: Vec<(String, Vec<u8>, i64, String, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .expect("captures")
+        .collect::<Result<_, _>>()
+        .expect("captures");
+    assert_eq!(rows.len(), 6);
+    for (url, compressed, size, sha, charset) in rows {
+        let page = url
+            .rsplit('/')
+            .next()
+            .and_then(|p| p.split('?').next())
+            .expect("page name");
+        let original = fixture(&format!("pages/{page}"));
+        let body = zstd::decode_all(compressed.as_slice()).expect("capture decompresses");
+        assert!(
+            body == original,
+            "capture of {page} differs from the served bytes"
+        );
+        assert_eq!(size as usize, original.len());
+        assert_eq!(sha, newsvault::canon::body_hash(&original));
+        assert_eq!(charset, "UTF-8", "{page}");
+    }
+    // Timestamps are RFC 3339 UTC text that SQLite's date functions read.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM articles WHERE first_seen_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T*Z' AND date(first_seen_at) IS NOT NULL"
+        ),
+        6
+    );
+    // The page's own canonical URL identifies the article; the feed's link is kept too.
+    let (text, canonical): (String, String) = db
+        .query_row(
+            "SELECT a.text, a.canonical_url FROM articles a JOIN article_urls u ON u.article_id = a.id
+             WHERE u.url = ?1",
+            [server.url("/pages/bss-seed-lavrov-kim.html")],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("seed article reachable by its feed URL");
+    assert_eq!(
+        canonical,
+        "https://www.bssnews.net/bangla/international/491317"
+    );
+    assert!(text.contains("লাভরভ"), "seed text: {text}");
+    // Bengali words are searchable whole.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM articles_fts WHERE articles_fts MATCH 'লাভরভ*'"
+        ),
+        1
+    );
+    // Every request is in the log: the feed and six pages, none failed.
+    assert_eq!(count(&db, "SELECT count(*) FROM fetches"), 7);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fetches WHERE error IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fetches WHERE status = 200 AND bytes > 0"
+        ),
+        7
+    );
+}
+
+#[tokio::test]
+async fn second_poll_is_conditional_and_stores_nothing_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    server.route(
+        "/feed.xml",
+        Reply::Conditional {
+            etag: "\"v1\"".into(),
+            last_modified: "Sat, 12 Jul 2025 12:00:00 GMT".into(),
+            content_type: "application/rss+xml".into(),
+            body: page_feed(&server),
+        },
+    );
+    let app = open_app(dir.path(), &[("bd", server.url("/feed.xml"))]).await;
+    assert_eq!(poll(&app).await[0].new, 6);
+
+    let second = poll(&app).await;
+    assert!(second[0].not_modified, "{:?}", second[0]);
+    assert_eq!(second[0].new, 0);
+    let feed_requests = server.requests("/feed.xml");
+    assert_eq!(feed_requests.len(), 2);
+    assert_eq!(feed_requests[0].headers.get("if-none-match"), None);
+    assert_eq!(
+        feed_requests[1]
+            .headers
+            .get("if-none-match")
+            .map(String::as_str),
+        Some("\"v1\"")
+    );
+    assert_eq!(
+        feed_requests[1]
+            .headers
+            .get("if-modified-since")
+            .map(String::as_str),
+        Some("Sat, 12 Jul 2025 12:00:00 GMT")
+    );
+    // A server without validators: the feed is fetched in full, every item is known.
+    server.route(
+        "/feed.xml",
+        Reply::ok("application/rss+xml", page_feed(&server)),
+    );
+    let third = poll(&app).await;
+    assert_eq!(
+        (third[0].new, third[0].seen, third[0].not_modified),
+        (0, 6, false)
+    );
+    for page in PAGES {
+        assert_eq!(
+            server
+                .requests(&format!("/pages/{page}?utm_source=rss"))
+                .len(),
+            1,
+            "{page}"
+        );
+    }
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 6);
+    assert_eq!(count(&db, "SELECT count(*) FROM captures"), 6);
+}
+
+#[tokio::test]
+async fn one_article_through_many_urls_and_feeds_is_one_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    let seed = fixture("pages/bss-seed-lavrov-kim.html");
+    server.route(
+        "/story",
+        Reply::ok("text/html; charset=utf-8", seed.clone()),
+    );
+    // The same bytes under another address: caught by the text fingerprint.
+    server.route("/copy", Reply::ok("text/html; charset=utf-8", seed.clone()));
+    // A different rendering (an AMP page) that names the article's canonical URL.
+    server.route(
+        "/amp",
+        Reply::ok(
+            "text/html",
+            "<html><head><title>AMP</title><link rel=\"canonical\" href=\"https://www.bssnews.net/bangla/international/491317\"></head><body><p>short amp body</p></body></html>",
+        ),
+    );
+    let story = server.url("/story");
+    server.route(
+        "/a.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&[(Some("a-1"), &format!("{story}?utm_source=a&fbclid=x"))]),
+        ),
+    );
+    server.route(
+        "/b.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&[
+                (Some("b-1"), &format!("{story}#comments")),
+                (Some("b-2"), &server.url("/copy")),
+                (None, &server.url("/amp")),
+            ]),
+        ),
+    );
+    let app = open_app(
+        dir.path(),
+        &[("a", server.url("/a.xml")), ("b", server.url("/b.xml"))],
+    )
+    .await;
+    // Poll the feeds one after the other so the outcome per feed is fixed.
+    let a = app
+        .poll(&["a".into()], &Shutdown::never())
+        .await
+        .expect("poll a");
+    let b = app
+        .poll(&["b".into()], &Shutdown::never())
+        .await
+        .expect("poll b");
+    assert_eq!((a[0].new, a[0].duplicates), (1, 0));
+    assert_eq!((b[0].new, b[0].duplicates, b[0].errors), (0, 3, 0));
+    // The known URL was not fetched again; the other two had to be, to be recognised.
+    assert_eq!(server.requests("/story").len(), 0);
+    assert_eq!(server.requests("/story?utm_source=a&fbclid=x").len(), 1);
+
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM captures"), 1);
+    let urls: Vec<String> = db
+        .prepare("SELECT url FROM article_urls ORDER BY url")
+        .expect("query")
+        .query_map([], |r| r.get(0))
+        .expect("urls")
+        .collect::<Result<_, _>>()
+        .expect("urls");
+    for expected in [
+        story.clone(),
+        server.url("/copy"),
+        server.url("/amp"),
+        "https://www.bssnews.net/bangla/international/491317".to_string(),
+    ] {
+        assert!(urls.contains(&expected), "{expected} missing from {urls:?}");
+    }
+    // Each feed item points at the one article, so the next poll fetches nothing.
+    assert_eq!(
+        count(&db, "SELECT count(DISTINCT article_id) FROM feed_items"),
+        1
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM feed_items"), 4);
+    let again = poll(&app).await;
+    assert!(again.iter().all(|s| s.new == 0 && s.duplicates == 0));
+    assert_eq!(again.iter().map(|s| s.seen).sum::<usize>(), 4);
+}
+
+fn gzip_bomb() -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..64 {
+        encoder.write_all(&zeros).expect("compress");
+    }
+    encoder.finish().expect("compress")
+}
+
+#[tokio::test]
+async fn bad_input_is_survived_recorded_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    let seed_url = server.url("/pages/bss-seed-lavrov-kim.html");
+    server.route(
+        "/good.xml",
+        Reply::ok("application/rss+xml", rss(&[(Some("s"), &seed_url)])),
+    );
+    let bad: Vec<(&str, Reply, &str)> = vec![
+        (
+            "/not-xml",
+            Reply::ok("application/rss+xml", "this is { not a feed"),
+            "not a feed",
+        ),
+        (
+            "/truncated",
+            Reply::Truncated {
+                declared: 4000,
+                body: b"<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><item><title>cut"
+                    .to_vec(),
+            },
+            "feed",
+        ),
+        (
+            "/html",
+            Reply::ok(
+                "text/html",
+                "<!DOCTYPE html><html><body>Welcome</body></html>",
+            ),
+            "HTML page",
+        ),
+        (
+            "/s500",
+            Reply::status(500, &[]),
+            "HTTP 500 Internal Server Error",
+        ),
+        (
+            "/s429",
+            Reply::status(429, &[("Retry-After", "120")]),
+            "HTTP 429 Too Many Requests (Retry-After: 120)",
+        ),
+        ("/reset", Reply::Reset, "feed"),
+        (
+            "/loop",
+            Reply::status(302, &[("Location", "/loop")]),
+            "too many redirects",
+        ),
+        (
+            "/huge",
+            Reply::Endless {
+                total: 64 << 20,
+                chunk: vec![b' '; 64 * 1024],
+                headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+            },
+            "larger than",
+        ),
+        (
+            "/bomb",
+            Reply::Full {
+                status: 200,
+                headers: vec![
+                    ("Content-Type".into(), "application/rss+xml".into()),
+                    ("Content-Encoding".into(), "gzip".into()),
+                ],
+                body: gzip_bomb(),
+            },
+            "larger than",
+        ),
+    ];
+    // A feed that is fine but whose article is over the body cap.
+    server.route(
+        "/big-page",
+        Reply::Endless {
+            total: 64 << 20,
+            chunk: b"<p>word </p>".repeat(1000),
+            headers: vec![("Content-Type".into(), "text/html".into())],
+        },
+    );
+    server.route(
+        "/big.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&[(Some("big"), &server.url("/big-page"))]),
+        ),
+    );
+
+    let mut sources = vec![
+        ("good", server.url("/good.xml")),
+        ("big", server.url("/big.xml")),
+    ];
+    for (path, reply, _) in &bad {
+        server.route(path, reply.clone());
+        sources.push((&path[1..], server.url(path)));
+    }
+    let app = open_app(dir.path(), &sources).await;
+
+    let summaries = poll(&app).await;
+    let by_name = |name: &str| {
+        summaries
+            .iter()
+            .find(|s| s.source == name)
+            .unwrap_or_else(|| panic!("no summary for {name}"))
+    };
+    assert_eq!(by_name("good").new, 1);
+    let big = by_name("big");
+    assert_eq!((big.failure.as_deref(), big.new, big.errors), (None, 0, 1));
+    for (path, _, expected) in &bad {
+        let summary = by_name(&path[1..]);
+        let failure = summary
+            .failure
+            .as_deref()
+            .unwrap_or_else(|| panic!("{path} did not fail"));
+        assert!(
+            failure.contains(expected),
+            "{path}: {failure:?} lacks {expected:?}"
+        );
+        assert!(
+            failure.contains(&server.url(path)),
+            "{path}: {failure:?} does not name the URL"
+        );
+    }
+
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 1);
+    // Each failure is in the request log and on its source.
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fetches WHERE error IS NOT NULL"),
+        bad.len() as i64 + 1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM sources WHERE error_count = 1 AND last_error IS NOT NULL"
+        ),
+        bad.len() as i64
+    );
+    // The cut-off bodies were not buffered past the cap (1 MiB in the test config).
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fetches WHERE bytes > 1048576 + 65536"
+        ),
+        0
+    );
+    drop(db);
+
+    // Once the article is archived, the bad sources failing again loses nothing.
+    let again = poll(&app).await;
+    assert_eq!(
+        again.iter().filter(|s| s.failure.is_some()).count(),
+        bad.len()
+    );
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 1);
+    assert_eq!(count(&db, "SELECT count(*) FROM captures"), 1);
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity check");
+    assert_eq!(integrity, "ok");
+    assert_eq!(
+        count(&db, "SELECT max(error_count) FROM sources"),
+        2,
+        "consecutive failures are counted"
+    );
+}
+
+#[tokio::test]
+async fn legacy_charset_pages_archive_as_correct_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    let paragraph = "Городской совет утвердил новый бюджет на следующий год. Депутаты обсуждали расходы на школы, больницы и дороги в течение трёх часов. ";
+    let html = format!(
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"><title>Новый бюджет</title></head><body><article><h1>Новый бюджет</h1><p>{}</p><p>{}</p></article></body></html>",
+        paragraph.repeat(3),
+        paragraph.repeat(2)
+    );
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(&html);
+    // No charset in the header: only the page's own declaration says what it is.
+    server.route("/news/1", Reply::ok("text/html", bytes.into_owned()));
+    server.route(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&[(Some("1"), &server.url("/news/1"))]),
+        ),
+    );
+    let app = open_app(dir.path(), &[("ru", server.url("/feed.xml"))]).await;
+    assert_eq!(poll(&app).await[0].new, 1);
+
+    let db = open_db(dir.path());
+    let (title, text, charset, source): (String, String, String, String) = db
+        .query_row(
+            "SELECT a.title, a.text, c.charset, c.charset_source FROM articles a JOIN captures c ON c.article_id = a.id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("article");
+    assert_eq!(title, "Новый бюджет");
+    assert!(text.contains("Городской совет утвердил"), "{text}");
+    assert_eq!(
+        (charset.as_str(), source.as_str()),
+        ("windows-1251", "meta")
+    );
+}

@@ -1,0 +1,143 @@
+//! The daemon's schedule on tokio's paused time: sources are polled when their cron line
+//! says, a restart polls what fell due while it was down, and shutdown is prompt. The
+//! sources point at a closed local port, so every poll fails at once without waiting on
+//! the network; the request log counts the polls.
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use common::{count, open_db};
+use newsvault::app::App;
+use newsvault::clock::Clock;
+use newsvault::config::Config;
+use newsvault::shutdown;
+
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}/feed.xml")
+}
+
+fn config(dir: &Path) -> Config {
+    let url = closed_port_url();
+    let text = format!(
+        "[archive]\ndatabase = {:?}\n\
+         [[source]]\nname = \"quarter\"\nurl = \"{url}\"\nschedule = \"*/15 * * * *\"\n\
+         [[source]]\nname = \"hourly\"\nurl = \"{url}\"\nschedule = \"0 * * * *\"\n\
+         [[source]]\nname = \"dhaka-six\"\nurl = \"{url}\"\nschedule = \"0 6 * * *\"\ntimezone = \"Asia/Dhaka\"\n\
+         [[source]]\nname = \"off\"\nurl = \"{url}\"\nenabled = false\n",
+        dir.join("archive.sqlite3").to_string_lossy()
+    );
+    Config::parse(&text, Path::new("test.toml")).expect("valid config")
+}
+
+fn polls(dir: &Path, source: &str) -> i64 {
+    count(
+        &open_db(dir),
+        &format!(
+            "SELECT count(*) FROM fetches f JOIN sources s ON s.id = f.source_id WHERE s.name = '{source}'"
+        ),
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn sources_are_polled_on_their_schedules() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 10:07 UTC is 16:07 in Dhaka.
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 7, 0)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let app = App::open(config(dir.path()), clock.clone())
+        .await
+        .expect("open");
+
+    let (trigger, stop) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+    // Run two virtual hours, then stop: 10:07 -> 12:07.
+    clock.sleep_until(start + chrono::Duration::hours(2)).await;
+    trigger.trigger();
+    let totals = tokio::time::timeout(Duration::from_secs(30), daemon)
+        .await
+        .expect("daemon stops promptly")
+        .expect("daemon task");
+
+    // New sources are polled at once, then on schedule:
+    // quarter: 10:07, then 10:15 ... 12:00 (8 more); hourly: 10:07, 11:00, 12:00;
+    // dhaka-six: 10:07 only (next is 06:00 Dhaka = 00:00 UTC tomorrow); off: never.
+    assert_eq!(polls(dir.path(), "quarter"), 9);
+    assert_eq!(polls(dir.path(), "hourly"), 3);
+    assert_eq!(polls(dir.path(), "dhaka-six"), 1);
+    assert_eq!(polls(dir.path(), "off"), 0);
+    assert_eq!(totals.polls, 13);
+    assert_eq!(totals.failed_polls, 13);
+
+    let db = open_db(dir.path());
+    let next: String = db
+        .query_row(
+            "SELECT next_poll_at FROM sources WHERE name = 'dhaka-six'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("next poll");
+    assert_eq!(next, "2025-07-13T00:00:00.000Z");
+    assert_eq!(
+        count(
+            &db,
+            "SELECT error_count FROM sources WHERE name = 'quarter'"
+        ),
+        9,
+        "every failed poll is counted"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_polls_what_fell_due_while_down_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 7, 0)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let app = App::open(config(dir.path()), clock.clone())
+        .await
+        .expect("open");
+    let (trigger, stop) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+    clock
+        .sleep_until(start + chrono::Duration::minutes(1))
+        .await;
+    trigger.trigger();
+    daemon.await.expect("daemon task");
+    assert_eq!(polls(dir.path(), "hourly"), 1);
+
+    // Down for five hours; on restart each source is polled once, not once per missed slot.
+    let later = start + chrono::Duration::hours(5);
+    let clock = Clock::starting_at(later);
+    let app = App::open(config(dir.path()), clock.clone())
+        .await
+        .expect("reopen");
+    let (trigger, stop) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+    clock
+        .sleep_until(later + chrono::Duration::minutes(1))
+        .await;
+    trigger.trigger();
+    daemon.await.expect("daemon task");
+    assert_eq!(polls(dir.path(), "hourly"), 2);
+    assert_eq!(polls(dir.path(), "quarter"), 2);
+}

@@ -18,8 +18,8 @@ use crate::fetch::charset::decode_html;
 use crate::fetch::{Fetched, Fetcher, Purpose, Response, Validators};
 use crate::shutdown::Shutdown;
 use crate::store::{
-    Archived, FetchId, FetchRecord, ItemStatus, NewArticle, NewCapture, PollOutcome, PollRecord,
-    SourceState, Store, StoreError,
+    Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
+    PollOutcome, PollRecord, SourceState, Store, StoreError,
 };
 
 /// Names the extractor in each article row, so re-parsing knows what produced it.
@@ -39,6 +39,8 @@ pub struct PollSummary {
     pub seen: usize,
     /// Items that could not be archived this time (they are retried on the next poll).
     pub errors: usize,
+    /// Items with no usable link, and items whose page failed too often to try again.
+    pub skipped: usize,
     /// The feed answered 304 Not Modified.
     pub not_modified: bool,
     /// Why the feed itself could not be read, if it could not.
@@ -54,13 +56,14 @@ impl fmt::Display for PollSummary {
             None if self.not_modified => write!(f, "{}: not modified", self.source),
             None => write!(
                 f,
-                "{}: {} items, {} new, {} duplicates, {} seen, {} errors{}",
+                "{}: {} items, {} new, {} duplicates, {} seen, {} errors, {} skipped{}",
                 self.source,
                 self.items,
                 self.new,
                 self.duplicates,
                 self.seen,
                 self.errors,
+                self.skipped,
                 if self.interrupted {
                     " (interrupted)"
                 } else {
@@ -136,6 +139,7 @@ impl Pipeline {
                 duplicates = summary.duplicates,
                 seen = summary.seen,
                 errors = summary.errors,
+                skipped = summary.skipped,
                 not_modified = summary.not_modified,
                 "polled"
             );
@@ -225,7 +229,7 @@ impl Pipeline {
     ) -> Result<(), StoreError> {
         let Some(link) = item.link.as_ref().and_then(canon::canonical_url) else {
             tracing::warn!(source = %source.name, guid = ?item.guid, title = ?item.title, "feed item has no usable link; skipped");
-            summary.errors += 1;
+            summary.skipped += 1;
             return Ok(());
         };
         let item_key = item.guid.clone().unwrap_or_else(|| format!("link:{link}"));
@@ -251,18 +255,36 @@ impl Pipeline {
                 summary.duplicates += 1;
                 return Ok(());
             }
+            ItemStatus::GivenUp => {
+                summary.skipped += 1;
+                return Ok(());
+            }
             ItemStatus::New => {}
         }
         let page_url = item.link.as_ref().unwrap_or(&link);
         match self
-            .fetch_and_archive(Some(state.id), Some(item_key), page_url, source.timezone)
+            .fetch_and_archive(
+                Some(state.id),
+                Some(item_key.clone()),
+                page_url,
+                source.timezone,
+            )
             .await?
         {
             Ok(Archived::New(_)) => summary.new += 1,
             Ok(Archived::Duplicate(_)) => summary.duplicates += 1,
             Err(error) => {
-                tracing::warn!(source = %source.name, url = %page_url, %error, "article not archived");
-                summary.errors += 1;
+                let attempts = self
+                    .store
+                    .record_item_failure(state.id, item_key, error.clone(), self.clock.now())
+                    .await?;
+                if attempts >= MAX_ITEM_ATTEMPTS {
+                    tracing::warn!(source = %source.name, url = %page_url, %error, attempts, "article not archived; giving up on it");
+                    summary.skipped += 1;
+                } else {
+                    tracing::warn!(source = %source.name, url = %page_url, %error, attempts, "article not archived; will retry");
+                    summary.errors += 1;
+                }
             }
         }
         Ok(())

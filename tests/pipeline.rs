@@ -523,3 +523,39 @@ async fn legacy_charset_pages_archive_as_correct_text() {
         ("windows-1251", "meta")
     );
 }
+
+#[tokio::test]
+async fn a_failing_page_is_retried_without_validators_then_given_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    server.route("/gone", Reply::status(404, &[]));
+    server.route(
+        "/feed.xml",
+        Reply::Conditional {
+            etag: "\"v1\"".into(),
+            last_modified: "Sat, 12 Jul 2025 12:00:00 GMT".into(),
+            content_type: "application/rss+xml".into(),
+            body: rss(&[(Some("gone"), &server.url("/gone"))]),
+        },
+    );
+    let app = open_app(dir.path(), &[("s", server.url("/feed.xml"))]).await;
+    let max = newsvault::store::MAX_ITEM_ATTEMPTS as usize;
+    for attempt in 1..max {
+        let summary = &poll(&app).await[0];
+        assert_eq!((summary.errors, summary.skipped), (1, 0), "attempt {attempt}");
+    }
+    // While an item is failing, the feed is fetched in full: a 304 would hide the item.
+    assert!(server.requests("/feed.xml").iter().all(|r| !r.headers.contains_key("if-none-match")));
+    let last = &poll(&app).await[0];
+    assert_eq!((last.errors, last.skipped), (0, 1));
+    assert_eq!(server.requests("/gone").len(), max);
+    // Given up: the page is not requested again, and the feed is polled conditionally.
+    let after = &poll(&app).await[0];
+    assert!(after.not_modified, "{after:?}");
+    assert_eq!(server.requests("/gone").len(), max);
+    let db = open_db(dir.path());
+    let error: String = db
+        .query_row("SELECT last_error FROM feed_items WHERE item_key = 'gone'", [], |r| r.get(0))
+        .expect("item failure recorded");
+    assert_eq!(error, "HTTP 404 Not Found");
+}

@@ -95,7 +95,12 @@ pub enum ItemStatus {
     KnownArticle(ArticleId),
     /// Nothing known: the page must be fetched.
     New,
+    /// Fetching it failed [`MAX_ITEM_ATTEMPTS`] times; it is no longer tried.
+    GivenUp,
 }
+
+/// Polls in a row in which an item's page may fail before the item is given up.
+pub const MAX_ITEM_ATTEMPTS: i64 = 5;
 
 /// A raw response to keep beside an article.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,6 +306,19 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         self.call(move |db| db.link_item(source_id, &item_key, &urls, article_id, now))
+            .await
+    }
+
+    /// Records that a feed item's page could not be archived; returns how many times
+    /// that has now happened.
+    pub async fn record_item_failure(
+        &self,
+        source_id: SourceId,
+        item_key: String,
+        error: String,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.call(move |db| db.record_item_failure(source_id, &item_key, &error, now))
             .await
     }
 

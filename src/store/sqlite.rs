@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::{
-    Archived, ArticleId, FetchId, FetchRecord, ItemStatus, NewArticle, PollOutcome, PollRecord,
-    SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
+    Archived, ArticleId, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
+    PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
 };
 use crate::clock::{from_db_time, to_db_time};
 
@@ -299,23 +299,47 @@ impl Db {
         item_key: &str,
         urls: &[String],
     ) -> Result<ItemStatus, StoreError> {
-        let seen: Option<Option<ArticleId>> = self
+        let seen: Option<(Option<ArticleId>, i64)> = self
             .conn
             .prepare_cached(
-                "SELECT article_id FROM feed_items WHERE source_id = ?1 AND item_key = ?2",
+                "SELECT article_id, failed_attempts FROM feed_items
+                 WHERE source_id = ?1 AND item_key = ?2",
             )
             .and_then(|mut s| {
-                s.query_row(params![source_id, item_key], |r| r.get(0))
+                s.query_row(params![source_id, item_key], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             })
             .map_err(sql("look up feed item"))?;
-        if let Some(Some(_)) = seen {
-            return Ok(ItemStatus::Seen);
+        match seen {
+            Some((Some(_), _)) => return Ok(ItemStatus::Seen),
+            Some((None, attempts)) if attempts >= MAX_ITEM_ATTEMPTS => {
+                return Ok(ItemStatus::GivenUp);
+            }
+            _ => {}
         }
         match find_by_urls(&self.conn, urls)? {
             Some(id) => Ok(ItemStatus::KnownArticle(id)),
             None => Ok(ItemStatus::New),
         }
+    }
+
+    pub(super) fn record_item_failure(
+        &self,
+        source_id: SourceId,
+        item_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO feed_items (source_id, item_key, first_seen_at, failed_attempts, last_error)
+                 VALUES (?1, ?2, ?3, 1, ?4)
+                 ON CONFLICT (source_id, item_key) DO UPDATE SET
+                     failed_attempts = failed_attempts + 1, last_error = excluded.last_error
+                 RETURNING failed_attempts",
+            )
+            .and_then(|mut s| s.query_row(params![source_id, item_key, time(now), error], |r| r.get(0)))
+            .map_err(sql("record item failure"))
     }
 
     pub(super) fn link_item(

@@ -56,12 +56,16 @@ CREATE TABLE article_urls (
 CREATE INDEX article_urls_article_id ON article_urls (article_id);
 
 -- Feed entries already seen, per source: the entry's own id, or 'link:' + canonical link
--- when the feed gives none. article_id is NULL while the page has not been archived.
+-- when the feed gives none. article_id is NULL while the page has not been archived;
+-- failed_attempts and last_error then say why, and after a few failures the item is
+-- given up (see the README).
 CREATE TABLE feed_items (
-    source_id     INTEGER NOT NULL REFERENCES sources (id),
-    item_key      TEXT NOT NULL,
-    article_id    INTEGER REFERENCES articles (id) ON DELETE CASCADE,
-    first_seen_at TEXT NOT NULL,
+    source_id       INTEGER NOT NULL REFERENCES sources (id),
+    item_key        TEXT NOT NULL,
+    article_id      INTEGER REFERENCES articles (id) ON DELETE CASCADE,
+    first_seen_at   TEXT NOT NULL,
+    failed_attempts INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
     PRIMARY KEY (source_id, item_key)
 );
 CREATE INDEX feed_items_article_id ON feed_items (article_id);

@@ -446,7 +446,12 @@ fn ld_author_names(v: &serde_json::Value, out: &mut Vec<String>, depth: usize) {
     match v {
         serde_json::Value::String(s) if !s.starts_with("http") => out.push(s.clone()),
         serde_json::Value::Object(o) => {
-            if let Some(n) = o.get("name") {
+            // Authors are people: an Organization credit is the publisher again.
+            let org = o
+                .get("@type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| t.contains("Organization"));
+            if !org && let Some(n) = o.get("name") {
                 ld_author_names(n, out, depth + 1);
             }
         }
@@ -495,18 +500,19 @@ pub(crate) fn authors(
         }
     }
     let mut sources: Vec<String> = vec![ld.join("\n")];
-    // Readability's byline: meta (dc:creator first), then the DOM byline it removed.
+    // Readability's byline: its metas (Dublin Core first), else the DOM byline it removed.
     if let Some(b) = readability_byline {
         sources.push(b.to_string());
     }
     for k in [
+        "dc:creator",
+        "dcterms:creator",
+        "dc.creator",
+        "dcterms.creator",
         "author",
         "article:author",
         "parsely-author",
         "sailthru.author",
-        "dc.creator",
-        "dcterms.creator",
-        "dc:creator",
         "byl",
         "citation_author",
     ] {

@@ -1,0 +1,244 @@
+//! Feed bytes to items (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, JSON Feed) through feed-rs, read as
+//! leniently as feedparser and miniflux read them, so the archive gets every item a reader
+//! would see. This module owns the public API and the order of attempts: the body is decoded
+//! to UTF-8 here (`decode`), handed to feed-rs as it is, and only when feed-rs refuses it or
+//! finds no items is it repaired (`repair` for XML, `json` for JSON) and parsed once more;
+//! the attempt with more items wins. Repairs never make a feed of an HTML page or of a
+//! document whose root is not a feed element.
+//!
+//! feed-rs invents a random id for entries that have none; that id would make every poll
+//! look new, so ids it had to invent are dropped here and the item's link identifies it
+//! instead.
+
+mod decode;
+mod entities;
+mod json;
+mod repair;
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::Feed;
+use url::Url;
+
+/// One entry of a feed, reduced to what the archive needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedItem {
+    /// The entry's own id (RSS guid, Atom id, JSON Feed id), when the feed gives one.
+    pub guid: Option<String>,
+    /// The article's address, absolute.
+    pub link: Option<Url>,
+    pub title: Option<String>,
+    pub published: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFeed {
+    pub title: Option<String>,
+    pub items: Vec<FeedItem>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FeedError {
+    #[error("empty response body")]
+    Empty,
+    #[error("not a feed: the server sent an HTML page")]
+    Html,
+    #[error("not a feed: {0}")]
+    Invalid(String),
+}
+
+/// Marks ids that feed-rs generated itself. No real id contains a NUL.
+const GENERATED_ID: &str = "\0generated";
+
+/// Parses a feed. `base` (the feed's URL) resolves relative links.
+pub fn parse_feed(body: &[u8], base: &Url) -> Result<ParsedFeed, FeedError> {
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace() && *b != 0xEF && *b != 0xBB && *b != 0xBF);
+    let Some(start) = start else {
+        return Err(FeedError::Empty);
+    };
+    if looks_like_html(&body[start..]) {
+        return Err(FeedError::Html);
+    }
+    let decoded = decode::decode(body);
+    let text = decoded.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if text.is_empty() {
+        return Err(FeedError::Empty);
+    }
+    // Again on the decoded text: a UTF-16 page hides its markup from the byte check.
+    if looks_like_html(text.as_bytes()) {
+        return Err(FeedError::Html);
+    }
+    let feed = if text.starts_with('{') {
+        parse_json(base, text)?
+    } else {
+        parse_xml(base, text)?
+    };
+    Ok(convert(feed, base))
+}
+
+fn parse_xml(base: &Url, text: &str) -> Result<Feed, FeedError> {
+    let root = match repair::find_root(text) {
+        repair::Root::Feed(at) => at,
+        repair::Root::Html => return Err(FeedError::Html),
+        repair::Root::Other => {
+            return Err(FeedError::Invalid("no feed root element".into()));
+        }
+    };
+    // As published (minus the declaration: the text is UTF-8 now, whatever it says).
+    let first = match repair::strip_declaration(text).map(|t| run(base, t.as_bytes())) {
+        Some(Ok(feed)) if !feed.entries.is_empty() => return Ok(feed),
+        other => other,
+    };
+    let second = match repair::repair(text, root) {
+        Ok(fixed) => run(base, fixed.as_bytes()),
+        Err(repair::RepairError::Truncated) => {
+            Err(FeedError::Invalid("truncated before its first item".into()))
+        }
+        Err(repair::RepairError::TooDeep) => Err(FeedError::Invalid("nested too deeply".into())),
+    };
+    best_of(first, second)
+}
+
+fn parse_json(base: &Url, text: &str) -> Result<Feed, FeedError> {
+    let first = run(base, text.as_bytes());
+    if let Ok(feed) = &first
+        && !feed.entries.is_empty()
+    {
+        return first;
+    }
+    // serde_json bounds nesting (128 levels) itself.
+    let second = match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => match json::normalise(&value) {
+            Some(feed) => serde_json::to_vec(&feed)
+                .map_err(|e| FeedError::Invalid(e.to_string()))
+                .and_then(|bytes| run(base, &bytes)),
+            None => Err(FeedError::Invalid("JSON, but not a feed".into())),
+        },
+        Err(e) => Err(FeedError::Invalid(format!("unable to parse JSON: {e}"))),
+    };
+    best_of(Some(first), second)
+}
+
+/// The attempt with more items; the first one's error when both failed.
+fn best_of(
+    first: Option<Result<Feed, FeedError>>,
+    second: Result<Feed, FeedError>,
+) -> Result<Feed, FeedError> {
+    match (first, second) {
+        (Some(Ok(a)), Ok(b)) => Ok(if b.entries.len() > a.entries.len() {
+            b
+        } else {
+            a
+        }),
+        (Some(Ok(a)), Err(_)) => Ok(a),
+        (_, Ok(b)) => Ok(b),
+        (Some(Err(a)), Err(_)) => Err(a),
+        (None, Err(b)) => Err(b),
+    }
+}
+
+/// feed-rs on `bytes`. Its XML reader asserts on input it dislikes (an encoding change after
+/// the first 64 bytes); a panic there must not take the crawler down with it.
+fn run(base: &Url, bytes: &[u8]) -> Result<Feed, FeedError> {
+    // A fresh parser each time: feed-rs keeps per-parse state in the parser, which a panic
+    // leaves behind to fail the next parse.
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        .id_generator(|_, _, _| GENERATED_ID.to_string())
+        .sanitize_content(false)
+        .build();
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
+        .map_err(|_| FeedError::Invalid("feed parser failed on this input".into()))?
+        .map_err(|e| FeedError::Invalid(e.to_string()))
+}
+
+fn convert(feed: Feed, base: &Url) -> ParsedFeed {
+    let items = feed
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let guid =
+                Some(entry.id.trim().to_string()).filter(|id| !id.is_empty() && id != GENERATED_ID);
+            let link = entry
+                .links
+                .iter()
+                .filter(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+                .chain(entry.links.iter())
+                .find_map(|l| resolve(&l.href, base))
+                // RSS guids are often the permalink itself.
+                .or_else(|| {
+                    guid.as_deref()
+                        .and_then(|g| resolve(g, base).filter(|_| g.starts_with("http")))
+                });
+            FeedItem {
+                guid,
+                link,
+                title: entry
+                    .title
+                    .map(|t| t.content.trim().to_string())
+                    .filter(|t| !t.is_empty()),
+                published: entry.published.or(entry.updated),
+            }
+        })
+        .collect();
+    ParsedFeed {
+        title: feed.title.map(|t| t.content.trim().to_string()),
+        items,
+    }
+}
+
+fn resolve(href: &str, base: &Url) -> Option<Url> {
+    // An empty `<link></link>` would otherwise resolve to the feed's own address.
+    if href.trim().is_empty() {
+        return None;
+    }
+    let url = base.join(href.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+fn looks_like_html(start: &[u8]) -> bool {
+    let head: Vec<u8> = start.iter().take(512).map(u8::to_ascii_lowercase).collect();
+    head.starts_with(b"<!doctype html") || head.starts_with(b"<html")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Url {
+        Url::parse("https://example.org/feed.xml").expect("valid")
+    }
+
+    #[test]
+    fn rss_items_keep_guid_and_resolve_links() {
+        let xml = br#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+            <item><title>One</title><link>/a/1</link><guid isPermaLink="false">id-1</guid>
+            <pubDate>Sat, 12 Jul 2025 12:31:00 GMT</pubDate></item>
+            <item><title>Two</title><link>https://example.org/a/2</link></item>
+            </channel></rss>"#;
+        let feed = parse_feed(xml, &base()).expect("parses");
+        assert_eq!(feed.items.len(), 2);
+        assert_eq!(feed.items[0].guid.as_deref(), Some("id-1"));
+        assert_eq!(
+            feed.items[0].link.as_ref().map(Url::as_str),
+            Some("https://example.org/a/1")
+        );
+        assert!(feed.items[0].published.is_some());
+        // No guid: none is invented, so the link identifies the item on every poll.
+        assert_eq!(feed.items[1].guid, None);
+    }
+
+    #[test]
+    fn html_and_garbage_are_told_apart() {
+        assert_eq!(
+            parse_feed(b"\n<!DOCTYPE html><html><body>hi</body></html>", &base()),
+            Err(FeedError::Html)
+        );
+        assert_eq!(parse_feed(b"  ", &base()), Err(FeedError::Empty));
+        assert!(matches!(
+            parse_feed(b"\x00\x01binary", &base()),
+            Err(FeedError::Invalid(_))
+        ));
+    }
+}

@@ -49,11 +49,12 @@ impl App {
             .collect();
         store.sync_sources(specs, clock.now()).await?;
         Ok(App {
-            config: Arc::new(config),
+            config: Arc::new(config.clone()),
             pipeline: Pipeline {
                 fetcher,
                 store,
                 clock,
+                backoff: (config.run.backoff_base, config.run.backoff_max),
             },
         })
     }

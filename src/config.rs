@@ -40,6 +40,13 @@ pub struct HttpConfig {
     /// Largest body accepted, counted after decompression.
     pub max_body: u64,
     pub max_redirects: usize,
+    /// Requests in flight to one host at a time.
+    pub per_host_requests: usize,
+    /// Least time between the starts of two requests to one host (a larger robots.txt
+    /// Crawl-delay wins).
+    pub per_host_delay: Duration,
+    /// Requests in flight in all.
+    pub max_requests_in_flight: usize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +55,10 @@ pub struct RunConfig {
     pub concurrency: usize,
     /// How long `run` waits for in-flight work after SIGTERM before abandoning it.
     pub shutdown_grace: Duration,
+    /// After a failed poll a source waits at least this long, doubling with each further
+    /// failure (with jitter) up to `backoff_max`; zero turns backoff off.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
 }
 
 /// What a source is. Only feeds are polled today; `page` and `sitemap` are accepted in the
@@ -141,6 +152,9 @@ struct RawHttp {
     connect_timeout: Option<String>,
     max_body: Option<String>,
     max_redirects: Option<usize>,
+    per_host_requests: Option<usize>,
+    per_host_delay: Option<String>,
+    max_requests_in_flight: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -148,6 +162,8 @@ struct RawHttp {
 struct RawRun {
     concurrency: Option<usize>,
     shutdown_grace: Option<String>,
+    backoff_base: Option<String>,
+    backoff_max: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -245,11 +261,23 @@ impl Validator<'_> {
         value: Option<String>,
         default: Duration,
     ) -> Result<Duration, ConfigError> {
+        self.duration_or_zero(key, value, default, false)
+    }
+
+    fn duration_or_zero(
+        &self,
+        key: &str,
+        value: Option<String>,
+        default: Duration,
+        zero_ok: bool,
+    ) -> Result<Duration, ConfigError> {
         let Some(value) = value else {
             return Ok(default);
         };
         match humantime::parse_duration(value.trim()) {
-            Ok(d) if d.is_zero() => Err(self.invalid(key, &value, "must be longer than zero")),
+            Ok(d) if d.is_zero() && !zero_ok => {
+                Err(self.invalid(key, &value, "must be longer than zero"))
+            }
             Ok(d) => Ok(d),
             Err(e) => Err(self.invalid(
                 key,
@@ -302,7 +330,44 @@ impl Validator<'_> {
             )?,
             max_body,
             max_redirects,
+            per_host_requests: self.count(
+                "http.per_host_requests",
+                raw.per_host_requests,
+                1,
+                64,
+            )?,
+            per_host_delay: self.duration_or_zero(
+                "http.per_host_delay",
+                raw.per_host_delay,
+                Duration::from_secs(1),
+                true,
+            )?,
+            max_requests_in_flight: self.count(
+                "http.max_requests_in_flight",
+                raw.max_requests_in_flight,
+                32,
+                4096,
+            )?,
         })
+    }
+
+    fn count(
+        &self,
+        key: &str,
+        value: Option<usize>,
+        default: usize,
+        max: usize,
+    ) -> Result<usize, ConfigError> {
+        let value = value.unwrap_or(default);
+        if (1..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(self.invalid(
+                key,
+                &value.to_string(),
+                format!("must be between 1 and {max}"),
+            ))
+        }
     }
 
     fn run(&self, raw: RawRun) -> Result<RunConfig, ConfigError> {
@@ -320,6 +385,17 @@ impl Validator<'_> {
                 "run.shutdown_grace",
                 raw.shutdown_grace,
                 Duration::from_secs(10),
+            )?,
+            backoff_base: self.duration_or_zero(
+                "run.backoff_base",
+                raw.backoff_base,
+                Duration::from_secs(300),
+                true,
+            )?,
+            backoff_max: self.duration(
+                "run.backoff_max",
+                raw.backoff_max,
+                Duration::from_secs(6 * 3600),
             )?,
         })
     }

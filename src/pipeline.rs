@@ -5,6 +5,7 @@
 //! through the [`Store`], time through the [`Clock`].
 
 use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use url::Url;
@@ -15,7 +16,8 @@ use crate::config::{SourceConfig, SourceKind};
 use crate::extract::{self, ExtractOptions, Extracted};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
-use crate::fetch::{Fetched, Fetcher, Purpose, Response, Validators};
+use crate::fetch::{FetchError, Fetched, Fetcher, Purpose, Response, Validators};
+use crate::schedule;
 use crate::shutdown::Shutdown;
 use crate::store::{
     Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
@@ -88,6 +90,24 @@ pub struct Pipeline {
     pub fetcher: Fetcher,
     pub store: Store,
     pub clock: Clock,
+    /// Backoff after failed polls: base and cap (see [`schedule::backoff_delay`]).
+    pub backoff: (Duration, Duration),
+}
+
+/// Why a feed could not be read, and how long the server asked us to stay away.
+#[derive(Debug)]
+struct FeedFailure {
+    message: String,
+    retry_after: Option<Duration>,
+}
+
+impl FeedFailure {
+    fn new(message: String) -> FeedFailure {
+        FeedFailure {
+            message,
+            retry_after: None,
+        }
+    }
 }
 
 impl Pipeline {
@@ -108,25 +128,43 @@ impl Pipeline {
         };
         let outcome = match source.kind {
             SourceKind::Feed => self.poll_feed(source, state, shutdown, &mut summary).await,
-            other => Ok(Err(format!(
+            other => Ok(Err(FeedFailure::new(format!(
                 "kind \"{other}\" is not supported yet; only feeds are polled"
-            ))),
+            )))),
         }
         .map_err(store_error)?;
-        let outcome = match outcome {
-            Ok(success) => success,
-            Err(error) => {
-                tracing::warn!(source = %source.name, url = %source.url, %error, "poll failed");
-                summary.failure = Some(error.clone());
-                PollOutcome::Failure { error }
+        let now = self.clock.now();
+        let scheduled = source.schedule.next_after(now, source.timezone);
+        let (outcome, next_poll_at) = match outcome {
+            Ok(success) => (success, scheduled),
+            Err(failure) => {
+                // Back off, and never come back before the server said we may.
+                let (base, max) = self.backoff;
+                let wait = schedule::backoff_delay(&source.name, state.error_count + 1, base, max)
+                    .max(failure.retry_after.unwrap_or_default());
+                let earliest = now + chrono::Duration::from_std(wait).unwrap_or_default();
+                let next = scheduled.map(|t| t.max(earliest));
+                tracing::warn!(
+                    source = %source.name,
+                    url = %source.url,
+                    error = %failure.message,
+                    next_poll = ?next,
+                    "poll failed"
+                );
+                summary.failure = Some(failure.message.clone());
+                (
+                    PollOutcome::Failure {
+                        error: failure.message,
+                    },
+                    next,
+                )
             }
         };
-        let now = self.clock.now();
         self.store
             .finish_poll(PollRecord {
                 source_id: state.id,
                 polled_at: now,
-                next_poll_at: source.schedule.next_after(now, source.timezone),
+                next_poll_at,
                 outcome,
             })
             .await
@@ -155,7 +193,7 @@ impl Pipeline {
         state: &SourceState,
         shutdown: &Shutdown,
         summary: &mut PollSummary,
-    ) -> Result<Result<PollOutcome, String>, StoreError> {
+    ) -> Result<Result<PollOutcome, FeedFailure>, StoreError> {
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
@@ -179,7 +217,16 @@ impl Pipeline {
         self.log_fetch(Some(state.id), &fetched, problem).await?;
         let response = match fetched.result {
             Ok(response) => response,
-            Err(error) => return Ok(Err(format!("feed {}: {error}", source.url))),
+            Err(error) => {
+                let retry_after = match &error {
+                    FetchError::Deferred(deferred) => Some(deferred.wait),
+                    _ => None,
+                };
+                return Ok(Err(FeedFailure {
+                    message: format!("feed {}: {error}", source.url),
+                    retry_after,
+                }));
+            }
         };
         if response.is_not_modified() {
             summary.not_modified = true;
@@ -192,13 +239,17 @@ impl Pipeline {
         }
         let parsed = match parsed {
             Some(Ok(parsed)) => parsed,
-            Some(Err(error)) => return Ok(Err(format!("feed {}: {error}", source.url))),
+            Some(Err(error)) => {
+                return Ok(Err(FeedFailure::new(format!(
+                    "feed {}: {error}",
+                    source.url
+                ))));
+            }
             None => {
-                return Ok(Err(format!(
-                    "feed {}: {}",
-                    source.url,
-                    response.status_error()
-                )));
+                return Ok(Err(FeedFailure {
+                    message: format!("feed {}: {}", source.url, response.status_error()),
+                    retry_after: response.retry_after(self.clock.now()),
+                }));
             }
         };
         summary.items = parsed.items.len();

@@ -231,3 +231,54 @@ mod tests {
         );
     }
 }
+
+/// How long a source waits after its `failures`-th failure in a row: `base` doubled per
+/// further failure, capped at `max`, then scaled by a jitter between ½ and 1 so that sources
+/// failing together (one host down) do not retry together. The jitter is derived from
+/// `key` and `failures`, so it is repeatable. A zero `base` turns backoff off.
+pub fn backoff_delay(
+    key: &str,
+    failures: i64,
+    base: std::time::Duration,
+    max: std::time::Duration,
+) -> std::time::Duration {
+    use std::hash::{Hash, Hasher};
+    if base.is_zero() || failures < 1 {
+        return std::time::Duration::ZERO;
+    }
+    let doublings = (failures - 1).min(32) as u32;
+    let full = base.saturating_mul(2u32.saturating_pow(doublings)).min(max);
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (key, failures).hash(&mut hasher);
+    let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
+    full.mul_f64(0.5 + 0.5 * fraction)
+}
+
+#[cfg(test)]
+mod backoff_tests {
+    use super::backoff_delay;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_secs(300);
+        let max = Duration::from_secs(6 * 3600);
+        assert_eq!(backoff_delay("s", 0, base, max), Duration::ZERO);
+        for failures in 1..=20 {
+            let full = (base * 2u32.pow((failures - 1).min(20) as u32)).min(max);
+            let delay = backoff_delay("s", failures, base, max);
+            assert!(
+                delay >= full / 2 && delay <= full,
+                "{failures}: {delay:?} vs {full:?}"
+            );
+            assert_eq!(delay, backoff_delay("s", failures, base, max), "repeatable");
+        }
+        assert!(backoff_delay("s", 1000, base, max) <= max);
+        assert_eq!(backoff_delay("s", 3, Duration::ZERO, max), Duration::ZERO);
+        // Two sources failing together spread out.
+        let spread: std::collections::HashSet<_> = (0..10)
+            .map(|i| backoff_delay(&format!("source-{i}"), 4, base, max))
+            .collect();
+        assert!(spread.len() > 5);
+    }
+}

@@ -355,11 +355,6 @@ async fn bad_input_is_survived_recorded_and_loses_nothing() {
             Reply::status(500, &[]),
             "HTTP 500 Internal Server Error",
         ),
-        (
-            "/s429",
-            Reply::status(429, &[("Retry-After", "120")]),
-            "HTTP 429 Too Many Requests (Retry-After: 120)",
-        ),
         ("/reset", Reply::Reset, "feed"),
         (
             "/loop",
@@ -405,9 +400,15 @@ async fn bad_input_is_survived_recorded_and_loses_nothing() {
         ),
     );
 
+    // A host that asks us to go away: on its own server, since the wait applies to the
+    // whole host.
+    let busy = TestServer::start().await;
+    busy.route("/s429", Reply::status(429, &[("Retry-After", "3600")]));
+
     let mut sources = vec![
         ("good", server.url("/good.xml")),
         ("big", server.url("/big.xml")),
+        ("s429", busy.url("/s429")),
     ];
     for (path, reply, _) in &bad {
         server.route(path, reply.clone());
@@ -441,19 +442,33 @@ async fn bad_input_is_survived_recorded_and_loses_nothing() {
         );
     }
 
+    let s429 = by_name("s429").failure.as_deref().expect("429 fails");
+    assert!(
+        s429.contains("HTTP 429 Too Many Requests (Retry-After: 3600)"),
+        "{s429}"
+    );
+
     let db = open_db(dir.path());
     assert_eq!(count(&db, "SELECT count(*) FROM articles"), 1);
     // Each failure is in the request log and on its source.
     assert_eq!(
         count(&db, "SELECT count(*) FROM fetches WHERE error IS NOT NULL"),
-        bad.len() as i64 + 1
+        bad.len() as i64 + 2
     );
     assert_eq!(
         count(
             &db,
             "SELECT count(*) FROM sources WHERE error_count = 1 AND last_error IS NOT NULL"
         ),
-        bad.len() as i64
+        bad.len() as i64 + 1
+    );
+    // The source is not polled again before the server said it may be.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM sources WHERE name = 's429' AND next_poll_at >= strftime('%Y-%m-%dT%H:%M:%fZ', last_polled_at, '+3599 seconds')"
+        ),
+        1
     );
     // The cut-off bodies were not buffered past the cap (1 MiB in the test config).
     assert_eq!(
@@ -469,7 +484,17 @@ async fn bad_input_is_survived_recorded_and_loses_nothing() {
     let again = poll(&app).await;
     assert_eq!(
         again.iter().filter(|s| s.failure.is_some()).count(),
-        bad.len()
+        bad.len() + 1
+    );
+    // The rate-limited host is not asked again: the request is refused before it is sent.
+    assert_eq!(busy.requests("/s429").len(), 1);
+    let refused = again
+        .iter()
+        .find(|s| s.source == "s429")
+        .and_then(|s| s.failure.clone());
+    assert!(
+        refused.as_deref().is_some_and(|f| f.contains("not sent")),
+        "{refused:?}"
     );
     let db = open_db(dir.path());
     assert_eq!(count(&db, "SELECT count(*) FROM articles"), 1);
@@ -542,10 +567,19 @@ async fn a_failing_page_is_retried_without_validators_then_given_up() {
     let max = newsvault::store::MAX_ITEM_ATTEMPTS as usize;
     for attempt in 1..max {
         let summary = &poll(&app).await[0];
-        assert_eq!((summary.errors, summary.skipped), (1, 0), "attempt {attempt}");
+        assert_eq!(
+            (summary.errors, summary.skipped),
+            (1, 0),
+            "attempt {attempt}"
+        );
     }
     // While an item is failing, the feed is fetched in full: a 304 would hide the item.
-    assert!(server.requests("/feed.xml").iter().all(|r| !r.headers.contains_key("if-none-match")));
+    assert!(
+        server
+            .requests("/feed.xml")
+            .iter()
+            .all(|r| !r.headers.contains_key("if-none-match"))
+    );
     let last = &poll(&app).await[0];
     assert_eq!((last.errors, last.skipped), (0, 1));
     assert_eq!(server.requests("/gone").len(), max);
@@ -555,7 +589,11 @@ async fn a_failing_page_is_retried_without_validators_then_given_up() {
     assert_eq!(server.requests("/gone").len(), max);
     let db = open_db(dir.path());
     let error: String = db
-        .query_row("SELECT last_error FROM feed_items WHERE item_key = 'gone'", [], |r| r.get(0))
+        .query_row(
+            "SELECT last_error FROM feed_items WHERE item_key = 'gone'",
+            [],
+            |r| r.get(0),
+        )
         .expect("item failure recorded");
     assert_eq!(error, "HTTP 404 Not Found");
 }

@@ -25,7 +25,7 @@ fn closed_port_url() -> String {
 fn config(dir: &Path) -> Config {
     let url = closed_port_url();
     let text = format!(
-        "[archive]\ndatabase = {:?}\n\
+        "[archive]\ndatabase = {:?}\n[run]\nbackoff_base = \"0s\"\n\
          [[source]]\nname = \"quarter\"\nurl = \"{url}\"\nschedule = \"*/15 * * * *\"\n\
          [[source]]\nname = \"hourly\"\nurl = \"{url}\"\nschedule = \"0 * * * *\"\n\
          [[source]]\nname = \"dhaka-six\"\nurl = \"{url}\"\nschedule = \"0 6 * * *\"\ntimezone = \"Asia/Dhaka\"\n\

@@ -5,6 +5,7 @@
 //! timings, for the caller to record; it never touches the store.
 
 pub mod charset;
+pub mod gate;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::HttpConfig;
+use gate::{Gate, GateLimits};
 
 /// What a request is for; it decides the Accept header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,20 @@ impl Response {
         message
     }
 
+    /// How long the server asked us to stay away: Retry-After (seconds or an HTTP date)
+    /// on a 429 or 503, or a default for a 429 without one.
+    pub fn retry_after(&self, now: DateTime<Utc>) -> Option<Duration> {
+        if !matches!(self.status, 429 | 503) {
+            return None;
+        }
+        let wait = match self.header("retry-after").map(str::trim) {
+            Some(value) => parse_retry_after(value, now)?,
+            None if self.status == 429 => DEFAULT_RATE_LIMIT_WAIT,
+            None => return None,
+        };
+        Some(wait.min(MAX_RETRY_AFTER))
+    }
+
     pub fn validators(&self) -> Validators {
         Validators {
             etag: self.header("etag").map(str::to_string),
@@ -109,6 +125,9 @@ pub enum FetchError {
     TooManyRedirects(usize),
     #[error("body larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
+    /// Not sent: the host asked us to wait (Retry-After) or its queue is too long.
+    #[error("not sent: {0}")]
+    Deferred(gate::Deferred),
     #[error("{0}")]
     Other(String),
 }
@@ -134,7 +153,13 @@ pub struct Fetcher {
     max_body: u64,
     max_redirects: usize,
     clock: Clock,
+    gate: Gate,
 }
+
+/// How long a 429 without Retry-After keeps a host waiting.
+const DEFAULT_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// The longest Retry-After honoured: a server asking for more is waited out in steps.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl Fetcher {
     pub fn new(config: &HttpConfig, clock: Clock) -> Result<Fetcher, FetchError> {
@@ -154,6 +179,12 @@ impl Fetcher {
             max_body: config.max_body,
             max_redirects: config.max_redirects,
             clock,
+            gate: Gate::new(GateLimits {
+                host_in_flight: config.per_host_requests,
+                host_delay: config.per_host_delay,
+                global_in_flight: config.max_requests_in_flight,
+                ..GateLimits::default()
+            }),
         })
     }
 
@@ -164,9 +195,23 @@ impl Fetcher {
         let timer = self.clock.instant();
         let mut status = None;
         let mut bytes = 0u64;
-        let result = self
-            .get_inner(url, purpose, validators, &mut status, &mut bytes)
-            .await;
+        let host = host_key(url);
+        let result = match self.gate.acquire(&host).await {
+            Err(deferred) => Err(FetchError::Deferred(deferred)),
+            Ok(_permit) => {
+                let result = self
+                    .get_inner(url, purpose, validators, &mut status, &mut bytes)
+                    .await;
+                if let Ok(response) = &result
+                    && let Some(wait) = response.retry_after(self.clock.now())
+                {
+                    tracing::info!(host, ?wait, "host asked us to wait");
+                    self.gate
+                        .defer_host(&host, tokio::time::Instant::now() + wait);
+                }
+                result
+            }
+        };
         Fetched {
             url: url.clone(),
             purpose,
@@ -253,6 +298,28 @@ impl Fetcher {
     }
 }
 
+/// The gate's key for a URL: host and port, so two services on one machine are two hosts.
+pub fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+/// Retry-After is either delay-seconds or an HTTP date (RFC 9110 10.2.3).
+pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = DateTime::parse_from_rfc2822(value).ok()?;
+    Some(
+        (at.with_timezone(&Utc) - now)
+            .to_std()
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
 /// The error and its causes on one line: reqwest's top-level message alone ("error sending
 /// request") hides the useful part ("connection reset by peer").
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -267,4 +334,39 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        let now = Utc
+            .with_ymd_and_hms(2025, 7, 12, 12, 0, 0)
+            .single()
+            .expect("valid");
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            parse_retry_after("Sat, 12 Jul 2025 12:05:00 GMT", now),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_retry_after("Sat, 12 Jul 2025 11:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn host_keys_include_the_port() {
+        let key = |u: &str| host_key(&Url::parse(u).expect("valid"));
+        assert_eq!(key("https://Example.org/a"), "example.org:443");
+        assert_eq!(key("http://example.org/a"), "example.org:80");
+        assert_eq!(key("http://127.0.0.1:8080/a"), "127.0.0.1:8080");
+    }
 }

@@ -276,7 +276,7 @@ fn escape(s: &str) -> String {
 /// A configuration with the given `[[source]]` blocks, archiving into `dir`.
 pub fn config_text(dir: &Path, sources: &[(&str, String)]) -> String {
     let mut text = format!(
-        "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"5s\"\nmax_body = \"1MiB\"\nmax_redirects = 5\n",
+        "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"5s\"\nmax_body = \"1MiB\"\nmax_redirects = 5\nper_host_delay = \"0s\"\n",
         dir.join("archive.sqlite3").to_string_lossy()
     );
     for (name, url) in sources {

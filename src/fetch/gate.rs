@@ -1,0 +1,266 @@
+//! The per-host gate every request passes, whichever source or command sends it: at most
+//! `host_in_flight` requests to one host at a time, request starts spaced by at least the
+//! host's delay (the configured minimum or the site's Crawl-delay, whichever is larger), a
+//! host that answered 429/503 with Retry-After left alone until then, and a global cap on
+//! requests in flight. Time is tokio's, so tests run it on paused time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// The gate's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateLimits {
+    pub host_in_flight: usize,
+    pub host_delay: Duration,
+    pub global_in_flight: usize,
+    /// A request that would have to wait longer than this for its host is refused with
+    /// [`Deferred`] instead, so a poll does not sit for hours behind a Retry-After.
+    pub max_wait: Duration,
+}
+
+impl Default for GateLimits {
+    fn default() -> Self {
+        GateLimits {
+            host_in_flight: 1,
+            host_delay: Duration::from_secs(1),
+            global_in_flight: 32,
+            max_wait: Duration::from_secs(120),
+        }
+    }
+}
+
+/// The host cannot be asked before `until` (it said so, or its queue is that long).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("host busy or rate-limited for another {:.0?}", wait)]
+pub struct Deferred {
+    pub until: Instant,
+    pub wait: Duration,
+}
+
+#[derive(Debug)]
+struct HostState {
+    in_flight: Arc<Semaphore>,
+    /// Earliest start for the next request.
+    next_start: Instant,
+    /// Crawl-delay from the host's robots.txt, when larger than the configured delay.
+    crawl_delay: Option<Duration>,
+}
+
+/// Shared by all requests; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    limits: GateLimits,
+    hosts: Arc<Mutex<HashMap<String, HostState>>>,
+    global: Arc<Semaphore>,
+}
+
+/// Held while a request is in flight; dropping it frees the host's and the global slot.
+#[derive(Debug)]
+pub struct GatePermit {
+    _host: OwnedSemaphorePermit,
+    _global: OwnedSemaphorePermit,
+}
+
+impl Gate {
+    pub fn new(limits: GateLimits) -> Gate {
+        Gate {
+            global: Arc::new(Semaphore::new(limits.global_in_flight.max(1))),
+            limits,
+            hosts: Arc::default(),
+        }
+    }
+
+    pub fn limits(&self) -> &GateLimits {
+        &self.limits
+    }
+
+    fn with_host<T>(&self, host: &str, f: impl FnOnce(&mut HostState) -> T) -> T {
+        // The lock guards plain bookkeeping and is never held across an await, so a
+        // poisoned lock can only mean a panic in that bookkeeping: its state is still sound.
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let state = hosts.entry(host.to_string()).or_insert_with(|| HostState {
+            in_flight: Arc::new(Semaphore::new(self.limits.host_in_flight.max(1))),
+            next_start: Instant::now(),
+            crawl_delay: None,
+        });
+        f(state)
+    }
+
+    /// Waits for a turn to send one request to `host` (a "host:port" key).
+    pub async fn acquire(&self, host: &str) -> Result<GatePermit, Deferred> {
+        let (slots, delay) = self.with_host(host, |s| {
+            let delay = s
+                .crawl_delay
+                .map_or(self.limits.host_delay, |d| d.max(self.limits.host_delay));
+            (Arc::clone(&s.in_flight), delay)
+        });
+        // Refuse at once when the host is blocked for longer than we may wait.
+        let now = Instant::now();
+        let blocked = self.with_host(host, |s| s.next_start);
+        if blocked > now + self.limits.max_wait {
+            return Err(Deferred {
+                until: blocked,
+                wait: blocked - now,
+            });
+        }
+        // The semaphore is never closed, so acquiring can only wait.
+        let host_permit = match slots.acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("host semaphores are never closed"),
+        };
+        // Reserve a start time now that this request holds a slot: reservations are made
+        // one at a time, so starts are spaced by `delay` however many wait.
+        let now = Instant::now();
+        let start = self.with_host(host, |s| {
+            let start = s.next_start.max(now);
+            if start <= now + self.limits.max_wait {
+                s.next_start = start + delay;
+            }
+            start
+        });
+        if start > now + self.limits.max_wait {
+            return Err(Deferred {
+                until: start,
+                wait: start - now,
+            });
+        }
+        tokio::time::sleep_until(start).await;
+        let global_permit = match Arc::clone(&self.global).acquire_owned().await {
+            Ok(permit) => permit,
+            Err(_) => unreachable!("the global semaphore is never closed"),
+        };
+        Ok(GatePermit {
+            _host: host_permit,
+            _global: global_permit,
+        })
+    }
+
+    /// Keeps every request to `host` waiting until `until` (Retry-After).
+    pub fn defer_host(&self, host: &str, until: Instant) {
+        self.with_host(host, |s| s.next_start = s.next_start.max(until));
+    }
+
+    /// Records the host's Crawl-delay; it applies when larger than the configured delay.
+    pub fn set_crawl_delay(&self, host: &str, delay: Option<Duration>) {
+        self.with_host(host, |s| s.crawl_delay = delay);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn gate(host_in_flight: usize, delay_secs: u64) -> Gate {
+        Gate::new(GateLimits {
+            host_in_flight,
+            host_delay: Duration::from_secs(delay_secs),
+            global_in_flight: 100,
+            max_wait: Duration::from_secs(600),
+        })
+    }
+
+    /// Runs `n` requests of `work` each through the gate; returns their start offsets and
+    /// the most that were ever in flight at once.
+    async fn run(gate: &Gate, host: &str, n: usize, work: Duration) -> (Vec<Duration>, usize) {
+        let origin = Instant::now();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..n {
+            let (gate, host) = (gate.clone(), host.to_string());
+            let (in_flight, peak) = (Arc::clone(&in_flight), Arc::clone(&peak));
+            tasks.push(tokio::spawn(async move {
+                let _permit = gate.acquire(&host).await.expect("not deferred");
+                let started = Instant::now() - origin;
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(work).await;
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                started
+            }));
+        }
+        let mut starts = Vec::new();
+        for task in tasks {
+            starts.push(task.await.expect("task"));
+        }
+        starts.sort();
+        (starts, peak.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_host_gets_one_request_at_a_time_spaced_by_the_delay() {
+        let gate = gate(1, 2);
+        let (starts, peak) = run(&gate, "a.example:443", 5, Duration::from_millis(500)).await;
+        assert_eq!(peak, 1);
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::from_secs(2), "{starts:?}");
+        }
+        assert_eq!(starts[4], Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_requests_hold_the_host_slot() {
+        let gate = gate(1, 1);
+        let (starts, peak) = run(&gate, "a.example:443", 3, Duration::from_secs(5)).await;
+        assert_eq!(peak, 1);
+        assert_eq!(
+            starts,
+            vec![
+                Duration::ZERO,
+                Duration::from_secs(5),
+                Duration::from_secs(10)
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_do_not_wait_for_each_other_and_concurrency_is_capped() {
+        let gate = gate(2, 1);
+        let (a, b) = tokio::join!(
+            run(&gate, "a.example:443", 4, Duration::from_secs(10)),
+            run(&gate, "b.example:443", 4, Duration::from_secs(10)),
+        );
+        assert_eq!((a.1, b.1), (2, 2));
+        assert_eq!(a.0[0], Duration::ZERO);
+        assert_eq!(b.0[0], Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn crawl_delay_raises_the_spacing_never_lowers_it() {
+        let gate = gate(1, 2);
+        gate.set_crawl_delay("a.example:443", Some(Duration::from_secs(5)));
+        gate.set_crawl_delay("b.example:443", Some(Duration::from_millis(100)));
+        let (a, _) = run(&gate, "a.example:443", 3, Duration::ZERO).await;
+        let (b, _) = run(&gate, "b.example:443", 3, Duration::ZERO).await;
+        assert_eq!(a[2] - a[0], Duration::from_secs(10));
+        assert_eq!(b[2] - b[0], Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_holds_the_host_and_long_waits_are_refused() {
+        let gate = gate(1, 1);
+        let origin = Instant::now();
+        gate.defer_host("a.example:443", origin + Duration::from_secs(120));
+        let permit = gate
+            .acquire("a.example:443")
+            .await
+            .expect("within max_wait");
+        assert_eq!(Instant::now() - origin, Duration::from_secs(120));
+        drop(permit);
+        gate.defer_host("a.example:443", Instant::now() + Duration::from_secs(3600));
+        let refused = gate
+            .acquire("a.example:443")
+            .await
+            .expect_err("too long to wait");
+        assert_eq!(refused.wait, Duration::from_secs(3600));
+        // Other hosts are unaffected.
+        let before = Instant::now();
+        let _b = gate.acquire("b.example:443").await.expect("free host");
+        assert_eq!(Instant::now(), before);
+    }
+}

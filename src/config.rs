@@ -47,6 +47,8 @@ pub struct HttpConfig {
     pub per_host_delay: Duration,
     /// Requests in flight in all.
     pub max_requests_in_flight: usize,
+    /// Obey each host's robots.txt.
+    pub obey_robots: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -155,6 +157,7 @@ struct RawHttp {
     per_host_requests: Option<usize>,
     per_host_delay: Option<String>,
     max_requests_in_flight: Option<usize>,
+    obey_robots: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +351,7 @@ impl Validator<'_> {
                 32,
                 4096,
             )?,
+            obey_robots: raw.obey_robots.unwrap_or(true),
         })
     }
 

@@ -490,9 +490,16 @@ impl Pipeline {
         fetched: &Fetched,
         problem: Option<String>,
     ) -> Result<FetchId, StoreError> {
+        for earlier in &fetched.preceding {
+            Box::pin(self.log_fetch(source_id, earlier, None)).await?;
+        }
         let (final_url, status, error) = match &fetched.result {
             Ok(r) if r.is_success() || r.is_not_modified() => {
                 (Some(r.final_url.to_string()), Some(r.status), problem)
+            }
+            // A missing robots.txt is an answer ("no rules"), not a failure.
+            Ok(r) if fetched.purpose == Purpose::Robots && (400..500).contains(&r.status) => {
+                (Some(r.final_url.to_string()), Some(r.status), None)
             }
             Ok(r) => (
                 Some(r.final_url.to_string()),

@@ -145,8 +145,19 @@ async fn archives_real_pages_with_raw_html_text_and_timestamps() {
         ),
         1
     );
-    // Every request is in the log: the feed and six pages, none failed.
-    assert_eq!(count(&db, "SELECT count(*) FROM fetches"), 7);
+    // Every request is in the log: robots.txt (a 404 here, which is no failure), the
+    // feed and six pages.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fetches WHERE purpose != 'robots'"
+        ),
+        7
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM fetches WHERE purpose = 'robots'"),
+        1
+    );
     assert_eq!(
         count(&db, "SELECT count(*) FROM fetches WHERE error IS NOT NULL"),
         0
@@ -154,7 +165,7 @@ async fn archives_real_pages_with_raw_html_text_and_timestamps() {
     assert_eq!(
         count(
             &db,
-            "SELECT count(*) FROM fetches WHERE status = 200 AND bytes > 0"
+            "SELECT count(*) FROM fetches WHERE status = 200 AND bytes > 0 AND purpose != 'robots'"
         ),
         7
     );
@@ -596,4 +607,80 @@ async fn a_failing_page_is_retried_without_validators_then_given_up() {
         )
         .expect("item failure recorded");
     assert_eq!(error, "HTTP 404 Not Found");
+}
+
+#[tokio::test]
+async fn robots_txt_is_obeyed_cached_and_its_outage_respected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    // Our own group overrides the `*` group: /secret is closed to us, /private is not.
+    server.route(
+        "/robots.txt",
+        Reply::ok(
+            "text/plain",
+            "User-agent: *\nDisallow: /private\n\nUser-agent: newsvault\nDisallow: /secret\n",
+        ),
+    );
+    let seed = fixture("pages/bss-seed-lavrov-kim.html");
+    server.route("/private/a", Reply::ok("text/html", seed.clone()));
+    server.route("/secret/b", Reply::ok("text/html", seed));
+    server.route(
+        "/feed.xml",
+        Reply::ok(
+            "application/rss+xml",
+            rss(&[
+                (Some("a"), &server.url("/private/a")),
+                (Some("b"), &server.url("/secret/b")),
+            ]),
+        ),
+    );
+    // A host whose robots.txt is down: nothing else there may be fetched.
+    let down = TestServer::start().await;
+    down.route("/robots.txt", Reply::status(503, &[]));
+    down.route("/feed.xml", Reply::ok("application/rss+xml", rss(&[])));
+    let app = open_app(
+        dir.path(),
+        &[
+            ("open", server.url("/feed.xml")),
+            ("down", down.url("/feed.xml")),
+        ],
+    )
+    .await;
+
+    let first = poll(&app).await;
+    let open = first
+        .iter()
+        .find(|s| s.source == "open")
+        .expect("open polled");
+    assert_eq!((open.new, open.errors), (1, 1));
+    let down_failure = first
+        .iter()
+        .find(|s| s.source == "down")
+        .and_then(|s| s.failure.clone())
+        .expect("down fails");
+    assert!(
+        down_failure.contains("robots.txt is unavailable"),
+        "{down_failure}"
+    );
+    assert!(down.requests("/feed.xml").is_empty());
+    assert!(
+        server.requests("/secret/b").is_empty(),
+        "a disallowed page was requested"
+    );
+
+    poll(&app).await;
+    assert!(server.requests("/secret/b").is_empty());
+    assert_eq!(
+        server.requests("/robots.txt").len(),
+        1,
+        "robots.txt is cached"
+    );
+    let db = open_db(dir.path());
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fetches WHERE url LIKE '%/secret/b' AND error LIKE '%disallowed by%robots.txt'"
+        ),
+        2
+    );
 }

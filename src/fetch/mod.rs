@@ -1,11 +1,14 @@
 //! The only owner of HTTP: one reqwest client (rustls, gzip/brotli/deflate/zstd, connect
 //! and total timeouts, a redirect limit, the configured User-Agent), conditional GET, and a
 //! body cap enforced while the body streams in, so a 64 MiB page or a gzip bomb is cut off
-//! at the cap instead of being buffered. It returns what happened, success or not, with
-//! timings, for the caller to record; it never touches the store.
+//! at the cap instead of being buffered. Every request first passes the per-host [`gate`]
+//! and, unless turned off, the host's robots.txt (fetched once a day per host and cached).
+//! It returns what happened, success or not, with timings, for the caller to record; it
+//! never touches the store.
 
 pub mod charset;
 pub mod gate;
+mod robots_cache;
 
 use std::time::Duration;
 
@@ -15,12 +18,14 @@ use url::Url;
 use crate::clock::Clock;
 use crate::config::HttpConfig;
 use gate::{Gate, GateLimits};
+use robots_cache::RobotsCache;
 
 /// What a request is for; it decides the Accept header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     Feed,
     Page,
+    Robots,
 }
 
 impl Purpose {
@@ -28,6 +33,7 @@ impl Purpose {
         match self {
             Purpose::Feed => "feed",
             Purpose::Page => "page",
+            Purpose::Robots => "robots",
         }
     }
 
@@ -37,6 +43,7 @@ impl Purpose {
                 "application/rss+xml, application/atom+xml, application/feed+json, application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
             }
             Purpose::Page => "text/html, application/xhtml+xml;q=0.9, */*;q=0.5",
+            Purpose::Robots => "text/plain, */*;q=0.5",
         }
     }
 }
@@ -128,6 +135,13 @@ pub enum FetchError {
     /// Not sent: the host asked us to wait (Retry-After) or its queue is too long.
     #[error("not sent: {0}")]
     Deferred(gate::Deferred),
+    /// Not sent: the host's robots.txt disallows it for us.
+    #[error("not sent: disallowed by {0}")]
+    DisallowedByRobots(String),
+    /// Not sent: the host's robots.txt could not be read (5xx or unreachable), which
+    /// RFC 9309 says to treat as a full disallow until it can.
+    #[error("not sent: {0} is unavailable ({1}); retrying later")]
+    RobotsUnavailable(String, String),
     #[error("{0}")]
     Other(String),
 }
@@ -144,6 +158,8 @@ pub struct Fetched {
     pub status: Option<u16>,
     /// Body bytes received, complete or not.
     pub bytes: u64,
+    /// Requests made on the way, such as the host's robots.txt, for the request log.
+    pub preceding: Vec<Fetched>,
 }
 
 /// The HTTP client, shared by all sources.
@@ -154,6 +170,9 @@ pub struct Fetcher {
     max_redirects: usize,
     clock: Clock,
     gate: Gate,
+    /// None when robots.txt is not obeyed (`http.obey_robots = false`).
+    robots: Option<RobotsCache>,
+    user_agent: String,
 }
 
 /// How long a 429 without Retry-After keeps a host waiting.
@@ -185,12 +204,47 @@ impl Fetcher {
                 global_in_flight: config.max_requests_in_flight,
                 ..GateLimits::default()
             }),
+            robots: config.obey_robots.then(RobotsCache::default),
+            user_agent: config.user_agent.clone(),
         })
     }
 
     /// GETs `url`, conditionally when validators are given. Never panics and never returns
     /// early without the timings: every outcome is a [`Fetched`] for the request log.
     pub async fn get(&self, url: &Url, purpose: Purpose, validators: &Validators) -> Fetched {
+        let mut preceding = Vec::new();
+        let refused = match &self.robots {
+            Some(cache) if purpose != Purpose::Robots => {
+                let (verdict, fetched) = cache.check(self, url).await;
+                preceding.extend(fetched);
+                verdict.err()
+            }
+            _ => None,
+        };
+        let mut fetched = match refused {
+            Some(error) => Fetched {
+                url: url.clone(),
+                purpose,
+                started_at: self.clock.now(),
+                duration: Duration::ZERO,
+                result: Err(error),
+                status: None,
+                bytes: 0,
+                preceding: Vec::new(),
+            },
+            None => self.get_through_gate(url, purpose, validators).await,
+        };
+        fetched.preceding = preceding;
+        fetched
+    }
+
+    /// One request through the per-host gate, without robots.txt.
+    async fn get_through_gate(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        validators: &Validators,
+    ) -> Fetched {
         let started_at = self.clock.now();
         let timer = self.clock.instant();
         let mut status = None;
@@ -220,6 +274,7 @@ impl Fetcher {
             result,
             status,
             bytes,
+            preceding: Vec::new(),
         }
     }
 

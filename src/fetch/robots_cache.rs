@@ -1,0 +1,118 @@
+//! robots.txt per origin (scheme, host, port), fetched through the gate when first needed
+//! and again once a day, and consulted before every request. What a fetch outcome means
+//! follows RFC 9309: a 2xx body is parsed, a 4xx means no rules, and a 5xx or a network
+//! failure means "disallow everything" until a retry a few minutes later succeeds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use url::Url;
+
+use super::{FetchError, Fetched, Fetcher, Purpose, Validators, host_key};
+use crate::robots::Robots;
+
+/// How long a readable robots.txt (or a 4xx) is trusted.
+const FRESH_FOR: Duration = Duration::from_secs(24 * 3600);
+/// How long an unreadable robots.txt (5xx, timeout) blocks the host before a retry.
+const RETRY_UNAVAILABLE_AFTER: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug, Clone)]
+struct Entry {
+    robots: Arc<Robots>,
+    /// Why the file could not be read, while `robots` is a stand-in disallow.
+    unavailable: Option<String>,
+    expires: Instant,
+}
+
+/// The cache. One async lock per origin, so concurrent requests to a new host wait for
+/// one robots.txt fetch instead of sending several.
+#[derive(Debug, Clone, Default)]
+pub(super) struct RobotsCache {
+    origins: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Entry>>>>>>,
+}
+
+fn origin(url: &Url) -> String {
+    format!("{}://{}", url.scheme(), host_key(url))
+}
+
+impl RobotsCache {
+    /// Whether `url` may be fetched, and the robots.txt request made to decide it, if any.
+    pub(super) async fn check(
+        &self,
+        fetcher: &Fetcher,
+        url: &Url,
+    ) -> (Result<(), FetchError>, Option<Fetched>) {
+        let key = origin(url);
+        let slot = {
+            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(origins.entry(key.clone()).or_default())
+        };
+        let mut entry = slot.lock().await;
+        let mut fetched = None;
+        if entry.as_ref().is_none_or(|e| e.expires <= Instant::now()) {
+            let (fresh, request) = self.load(fetcher, url).await;
+            fetcher
+                .gate
+                .set_crawl_delay(&host_key(url), fresh.robots.crawl_delay());
+            *entry = Some(fresh);
+            fetched = Some(request);
+        }
+        let verdict = match entry.as_ref() {
+            Some(Entry {
+                unavailable: Some(why),
+                ..
+            }) => Err(FetchError::RobotsUnavailable(
+                format!("{key}/robots.txt"),
+                why.clone(),
+            )),
+            Some(e) if !e.robots.is_allowed(url) => {
+                Err(FetchError::DisallowedByRobots(format!("{key}/robots.txt")))
+            }
+            _ => Ok(()),
+        };
+        (verdict, fetched)
+    }
+
+    async fn load(&self, fetcher: &Fetcher, url: &Url) -> (Entry, Fetched) {
+        let mut robots_url = url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        robots_url.set_fragment(None);
+        let fetched = fetcher
+            .get_through_gate(&robots_url, Purpose::Robots, &Validators::default())
+            .await;
+        let now = Instant::now();
+        let entry = match &fetched.result {
+            Ok(response) if response.is_success() => Entry {
+                robots: Arc::new(Robots::parse(&response.body, &fetcher.user_agent)),
+                unavailable: None,
+                expires: now + FRESH_FOR,
+            },
+            Ok(response) if (400..500).contains(&response.status) => Entry {
+                robots: Arc::new(Robots::allow_all()),
+                unavailable: None,
+                expires: now + FRESH_FOR,
+            },
+            Ok(response) => Entry {
+                robots: Arc::new(Robots::disallow_all()),
+                unavailable: Some(response.status_error()),
+                expires: now + RETRY_UNAVAILABLE_AFTER,
+            },
+            // Too many redirects: RFC 9309 2.3.1.2 allows treating it as unavailable
+            // (4xx-like); we do, as browsers would reach no file there.
+            Err(FetchError::TooManyRedirects(_)) => Entry {
+                robots: Arc::new(Robots::allow_all()),
+                unavailable: None,
+                expires: now + FRESH_FOR,
+            },
+            Err(error) => Entry {
+                robots: Arc::new(Robots::disallow_all()),
+                unavailable: Some(error.to_string()),
+                expires: now + RETRY_UNAVAILABLE_AFTER,
+            },
+        };
+        (entry, fetched)
+    }
+}

@@ -26,11 +26,14 @@ struct Entry {
     expires: Instant,
 }
 
+/// One origin's entry, behind an async lock held while its robots.txt is being fetched.
+type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
+
 /// The cache. One async lock per origin, so concurrent requests to a new host wait for
 /// one robots.txt fetch instead of sending several.
 #[derive(Debug, Clone, Default)]
 pub(super) struct RobotsCache {
-    origins: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Entry>>>>>>,
+    origins: Arc<Mutex<HashMap<String, Slot>>>,
 }
 
 fn origin(url: &Url) -> String {

@@ -12,6 +12,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use url::Url;
 
+use crate::discover::{LinkRules, Patterns};
 use crate::schedule::CronSchedule;
 
 /// The validated configuration.
@@ -98,6 +99,12 @@ pub struct SourceConfig {
     /// Time zone for the schedule and for page dates that carry no offset.
     pub timezone: Tz,
     pub enabled: bool,
+    /// Which links of a page source are articles (see [`crate::discover`]).
+    pub links: LinkRules,
+    /// A page source also polls the feeds its page advertises.
+    pub follow_feed: bool,
+    /// Most new articles fetched in one poll; the rest wait for the next.
+    pub max_new: usize,
 }
 
 /// A configuration problem, with enough context to fix it without reading code.
@@ -178,6 +185,12 @@ struct RawSource {
     schedule: Option<String>,
     timezone: Option<String>,
     enabled: Option<bool>,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    follow_feed: Option<bool>,
+    max_new: Option<usize>,
 }
 
 // ------------------------------------------------------------------ loading
@@ -439,6 +452,28 @@ impl Validator<'_> {
                 "not an IANA time zone name such as \"Asia/Dhaka\" or \"UTC\"",
             )
         })?;
+        let patterns = |field: &str, list: Vec<String>| -> Result<Option<Patterns>, ConfigError> {
+            if list.is_empty() {
+                return Ok(None);
+            }
+            for pattern in &list {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    return Err(self.invalid(
+                        &key(field),
+                        pattern,
+                        format!("not a regular expression: {e}"),
+                    ));
+                }
+            }
+            Patterns::new(list)
+                .map(Some)
+                .map_err(|e| self.invalid(&key(field), "", e))
+        };
+        let links = LinkRules {
+            include: patterns("include", raw.include)?,
+            exclude: patterns("exclude", raw.exclude)?,
+        };
+        let max_new = self.count(&key("max_new"), raw.max_new, 100, 100_000)?;
         Ok(SourceConfig {
             name,
             url,
@@ -446,6 +481,9 @@ impl Validator<'_> {
             schedule,
             timezone,
             enabled: raw.enabled.unwrap_or(true),
+            links,
+            follow_feed: raw.follow_feed.unwrap_or(false),
+            max_new,
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod canon;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod discover;
 pub mod extract;
 pub mod feed;
 pub mod fetch;

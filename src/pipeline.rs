@@ -13,6 +13,7 @@ use url::Url;
 use crate::canon;
 use crate::clock::Clock;
 use crate::config::{SourceConfig, SourceKind};
+use crate::discover;
 use crate::extract::{self, ExtractOptions, Extracted};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
@@ -23,6 +24,63 @@ use crate::store::{
     Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
     PollOutcome, PollRecord, SourceState, Store, StoreError,
 };
+
+/// A page source follows at most this many of the feeds its page advertises.
+const MAX_FOLLOWED_FEEDS: usize = 2;
+
+/// What a listing (a feed, or a page's links) offers.
+struct Listing {
+    items: Vec<FeedItem>,
+    /// Feeds a page advertises.
+    feeds: Vec<Url>,
+}
+
+/// Reads a listing response off the async threads: parses a feed, or decodes a page and
+/// finds its article links. The error says why the body is not what the source promised.
+async fn read_listing(source: &SourceConfig, response: Response) -> Result<Listing, String> {
+    let kind = source.kind;
+    let rules = source.links.clone();
+    tokio::task::spawn_blocking(move || match kind {
+        SourceKind::Page => {
+            if let Some(content_type) = response.header("content-type")
+                && !is_html_content_type(content_type)
+            {
+                return Err(format!("not an HTML page (Content-Type {content_type})"));
+            }
+            let tld = response
+                .final_url
+                .host_str()
+                .and_then(|h| h.rsplit('.').next())
+                .map(str::to_string);
+            let decoded = decode_html(
+                &response.body,
+                response.header("content-type"),
+                tld.as_deref(),
+            );
+            let items = discover::discover_links(&decoded.text, &response.final_url, &rules)
+                .into_iter()
+                .map(|candidate| FeedItem {
+                    guid: None,
+                    link: Some(candidate.url),
+                    title: Some(candidate.text).filter(|t| !t.is_empty()),
+                    published: None,
+                })
+                .collect();
+            Ok(Listing {
+                items,
+                feeds: discover::advertised_feeds(&decoded.text, &response.final_url),
+            })
+        }
+        _ => feed::parse_feed(&response.body, &response.final_url)
+            .map(|parsed| Listing {
+                items: parsed.items,
+                feeds: Vec::new(),
+            })
+            .map_err(|e| e.to_string()),
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("reading the listing failed: {e}")))
+}
 
 /// Names the extractor in each article row, so re-parsing knows what produced it.
 pub const EXTRACTOR: &str = concat!("newsvault ", env!("CARGO_PKG_VERSION"));
@@ -47,6 +105,8 @@ pub struct PollSummary {
     pub not_modified: bool,
     /// Why the feed itself could not be read, if it could not.
     pub failure: Option<String>,
+    /// Items left for the next poll because `max_new` was reached.
+    pub postponed: usize,
     /// Polling stopped early because shutdown was requested.
     pub interrupted: bool,
 }
@@ -127,10 +187,13 @@ impl Pipeline {
             ..PollSummary::default()
         };
         let outcome = match source.kind {
-            SourceKind::Feed => self.poll_feed(source, state, shutdown, &mut summary).await,
-            other => Ok(Err(FeedFailure::new(format!(
-                "kind \"{other}\" is not supported yet; only feeds are polled"
-            )))),
+            SourceKind::Feed | SourceKind::Page => {
+                self.poll_listing(source, state, shutdown, &mut summary)
+                    .await
+            }
+            SourceKind::Sitemap => Ok(Err(FeedFailure::new(
+                "kind \"sitemap\" is not supported yet; feeds and pages are polled".to_string(),
+            ))),
         }
         .map_err(store_error)?;
         let now = self.clock.now();
@@ -185,33 +248,34 @@ impl Pipeline {
         Ok(summary)
     }
 
-    /// The feed part of a poll. The outer `Result` is a storage failure; the inner one is
-    /// the feed's own outcome, an error message when the feed could not be read.
-    async fn poll_feed(
+    /// The listing part of a poll: a feed's items, or a page's article links. The outer
+    /// `Result` is a storage failure; the inner one the source's own outcome.
+    async fn poll_listing(
         &self,
         source: &SourceConfig,
         state: &SourceState,
         shutdown: &Shutdown,
         summary: &mut PollSummary,
     ) -> Result<Result<PollOutcome, FeedFailure>, StoreError> {
+        let (purpose, what) = match source.kind {
+            SourceKind::Page => (Purpose::Page, "page"),
+            _ => (Purpose::Feed, "feed"),
+        };
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let fetched = self
-            .fetcher
-            .get(&source.url, Purpose::Feed, &validators)
-            .await;
+        let fetched = self.fetcher.get(&source.url, purpose, &validators).await;
         // The request is logged once its body is judged, so a feed that arrived but is not
         // a feed is an error in the request log too.
-        let parsed = match &fetched.result {
+        let listing = match &fetched.result {
             Ok(response) if response.is_success() => {
-                Some(feed::parse_feed(&response.body, &response.final_url))
+                Some(read_listing(source, response.clone()).await)
             }
             _ => None,
         };
-        let problem = match &parsed {
-            Some(Err(error)) => Some(error.to_string()),
+        let problem = match &listing {
+            Some(Err(error)) => Some(error.clone()),
             _ => None,
         };
         self.log_fetch(Some(state.id), &fetched, problem).await?;
@@ -223,7 +287,7 @@ impl Pipeline {
                     _ => None,
                 };
                 return Ok(Err(FeedFailure {
-                    message: format!("feed {}: {error}", source.url),
+                    message: format!("{what} {}: {error}", source.url),
                     retry_after,
                 }));
             }
@@ -237,38 +301,84 @@ impl Pipeline {
                 body_sha256: state.last_body_sha256.clone(),
             }));
         }
-        let parsed = match parsed {
-            Some(Ok(parsed)) => parsed,
+        let Listing { mut items, feeds } = match listing {
+            Some(Ok(listing)) => listing,
             Some(Err(error)) => {
                 return Ok(Err(FeedFailure::new(format!(
-                    "feed {}: {error}",
+                    "{what} {}: {error}",
                     source.url
                 ))));
             }
             None => {
                 return Ok(Err(FeedFailure {
-                    message: format!("feed {}: {}", source.url, response.status_error()),
+                    message: format!("{what} {}: {}", source.url, response.status_error()),
                     retry_after: response.retry_after(self.clock.now()),
                 }));
             }
         };
-        summary.items = parsed.items.len();
-        for item in &parsed.items {
+        if source.follow_feed {
+            for feed_url in feeds.iter().take(MAX_FOLLOWED_FEEDS) {
+                items.extend(self.followed_feed_items(state, feed_url).await?);
+            }
+        }
+        summary.items = items.len();
+        for item in &items {
             if shutdown.is_triggered() {
                 summary.interrupted = true;
+                break;
+            }
+            if summary.new >= source.max_new {
+                summary.postponed = items.len()
+                    - summary.seen
+                    - summary.new
+                    - summary.duplicates
+                    - summary.errors
+                    - summary.skipped;
+                tracing::info!(source = %source.name, max_new = source.max_new, postponed = summary.postponed, "new-article limit reached; the rest wait for the next poll");
                 break;
             }
             self.archive_item(source, state, item, summary).await?;
         }
         // Validators are kept only when every item is safely archived: otherwise the next
-        // poll would get a 304 and never retry the items that failed.
-        let complete = summary.errors == 0 && !summary.interrupted;
+        // poll would get a 304 and never retry the items that failed or had to wait.
+        let complete = summary.errors == 0 && !summary.interrupted && summary.postponed == 0;
         let fresh = response.validators();
         Ok(Ok(PollOutcome::Success {
             etag: fresh.etag.filter(|_| complete),
             last_modified: fresh.last_modified.filter(|_| complete),
             body_sha256: Some(canon::body_hash(&response.body)).filter(|_| complete),
         }))
+    }
+
+    /// The items of a feed that a page source advertises. A feed that cannot be read is
+    /// logged and skipped: the page's own links still count.
+    async fn followed_feed_items(
+        &self,
+        state: &SourceState,
+        feed_url: &Url,
+    ) -> Result<Vec<FeedItem>, StoreError> {
+        let fetched = self
+            .fetcher
+            .get(feed_url, Purpose::Feed, &Validators::default())
+            .await;
+        let parsed = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                Some(feed::parse_feed(&response.body, &response.final_url))
+            }
+            _ => None,
+        };
+        let problem = match &parsed {
+            Some(Err(error)) => Some(error.to_string()),
+            _ => None,
+        };
+        self.log_fetch(Some(state.id), &fetched, problem).await?;
+        match parsed {
+            Some(Ok(feed)) => Ok(feed.items),
+            _ => {
+                tracing::warn!(source = %state.name, url = %feed_url, "advertised feed not readable; using the page's links only");
+                Ok(Vec::new())
+            }
+        }
     }
 
     async fn archive_item(

@@ -684,3 +684,84 @@ async fn robots_txt_is_obeyed_cached_and_its_outage_respected() {
         2
     );
 }
+
+#[tokio::test]
+async fn page_sources_archive_the_article_links_of_a_listing_page() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    server.route(
+        "/site/",
+        Reply::ok("text/html; charset=utf-8", fixture("site/index.html")),
+    );
+    let feed = String::from_utf8(fixture("site/bangla.rss.xml"))
+        .expect("UTF-8")
+        .replace("http://127.0.0.1:8736", &server.url(""));
+    server.route(
+        "/site/bangla.rss.xml",
+        Reply::ok("application/rss+xml", feed),
+    );
+    let text = format!(
+        "{}\n[[source]]\nname = \"listing\"\nurl = \"{}\"\nkind = \"page\"\n\
+         [[source]]\nname = \"listing-and-feed\"\nurl = \"{}\"\nkind = \"page\"\nfollow_feed = true\n\
+         exclude = ['nabadiganta']\nmax_new = 2\n",
+        common::config_text(dir.path(), &[]),
+        server.url("/site/"),
+        server.url("/site/")
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
+    let app = App::open(config, newsvault::clock::Clock::System)
+        .await
+        .expect("open");
+
+    let listing = app
+        .poll(&["listing".into()], &Shutdown::never())
+        .await
+        .expect("poll");
+    // The three article links of the page's body; not the menu, the tag page, the footer,
+    // or the "most read" box.
+    assert_eq!(
+        (listing[0].items, listing[0].new, listing[0].errors),
+        (3, 3, 0)
+    );
+    assert!(server.requests("/site/tag/rajshahi/").is_empty());
+    assert!(
+        server
+            .requests("/pages/meghnaprotidin-book-fair.html")
+            .is_empty()
+    );
+
+    // The second source drops the link its exclude pattern names, also reads the feed the
+    // page advertises (two page links and three feed items are already archived), and stops
+    // at max_new, leaving the rest for the next poll.
+    let both = app
+        .poll(&["listing-and-feed".into()], &Shutdown::never())
+        .await
+        .expect("poll");
+    let s = &both[0];
+    assert_eq!(
+        (s.items, s.new, s.duplicates, s.postponed),
+        (7, 2, 3, 2),
+        "{s:?}"
+    );
+    let again = app
+        .poll(&["listing-and-feed".into()], &Shutdown::never())
+        .await
+        .expect("poll");
+    let s = &again[0];
+    assert_eq!(
+        (s.new, s.duplicates, s.seen, s.postponed),
+        (1, 1, 5, 0),
+        "{s:?}"
+    );
+
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 6);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM articles a JOIN sources s ON s.id = a.source_id WHERE s.name = 'listing'"
+        ),
+        3
+    );
+}

@@ -141,3 +141,49 @@ async fn a_restart_polls_what_fell_due_while_down_once() {
     assert_eq!(polls(dir.path(), "hourly"), 2);
     assert_eq!(polls(dir.path(), "quarter"), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_source_backs_off_exponentially_up_to_the_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text = format!(
+        "[archive]\ndatabase = {:?}\n[run]\nbackoff_base = \"1m\"\nbackoff_max = \"30m\"\n\
+         [[source]]\nname = \"flaky\"\nurl = \"{}\"\nschedule = \"* * * * *\"\n",
+        dir.path().join("archive.sqlite3").to_string_lossy(),
+        closed_port_url()
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 0, 30)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let app = App::open(config, clock.clone()).await.expect("open");
+    let (trigger, stop) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+    clock.sleep_until(start + chrono::Duration::hours(4)).await;
+    trigger.trigger();
+    daemon.await.expect("daemon task");
+
+    let db = open_db(dir.path());
+    let times: Vec<chrono::DateTime<Utc>> = db
+        .prepare("SELECT started_at FROM fetches WHERE purpose = 'feed' ORDER BY id")
+        .expect("query")
+        .query_map([], |r| r.get::<_, String>(0))
+        .expect("rows")
+        .map(|t| newsvault::clock::from_db_time(&t.expect("row")).expect("time"))
+        .collect();
+    // Every minute without backoff would be 240 polls.
+    assert!(times.len() > 6 && times.len() < 20, "{} polls", times.len());
+    for (n, pair) in times.windows(2).enumerate() {
+        let failures = n as i32 + 1;
+        let full = (60 * 2i64.pow(failures.min(10) as u32 - 1)).min(1800);
+        let gap = (pair[1] - pair[0]).num_seconds();
+        assert!(
+            gap >= full / 2 && gap <= full + 60,
+            "gap {n}: {gap}s for a backoff of at most {full}s"
+        );
+    }
+}

@@ -18,12 +18,21 @@ use crate::extract::{self, ExtractOptions, Extracted};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
 use crate::fetch::{FetchError, Fetched, Fetcher, Purpose, Response, Validators};
+use crate::robots::Robots;
 use crate::schedule;
 use crate::shutdown::Shutdown;
+use crate::sitemap;
 use crate::store::{
     Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
     PollOutcome, PollRecord, SourceState, Store, StoreError,
 };
+
+/// A sitemap source reads at most this many sitemaps per poll, this deep into indexes.
+const MAX_SITEMAPS_PER_POLL: usize = 50;
+const MAX_SITEMAP_DEPTH: usize = 3;
+/// Sitemap entries this much older than the last successful poll still count as new:
+/// sites set lastmod late or in the wrong time zone.
+const SITEMAP_DATE_MARGIN_DAYS: i64 = 1;
 
 /// A page source follows at most this many of the feeds its page advertises.
 const MAX_FOLLOWED_FEEDS: usize = 2;
@@ -191,9 +200,10 @@ impl Pipeline {
                 self.poll_listing(source, state, shutdown, &mut summary)
                     .await
             }
-            SourceKind::Sitemap => Ok(Err(FeedFailure::new(
-                "kind \"sitemap\" is not supported yet; feeds and pages are polled".to_string(),
-            ))),
+            SourceKind::Sitemap => {
+                self.poll_sitemap(source, state, shutdown, &mut summary)
+                    .await
+            }
         }
         .map_err(store_error)?;
         let now = self.clock.now();
@@ -321,27 +331,11 @@ impl Pipeline {
                 items.extend(self.followed_feed_items(state, feed_url).await?);
             }
         }
-        summary.items = items.len();
-        for item in &items {
-            if shutdown.is_triggered() {
-                summary.interrupted = true;
-                break;
-            }
-            if summary.new >= source.max_new {
-                summary.postponed = items.len()
-                    - summary.seen
-                    - summary.new
-                    - summary.duplicates
-                    - summary.errors
-                    - summary.skipped;
-                tracing::info!(source = %source.name, max_new = source.max_new, postponed = summary.postponed, "new-article limit reached; the rest wait for the next poll");
-                break;
-            }
-            self.archive_item(source, state, item, summary).await?;
-        }
+        let complete = self
+            .archive_items(source, state, &items, shutdown, summary)
+            .await?;
         // Validators are kept only when every item is safely archived: otherwise the next
         // poll would get a 304 and never retry the items that failed or had to wait.
-        let complete = summary.errors == 0 && !summary.interrupted && summary.postponed == 0;
         let fresh = response.validators();
         Ok(Ok(PollOutcome::Success {
             etag: fresh.etag.filter(|_| complete),
@@ -379,6 +373,164 @@ impl Pipeline {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Archives a listing's items in order, up to the source's `max_new`; returns whether
+    /// all of them are now settled (none failed, none left for the next poll).
+    async fn archive_items(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        items: &[FeedItem],
+        shutdown: &Shutdown,
+        summary: &mut PollSummary,
+    ) -> Result<bool, StoreError> {
+        summary.items = items.len();
+        for (index, item) in items.iter().enumerate() {
+            if shutdown.is_triggered() {
+                summary.interrupted = true;
+                break;
+            }
+            if summary.new >= source.max_new {
+                summary.postponed = items.len() - index;
+                tracing::info!(source = %source.name, max_new = source.max_new, postponed = summary.postponed, "new-article limit reached; the rest wait for the next poll");
+                break;
+            }
+            self.archive_item(source, state, item, summary).await?;
+        }
+        Ok(summary.errors == 0 && !summary.interrupted && summary.postponed == 0)
+    }
+
+    /// A sitemap source: the sitemap at the source's URL, or, when that URL is a site's
+    /// root, the sitemaps its robots.txt names (else `/sitemap.xml`). Indexes are followed
+    /// breadth-first within limits; entries dated before the last successful poll (less a
+    /// day's margin for late lastmods) are left out.
+    async fn poll_sitemap(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        shutdown: &Shutdown,
+        summary: &mut PollSummary,
+    ) -> Result<Result<PollOutcome, FeedFailure>, StoreError> {
+        let since = state
+            .last_success_at
+            .map(|t| t - chrono::Duration::days(SITEMAP_DATE_MARGIN_DAYS));
+        let is_new = |date: Option<chrono::DateTime<chrono::FixedOffset>>| match (since, date) {
+            (Some(since), Some(date)) => date.with_timezone(&chrono::Utc) >= since,
+            _ => true,
+        };
+        let roots = if matches!(source.url.path(), "" | "/") && source.url.query().is_none() {
+            self.sitemaps_of_site(state, &source.url).await?
+        } else {
+            vec![source.url.clone()]
+        };
+        let mut queue: std::collections::VecDeque<(Url, usize)> =
+            roots.into_iter().map(|u| (u, 0)).collect();
+        let mut visited = std::collections::HashSet::new();
+        let mut items = Vec::new();
+        let mut root_error = None;
+        let limits = sitemap::SitemapLimits::default();
+        while let Some((url, depth)) = queue.pop_front() {
+            if visited.len() >= MAX_SITEMAPS_PER_POLL || shutdown.is_triggered() {
+                break;
+            }
+            if !visited.insert(url.to_string()) {
+                continue; // an index that lists itself, or a loop
+            }
+            let fetched = self
+                .fetcher
+                .get(&url, Purpose::Feed, &Validators::default())
+                .await;
+            let parsed = match &fetched.result {
+                Ok(response) if response.is_success() => Some(
+                    sitemap::parse_sitemap(&response.body, &response.final_url, &limits)
+                        .map_err(|e| e.to_string()),
+                ),
+                Ok(response) => Some(Err(response.status_error())),
+                Err(error) => Some(Err(error.to_string())),
+            };
+            let problem = match (&parsed, &fetched.result) {
+                (Some(Err(error)), Ok(_)) => Some(error.clone()),
+                _ => None,
+            };
+            self.log_fetch(Some(state.id), &fetched, problem).await?;
+            match parsed {
+                Some(Ok(sitemap::Sitemap::Index(children))) => {
+                    if depth + 1 > MAX_SITEMAP_DEPTH {
+                        tracing::warn!(source = %source.name, url = %url, "sitemap index nested too deep; not followed");
+                        continue;
+                    }
+                    queue.extend(
+                        children
+                            .into_iter()
+                            .filter(|child| is_new(child.lastmod))
+                            .map(|child| (child.loc, depth + 1)),
+                    );
+                }
+                Some(Ok(sitemap::Sitemap::Urls(entries))) => {
+                    items.extend(entries.into_iter().filter_map(|entry| {
+                        let news = entry.news.unwrap_or_default();
+                        let date = news.publication_date.or(entry.lastmod);
+                        is_new(date).then(|| FeedItem {
+                            guid: None,
+                            link: Some(entry.loc),
+                            title: news.title,
+                            published: date.map(|d| d.with_timezone(&chrono::Utc)),
+                        })
+                    }));
+                }
+                Some(Err(error)) => {
+                    tracing::warn!(source = %source.name, url = %url, %error, "sitemap not read");
+                    if depth == 0 && root_error.is_none() {
+                        root_error = Some(format!("sitemap {url}: {error}"));
+                    }
+                }
+                None => {}
+            }
+        }
+        if items.is_empty()
+            && let Some(error) = root_error
+        {
+            return Ok(Err(FeedFailure::new(error)));
+        }
+        // Newest first, so a max_new limit takes the latest news.
+        items.sort_by(|a, b| b.published.cmp(&a.published));
+        self.archive_items(source, state, &items, shutdown, summary)
+            .await?;
+        Ok(Ok(PollOutcome::Success {
+            etag: None,
+            last_modified: None,
+            body_sha256: None,
+        }))
+    }
+
+    /// The sitemaps a site's robots.txt names, or its `/sitemap.xml` when it names none.
+    async fn sitemaps_of_site(
+        &self,
+        state: &SourceState,
+        site: &Url,
+    ) -> Result<Vec<Url>, StoreError> {
+        let mut robots_url = site.clone();
+        robots_url.set_path("/robots.txt");
+        let fetched = self
+            .fetcher
+            .get(&robots_url, Purpose::Robots, &Validators::default())
+            .await;
+        self.log_fetch(Some(state.id), &fetched, None).await?;
+        let named = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                Robots::parse(&response.body, self.fetcher.user_agent())
+                    .sitemaps()
+                    .to_vec()
+            }
+            _ => Vec::new(),
+        };
+        if named.is_empty() {
+            let mut fallback = site.clone();
+            fallback.set_path("/sitemap.xml");
+            return Ok(vec![fallback]);
+        }
+        Ok(named)
     }
 
     async fn archive_item(

@@ -765,3 +765,90 @@ async fn page_sources_archive_the_article_links_of_a_listing_page() {
         3
     );
 }
+
+#[tokio::test]
+async fn sitemap_sources_follow_robots_indexes_and_take_only_what_is_new() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    let base = server.url("");
+    server.route(
+        "/robots.txt",
+        Reply::ok(
+            "text/plain",
+            format!("User-agent: *\nAllow: /\n\nSitemap: {base}/sitemap_index.xml\n"),
+        ),
+    );
+    server.route(
+        "/sitemap_index.xml",
+        Reply::ok(
+            "application/xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>{base}/news-sitemap.xml</loc><lastmod>2025-07-12T18:40:00+06:00</lastmod></sitemap>
+  <sitemap><loc>{base}/older.xml.gz</loc><lastmod>2025-07-01</lastmod></sitemap>
+  <sitemap><loc>{base}/sitemap_index.xml</loc></sitemap>
+</sitemapindex>"#
+            ),
+        ),
+    );
+    server.route(
+        "/news-sitemap.xml",
+        Reply::ok(
+            "application/xml",
+            format!(
+                r#"<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:news="http://www.google.com/schemas/sitemap-news/0.9">
+  <url><loc>{base}/pages/bss-seed-lavrov-kim.html</loc>
+    <news:news><news:publication><news:name>BSS</news:name><news:language>bn</news:language></news:publication>
+    <news:publication_date>2025-07-12T18:31:00+06:00</news:publication_date><news:title>লাভরভের সাক্ষাৎ</news:title></news:news></url>
+  <url><loc>{base}/pages/ukbdnews-mp-brother-killed-kushtia.html</loc>
+    <news:news><news:publication><news:name>UKBD</news:name><news:language>bn</news:language></news:publication>
+    <news:publication_date>2025-07-12</news:publication_date><news:title>খুন</news:title></news:news></url>
+</urlset>"#
+            ),
+        ),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(
+        format!(
+            r#"<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>{base}/pages/bss-en-homestead-gardening-rajshahi.html</loc><lastmod>2025-07-01</lastmod></url><url><loc>javascript:alert(1)</loc></url></urlset>"#
+        )
+        .as_bytes(),
+    )
+    .expect("gzip");
+    server.route(
+        "/older.xml.gz",
+        Reply::ok("application/octet-stream", gz.finish().expect("gzip")),
+    );
+
+    let text = format!(
+        "{}\n[[source]]\nname = \"site\"\nurl = \"{base}/\"\nkind = \"sitemap\"\n",
+        common::config_text(dir.path(), &[])
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
+    let app = App::open(config, newsvault::clock::Clock::System)
+        .await
+        .expect("open");
+
+    let first = &poll(&app).await[0];
+    assert_eq!(
+        (first.failure.as_deref(), first.items, first.new),
+        (None, 3, 3),
+        "{first:?}"
+    );
+    assert_eq!(
+        server.requests("/sitemap_index.xml").len(),
+        1,
+        "a self-listing index is read once"
+    );
+
+    // Everything the sitemaps list is dated before the last poll: nothing new is fetched,
+    // and the dated child sitemaps are not even read again.
+    let second = &poll(&app).await[0];
+    assert_eq!((second.items, second.new), (0, 0), "{second:?}");
+    assert_eq!(server.requests("/news-sitemap.xml").len(), 1);
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 3);
+}

@@ -209,6 +209,11 @@ impl Fetcher {
         })
     }
 
+    /// The User-Agent sent with every request.
+    pub fn user_agent(&self) -> &str {
+        &self.user_agent
+    }
+
     /// GETs `url`, conditionally when validators are given. Never panics and never returns
     /// early without the timings: every outcome is a [`Fetched`] for the request log.
     pub async fn get(&self, url: &Url, purpose: Purpose, validators: &Validators) -> Fetched {

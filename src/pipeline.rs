@@ -494,7 +494,7 @@ impl Pipeline {
             return Ok(Err(FeedFailure::new(error)));
         }
         // Newest first, so a max_new limit takes the latest news.
-        items.sort_by(|a, b| b.published.cmp(&a.published));
+        items.sort_by_key(|item| std::cmp::Reverse(item.published));
         self.archive_items(source, state, &items, shutdown, summary)
             .await?;
         Ok(Ok(PollOutcome::Success {

@@ -39,7 +39,7 @@ fn polls(dir: &Path, source: &str) -> i64 {
     count(
         &open_db(dir),
         &format!(
-            "SELECT count(*) FROM fetches f JOIN sources s ON s.id = f.source_id WHERE s.name = '{source}'"
+            "SELECT count(*) FROM fetches f JOIN sources s ON s.id = f.source_id WHERE s.name = '{source}' AND f.purpose = 'feed'"
         ),
     )
 }

@@ -23,6 +23,9 @@ pub enum AppError {
     Poll(#[from] PollError),
     #[error("{0}")]
     Usage(String),
+    /// What the command was asked for is not in the archive (exit 1, not a usage error).
+    #[error("{0}")]
+    NotFound(String),
 }
 
 #[derive(Debug, Clone)]

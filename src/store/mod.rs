@@ -1,11 +1,14 @@
 //! The archive's storage, and the only owner of SQL. The rest of the program sees a small
 //! API in domain terms (sources and their schedule state, the request log, "is this item
-//! known", "archive this article", statistics) and never a connection or a statement, so a
-//! second backend can be added behind [`Store`] without touching anything above it.
+//! known", "archive this article", statistics; and, in [`query`], the read side: search,
+//! whole articles and captures, pages of them for exports, re-extracted fields) and never a
+//! connection or a statement, so a second backend can be added behind [`Store`] without
+//! touching anything above it.
 //!
 //! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
 //! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
 
+pub mod query;
 mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +18,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::config::SourceKind;
 
+pub use query::{
+    ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
+    Reextracted, SearchHit, SearchRequest,
+};
 pub use sqlite::SCHEMA_VERSION;
 
 /// Row id of a source.
@@ -175,6 +182,21 @@ pub struct SourceStats {
     pub last_success_at: Option<String>,
     pub error_count: i64,
     pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub last_polled_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    /// Articles archived on each of the last [`RECENT_DAYS`] days (UTC), oldest first.
+    pub recent_days: Vec<DayCount>,
+}
+
+/// How many days of per-source counts `stats` shows.
+pub const RECENT_DAYS: u64 = 7;
+
+/// Articles archived on one day (UTC, `YYYY-MM-DD`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DayCount {
+    pub day: String,
+    pub articles: i64,
 }
 
 /// A storage failure. The message names the operation.
@@ -187,6 +209,9 @@ pub enum StoreError {
         operation: &'static str,
         source: rusqlite::Error,
     },
+    /// A full-text query the index cannot parse: the user's to fix, not the archive's.
+    #[error("invalid search query {query:?}: {message}")]
+    BadQuery { query: String, message: String },
     #[error("archive: {0}")]
     Other(String),
 }
@@ -334,8 +359,68 @@ impl Store {
         .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
     }
 
-    /// Counts for `stats`.
-    pub async fn stats(&self) -> Result<Stats, StoreError> {
-        self.call(|db| db.stats()).await
+    /// Counts for `stats`; per-day counts are for the days up to `now`.
+    pub async fn stats(&self, now: DateTime<Utc>) -> Result<Stats, StoreError> {
+        self.call(move |db| db.stats(now)).await
+    }
+
+    /// Full-text search, best matches first. A query the index cannot parse is
+    /// [`StoreError::BadQuery`].
+    pub async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
+        self.call(move |db| db.search(&request)).await
+    }
+
+    /// The article an id or URL names, if archived.
+    pub async fn find_article(&self, key: ArticleKey) -> Result<Option<ArticleId>, StoreError> {
+        self.call(move |db| db.find_article(&key)).await
+    }
+
+    /// One article with its source name and URLs.
+    pub async fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
+        self.call(move |db| db.article(id)).await
+    }
+
+    /// The next at most `limit` articles matching `filter` with ids above `after`, by id:
+    /// call again with the last id to stream the whole selection.
+    pub async fn articles_page(
+        &self,
+        filter: ArticleFilter,
+        after: ArticleId,
+        limit: u32,
+    ) -> Result<Vec<ArticleRecord>, StoreError> {
+        self.call(move |db| db.articles_page(&filter, after, limit))
+            .await
+    }
+
+    /// An article's captures, oldest first, without their bodies.
+    pub async fn captures_of(&self, article: ArticleId) -> Result<Vec<CaptureInfo>, StoreError> {
+        self.call(move |db| db.captures_of(article)).await
+    }
+
+    /// An article's most recent capture with its body decompressed.
+    pub async fn latest_capture(&self, article: ArticleId) -> Result<Option<Capture>, StoreError> {
+        self.call(move |db| db.latest_capture(article)).await
+    }
+
+    /// The next at most `limit` captures (with bodies) of articles matching `filter`, with
+    /// capture ids above `after`, by id: call again with the last id to stream them all.
+    pub async fn captures_page(
+        &self,
+        filter: ArticleFilter,
+        after: CaptureId,
+        limit: u32,
+    ) -> Result<Vec<Capture>, StoreError> {
+        self.call(move |db| db.captures_page(&filter, after, limit))
+            .await
+    }
+
+    /// Writes re-extracted fields to an article where they differ from the stored ones
+    /// (the full-text index follows), recording the extractor; in one transaction.
+    pub async fn update_extracted(
+        &self,
+        id: ArticleId,
+        fields: ExtractedFields,
+    ) -> Result<Reextracted, StoreError> {
+        self.call(move |db| db.update_extracted(id, &fields)).await
     }
 }

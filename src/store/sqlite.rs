@@ -7,15 +7,22 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
+use super::query::{
+    ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
+    Reextracted, SearchHit, SearchRequest,
+};
 use super::{
-    Archived, ArticleId, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
+    Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
     PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
 };
 use crate::clock::{from_db_time, to_db_time};
 
 /// Migrations in order; the schema version is the number applied. Never edit a released
 /// one: append a new file.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_views.sql"),
+];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -455,7 +462,7 @@ impl Db {
         Ok(outcome)
     }
 
-    pub(super) fn stats(&self) -> Result<Stats, StoreError> {
+    pub(super) fn stats(&self, now: DateTime<Utc>) -> Result<Stats, StoreError> {
         let count = |query: &str| -> Result<i64, StoreError> {
             self.conn
                 .query_row(query, [], |r| r.get::<_, Option<i64>>(0))
@@ -465,12 +472,13 @@ impl Db {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT s.name, s.enabled, count(a.id), s.last_success_at, s.error_count, s.last_error
+                "SELECT s.name, s.enabled, count(a.id), s.last_success_at, s.error_count, s.last_error,
+                     s.last_error_at, s.last_polled_at, s.next_poll_at
                  FROM sources s LEFT JOIN articles a ON a.source_id = s.id
                  GROUP BY s.id ORDER BY s.name",
             )
             .map_err(sql("per-source stats"))?;
-        let per_source = stmt
+        let mut per_source: Vec<SourceStats> = stmt
             .query_map([], |r| {
                 Ok(SourceStats {
                     name: r.get(0)?,
@@ -479,11 +487,51 @@ impl Db {
                     last_success_at: r.get(3)?,
                     error_count: r.get(4)?,
                     last_error: r.get(5)?,
+                    last_error_at: r.get(6)?,
+                    last_polled_at: r.get(7)?,
+                    next_poll_at: r.get(8)?,
+                    recent_days: Vec::new(),
                 })
             })
             .map_err(sql("per-source stats"))?
             .collect::<Result<_, _>>()
             .map_err(sql("per-source stats"))?;
+        // Articles archived per day over the last RECENT_DAYS days (UTC), oldest first,
+        // days without any included as zero.
+        let today = now.date_naive();
+        let days: Vec<String> = (0..super::RECENT_DAYS)
+            .rev()
+            .filter_map(|back| today.checked_sub_days(chrono::Days::new(back)))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
+        let from = days.first().map(|d| format!("{d}T00:00:00.000Z"));
+        let mut daily = self
+            .conn
+            .prepare(
+                "SELECT s.name, date(a.first_seen_at) AS day, count(*)
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE a.first_seen_at >= ?1
+                 GROUP BY s.id, day",
+            )
+            .map_err(sql("per-source daily counts"))?;
+        let counts: Vec<(String, Option<String>, i64)> = daily
+            .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .map_err(sql("per-source daily counts"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("per-source daily counts"))?;
+        for source in &mut per_source {
+            source.recent_days = days
+                .iter()
+                .map(|day| DayCount {
+                    day: day.clone(),
+                    articles: counts
+                        .iter()
+                        .filter(|(name, d, _)| *name == source.name && d.as_deref() == Some(day))
+                        .map(|(_, _, n)| *n)
+                        .sum(),
+                })
+                .collect();
+        }
         Ok(Stats {
             schema_version: count("PRAGMA user_version")?,
             sources: count("SELECT count(*) FROM sources")?,
@@ -502,6 +550,478 @@ impl Db {
                 "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
             )?,
             per_source,
+        })
+    }
+}
+
+/// The article's date for filters: publication time when known, else archiving time.
+/// Filter parameters are named and always bound (NULL for "no filter"), never spliced.
+const ARTICLE_FILTER: &str =
+    "(:source IS NULL OR a.source_id = (SELECT id FROM sources WHERE name = :source))
+     AND (:since IS NULL OR coalesce(a.published_at, a.first_seen_at) >= :since)
+     AND (:until IS NULL OR coalesce(a.published_at, a.first_seen_at) < :until)
+     AND (:lang IS NULL OR a.language = :lang)";
+
+const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.title, a.authors,
+     a.published_at, a.published_offset, a.updated_at, a.updated_offset, a.first_seen_at,
+     a.language, a.site_name, a.description, a.text, a.text_fingerprint, a.extractor";
+
+const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, c.headers,
+     c.content_type, c.charset, c.body_size, c.body_sha256";
+
+/// Weights of the `title` and `text` columns in bm25: a word in the title counts five
+/// times as much as one in the body.
+const SEARCH_RANK: &str = "bm25(articles_fts, 5.0, 1.0)";
+
+/// Words around the best match in a snippet (FTS5 allows up to 64).
+const SNIPPET_TOKENS: i64 = 24;
+
+/// An error about a stored value that does not parse (a column's CHECK should prevent it).
+fn bad_column(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
+}
+
+fn required_time(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let text: String = row.get(index)?;
+    from_db_time(&text).ok_or_else(|| bad_column(index, format!("not a timestamp: {text:?}")))
+}
+
+fn optional_time(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.get(index)?;
+    match text {
+        None => Ok(None),
+        Some(text) => from_db_time(&text)
+            .map(Some)
+            .ok_or_else(|| bad_column(index, format!("not a timestamp: {text:?}"))),
+    }
+}
+
+fn article_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ArticleRecord> {
+    let authors: String = row.get(5)?;
+    let authors: Vec<String> = serde_json::from_str(&authors)
+        .map_err(|e| bad_column(5, format!("authors is not a JSON array of text: {e}")))?;
+    Ok(ArticleRecord {
+        id: row.get(0)?,
+        source_id: row.get(1)?,
+        source: row.get(2)?,
+        canonical_url: row.get(3)?,
+        urls: Vec::new(),
+        title: row.get(4)?,
+        authors,
+        published_at: optional_time(row, 6)?,
+        published_offset: row.get(7)?,
+        updated_at: optional_time(row, 8)?,
+        updated_offset: row.get(9)?,
+        first_seen_at: required_time(row, 10)?,
+        language: row.get(11)?,
+        site_name: row.get(12)?,
+        description: row.get(13)?,
+        text: row.get(14)?,
+        text_fingerprint: row.get(15)?,
+        extractor: row.get(16)?,
+    })
+}
+
+fn capture_info_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaptureInfo> {
+    let headers: String = row.get(5)?;
+    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
+        .map_err(|e| bad_column(5, format!("headers are not [name, value] pairs: {e}")))?;
+    let size: i64 = row.get(8)?;
+    Ok(CaptureInfo {
+        id: row.get(0)?,
+        article_id: row.get(1)?,
+        url: row.get(2)?,
+        fetched_at: required_time(row, 3)?,
+        status: row.get(4)?,
+        headers,
+        content_type: row.get(6)?,
+        charset: row.get(7)?,
+        body_size: u64::try_from(size).unwrap_or(0),
+        body_sha256: row.get(9)?,
+    })
+}
+
+/// A capture row (CAPTURE_COLUMNS then body_zstd), decompressed.
+fn capture_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
+    let info = capture_info_row(row)?;
+    let compressed: Vec<u8> = row.get(10)?;
+    let body = zstd::decode_all(compressed.as_slice()).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            10,
+            rusqlite::types::Type::Blob,
+            format!(
+                "capture {} of article {} does not decompress: {e}",
+                info.id, info.article_id
+            )
+            .into(),
+        )
+    })?;
+    Ok(Capture { info, body })
+}
+
+/// The filter's values, in the archive's time format, for ARTICLE_FILTER's parameters.
+struct FilterValues {
+    source: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    lang: Option<String>,
+}
+
+impl FilterValues {
+    fn new(f: &ArticleFilter) -> FilterValues {
+        FilterValues {
+            source: f.source.clone(),
+            since: opt_time(f.since),
+            until: opt_time(f.until),
+            lang: f.language.clone(),
+        }
+    }
+}
+
+/// Whether a failure running a MATCH is the query's fault (FTS5 syntax, unknown column)
+/// rather than the archive's.
+fn is_query_error(error: &rusqlite::Error) -> Option<String> {
+    match error {
+        rusqlite::Error::SqliteFailure(e, message) if e.code == rusqlite::ErrorCode::Unknown => {
+            Some(message.clone().unwrap_or_else(|| "syntax error".into()))
+        }
+        _ => None,
+    }
+}
+
+/// Extracted fields in the form the `articles` columns hold them.
+struct FieldValues {
+    title: Option<String>,
+    authors: String,
+    published_at: Option<String>,
+    published_offset: Option<String>,
+    updated_at: Option<String>,
+    updated_offset: Option<String>,
+    language: Option<String>,
+    site_name: Option<String>,
+    description: Option<String>,
+    text: String,
+    text_fingerprint: Option<String>,
+}
+
+impl Db {
+    pub(super) fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT a.id, s.name, a.title, a.canonical_url, a.published_at, a.first_seen_at,
+                     a.language,
+                     snippet(articles_fts, -1, :open, :close, '…', {SNIPPET_TOKENS}),
+                     {SEARCH_RANK} AS score
+                 FROM articles_fts
+                 JOIN articles a ON a.id = articles_fts.rowid
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE articles_fts MATCH :expression AND {ARTICLE_FILTER}
+                 ORDER BY score, a.id
+                 LIMIT :limit"
+            ))
+            .map_err(sql("prepare search"))?;
+        let f = FilterValues::new(&request.filter);
+        let bad_query = |e: rusqlite::Error| match is_query_error(&e) {
+            Some(message) => StoreError::BadQuery {
+                query: request.expression.clone(),
+                message,
+            },
+            None => StoreError::Sql {
+                operation: "search",
+                source: e,
+            },
+        };
+        let rows = stmt
+            .query_map(
+                rusqlite::named_params! {
+                    ":open": request.highlight.0,
+                    ":close": request.highlight.1,
+                    ":expression": request.expression,
+                    ":source": f.source,
+                    ":since": f.since,
+                    ":until": f.until,
+                    ":lang": f.lang,
+                    ":limit": request.limit,
+                },
+                |r| {
+                    Ok(SearchHit {
+                        id: r.get(0)?,
+                        source: r.get(1)?,
+                        title: r.get(2)?,
+                        canonical_url: r.get(3)?,
+                        published_at: optional_time(r, 4)?,
+                        first_seen_at: required_time(r, 5)?,
+                        language: r.get(6)?,
+                        snippet: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                        score: r.get(8)?,
+                    })
+                },
+            )
+            .map_err(bad_query)?;
+        rows.collect::<Result<_, _>>().map_err(bad_query)
+    }
+
+    pub(super) fn find_article(&self, key: &ArticleKey) -> Result<Option<ArticleId>, StoreError> {
+        match key {
+            ArticleKey::Id(id) => self
+                .conn
+                .query_row("SELECT id FROM articles WHERE id = ?1", [id], |r| r.get(0))
+                .optional()
+                .map_err(sql("look up article")),
+            ArticleKey::Urls(urls) => find_by_urls(&self.conn, urls),
+        }
+    }
+
+    fn article_urls(&self, id: ArticleId) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT url FROM article_urls WHERE article_id = ?1 ORDER BY first_seen_at, url",
+            )
+            .map_err(sql("list article urls"))?;
+        stmt.query_map([id], |r| r.get(0))
+            .map_err(sql("list article urls"))?
+            .collect::<Result<_, _>>()
+            .map_err(sql("list article urls"))
+    }
+
+    pub(super) fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
+        let found = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([id], article_row).optional())
+            .map_err(sql("read article"))?;
+        match found {
+            None => Ok(None),
+            Some(mut article) => {
+                article.urls = self.article_urls(id)?;
+                Ok(Some(article))
+            }
+        }
+    }
+
+    pub(super) fn articles_page(
+        &self,
+        filter: &ArticleFilter,
+        after: ArticleId,
+        limit: u32,
+    ) -> Result<Vec<ArticleRecord>, StoreError> {
+        let f = FilterValues::new(filter);
+        let mut page: Vec<ArticleRecord> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {ARTICLE_COLUMNS} FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.id > :after AND {ARTICLE_FILTER}
+                 ORDER BY a.id LIMIT :limit"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    rusqlite::named_params! {
+                        ":after": after,
+                        ":source": f.source,
+                        ":since": f.since,
+                        ":until": f.until,
+                        ":lang": f.lang,
+                        ":limit": limit,
+                    },
+                    article_row,
+                )?
+                .collect()
+            })
+            .map_err(sql("read articles"))?;
+        for article in &mut page {
+            article.urls = self.article_urls(article.id)?;
+        }
+        Ok(page)
+    }
+
+    pub(super) fn captures_of(&self, article: ArticleId) -> Result<Vec<CaptureInfo>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {CAPTURE_COLUMNS} FROM captures c
+                 WHERE c.article_id = ?1 ORDER BY c.fetched_at, c.id"
+            ))
+            .and_then(|mut stmt| stmt.query_map([article], capture_info_row)?.collect())
+            .map_err(sql("list captures"))
+    }
+
+    pub(super) fn latest_capture(&self, article: ArticleId) -> Result<Option<Capture>, StoreError> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                 WHERE c.article_id = ?1 ORDER BY c.fetched_at DESC, c.id DESC LIMIT 1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([article], capture_row).optional())
+            .map_err(sql("read capture"))
+    }
+
+    pub(super) fn captures_page(
+        &self,
+        filter: &ArticleFilter,
+        after: CaptureId,
+        limit: u32,
+    ) -> Result<Vec<Capture>, StoreError> {
+        let f = FilterValues::new(filter);
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                 JOIN articles a ON a.id = c.article_id
+                 WHERE c.id > :after AND {ARTICLE_FILTER}
+                 ORDER BY c.id LIMIT :limit"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    rusqlite::named_params! {
+                        ":after": after,
+                        ":source": f.source,
+                        ":since": f.since,
+                        ":until": f.until,
+                        ":lang": f.lang,
+                        ":limit": limit,
+                    },
+                    capture_row,
+                )?
+                .collect()
+            })
+            .map_err(sql("read captures"))
+    }
+
+    pub(super) fn update_extracted(
+        &mut self,
+        id: ArticleId,
+        fields: &ExtractedFields,
+    ) -> Result<Reextracted, StoreError> {
+        let authors = serde_json::to_string(&fields.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
+        let new = FieldValues {
+            title: fields.title.clone(),
+            authors,
+            published_at: fields.published_at.map(|t| time(t.with_timezone(&Utc))),
+            published_offset: fields.published_at.map(|t| t.offset().to_string()),
+            updated_at: fields.updated_at.map(|t| time(t.with_timezone(&Utc))),
+            updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
+            language: fields.language.clone(),
+            site_name: fields.site_name.clone(),
+            description: fields.description.clone(),
+            text: fields.text.clone(),
+            text_fingerprint: fields.text_fingerprint.clone(),
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin re-extraction"))?;
+        let current: Option<(FieldValues, String)> = tx
+            .query_row(
+                "SELECT title, authors, published_at, published_offset, updated_at,
+                     updated_offset, language, site_name, description, text, text_fingerprint,
+                     extractor
+                 FROM articles WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        FieldValues {
+                            title: r.get(0)?,
+                            authors: r.get(1)?,
+                            published_at: r.get(2)?,
+                            published_offset: r.get(3)?,
+                            updated_at: r.get(4)?,
+                            updated_offset: r.get(5)?,
+                            language: r.get(6)?,
+                            site_name: r.get(7)?,
+                            description: r.get(8)?,
+                            text: r.get(9)?,
+                            text_fingerprint: r.get(10)?,
+                        },
+                        r.get(11)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(sql("read article for re-extraction"))?;
+        let Some((old, old_extractor)) = current else {
+            return Ok(Reextracted::Missing);
+        };
+        // A fingerprint another article already holds means the two are one story; this
+        // one keeps none rather than breaking the unique index.
+        let mut new = new;
+        let mut clash = None;
+        if let Some(fp) = &new.text_fingerprint
+            && old.text_fingerprint.as_deref() != Some(fp.as_str())
+        {
+            clash = tx
+                .query_row(
+                    "SELECT id FROM articles WHERE text_fingerprint = ?1 AND id <> ?2",
+                    params![fp, id],
+                    |r| r.get::<_, ArticleId>(0),
+                )
+                .optional()
+                .map_err(sql("look up fingerprint"))?;
+            if clash.is_some() {
+                new.text_fingerprint = None;
+            }
+        }
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($field:ident),*) => {
+                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
+            };
+        }
+        compare!(
+            title,
+            authors,
+            published_at,
+            published_offset,
+            updated_at,
+            updated_offset,
+            language,
+            site_name,
+            description,
+            text,
+            text_fingerprint
+        );
+        if changed.is_empty() {
+            if old_extractor != fields.extractor {
+                tx.execute(
+                    "UPDATE articles SET extractor = ?2 WHERE id = ?1",
+                    params![id, fields.extractor],
+                )
+                .map_err(sql("record extractor"))?;
+            }
+            tx.commit().map_err(sql("commit re-extraction"))?;
+            return Ok(Reextracted::Unchanged);
+        }
+        tx.execute(
+            "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
+                 published_offset = ?5, updated_at = ?6, updated_offset = ?7, language = ?8,
+                 site_name = ?9, description = ?10, text = ?11, text_fingerprint = ?12,
+                 extractor = ?13
+             WHERE id = ?1",
+            params![
+                id,
+                new.title,
+                new.authors,
+                new.published_at,
+                new.published_offset,
+                new.updated_at,
+                new.updated_offset,
+                new.language,
+                new.site_name,
+                new.description,
+                new.text,
+                new.text_fingerprint,
+                fields.extractor,
+            ],
+        )
+        .map_err(sql("update article"))?;
+        tx.commit().map_err(sql("commit re-extraction"))?;
+        Ok(match clash {
+            Some(other) => Reextracted::FingerprintClash { changed, other },
+            None => Reextracted::Changed(changed),
         })
     }
 }

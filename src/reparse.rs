@@ -1,0 +1,144 @@
+//! Re-extraction of archived articles from their stored raw HTML, with no network: each
+//! article's latest capture is decoded and run through the current extractor, and the
+//! article's extracted fields (and text fingerprint) are rewritten where they differ, with
+//! the extractor's name, so an archive improves when the extractor does. The full-text
+//! index follows through the archive's triggers. Identity (canonical URL, URLs, feed items)
+//! is never changed here.
+
+use std::collections::HashMap;
+
+use chrono_tz::Tz;
+
+use crate::canon;
+use crate::extract::{self, ExtractOptions};
+use crate::fetch::charset::decode_html;
+use crate::pipeline::EXTRACTOR;
+use crate::store::{
+    ArticleFilter, ArticleRecord, Capture, ExtractedFields, Reextracted, Store, StoreError,
+};
+
+/// Articles read per page; each is re-extracted before the next page is read.
+const PAGE: u32 = 64;
+
+/// Which articles to re-extract, and the time zone for dates without an offset.
+#[derive(Debug, Clone, Default)]
+pub struct ReparseOptions {
+    pub filter: ArticleFilter,
+    /// Time zone per source name (from the configuration); others use UTC.
+    pub timezones: HashMap<String, Tz>,
+}
+
+/// What a re-parse did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReparseSummary {
+    pub examined: u64,
+    /// Articles whose fields were rewritten.
+    pub changed: u64,
+    pub unchanged: u64,
+    /// Articles that could not be re-extracted (no capture, no text found); they keep
+    /// their stored fields.
+    pub failed: u64,
+    /// Of the changed articles, those whose new text is another article's (their
+    /// fingerprint was cleared to keep fingerprints unique).
+    pub fingerprint_clashes: u64,
+}
+
+/// Re-extracts every article the options select.
+pub async fn reparse(
+    store: &Store,
+    options: &ReparseOptions,
+) -> Result<ReparseSummary, StoreError> {
+    let mut summary = ReparseSummary::default();
+    let mut after = 0;
+    loop {
+        let page = store
+            .articles_page(options.filter.clone(), after, PAGE)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for article in page {
+            summary.examined += 1;
+            let Some(capture) = store.latest_capture(article.id).await? else {
+                tracing::warn!(article = article.id, url = %article.canonical_url, "no capture to re-extract from");
+                summary.failed += 1;
+                continue;
+            };
+            let timezone = article
+                .source
+                .as_ref()
+                .and_then(|name| options.timezones.get(name))
+                .copied()
+                .unwrap_or(Tz::UTC);
+            let stored_text_empty = article.text.trim().is_empty();
+            let (id, url) = (article.id, article.canonical_url.clone());
+            let fields =
+                tokio::task::spawn_blocking(move || extract_again(&article, &capture, timezone))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Other(format!(
+                            "re-extraction of article {id} ({url}) failed: {e}"
+                        ))
+                    })?;
+            if fields.text.trim().is_empty() && !stored_text_empty {
+                tracing::warn!(article = id, %url, "the extractor found no text now; kept the stored fields");
+                summary.failed += 1;
+                continue;
+            }
+            match store.update_extracted(id, fields).await? {
+                Reextracted::Changed(fields) => {
+                    tracing::info!(article = id, %url, changed = ?fields, "re-extracted");
+                    summary.changed += 1;
+                }
+                Reextracted::FingerprintClash { changed, other } => {
+                    tracing::warn!(
+                        article = id, %url, changed = ?changed, same_text_as = other,
+                        "re-extracted; its text is now another article's, so its fingerprint was cleared"
+                    );
+                    summary.changed += 1;
+                    summary.fingerprint_clashes += 1;
+                }
+                Reextracted::Unchanged => summary.unchanged += 1,
+                Reextracted::Missing => {
+                    tracing::warn!(article = id, %url, "deleted while re-extracting");
+                    summary.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(summary)
+}
+
+/// Decodes a capture as the pipeline did and extracts it with the current extractor.
+/// Dates after the article was archived are impossible, as they were then.
+fn extract_again(article: &ArticleRecord, capture: &Capture, timezone: Tz) -> ExtractedFields {
+    let url = url::Url::parse(&capture.info.url).ok();
+    let tld = url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .and_then(|h| h.rsplit('.').next())
+        .map(str::to_string);
+    let decoded = decode_html(
+        &capture.body,
+        capture.info.content_type.as_deref(),
+        tld.as_deref(),
+    );
+    let options = ExtractOptions {
+        url,
+        timezone,
+        not_after: Some(article.first_seen_at),
+    };
+    let e = extract::extract(&decoded.text, &options);
+    let text_fingerprint = canon::text_fingerprint(e.title.as_deref(), &e.text);
+    ExtractedFields {
+        title: e.title,
+        authors: e.authors,
+        published_at: e.published_at,
+        updated_at: e.updated_at,
+        language: e.language,
+        site_name: e.site_name,
+        description: e.description,
+        text: e.text,
+        text_fingerprint,
+        extractor: EXTRACTOR.to_string(),
+    }
+}

@@ -3,11 +3,14 @@
 //!
 //! The page is parsed once, by `dom_smoothie` (a Readability port). Before Readability
 //! rewrites the document we walk it once to collect the signals metadata and dates need
-//! ([`page`]); then Readability picks the main text. [`meta`] and [`dates`] decide the
+//! ([`page`]), and once more to pick the main text ourselves ([`body`]: boilerplate
+//! patterns, candidate scoring, link density, line filters). Readability's own text is
+//! the fallback when ours is empty or far shorter. [`meta`] and [`dates`] decide the
 //! fields from those signals. Hostile input is bounded first ([`fallback`]): oversized
 //! pages are cut, and pathologically nested markup (which makes HTML tree building
 //! quadratic) skips the DOM for a linear scanner.
 
+mod body;
 mod dates;
 mod fallback;
 mod meta;
@@ -102,6 +105,7 @@ fn with_dom(html: &str, options: &ExtractOptions) -> Extracted {
     // byline node and replaces the document with the article.
     let sig = page::collect(&readability.doc);
     page::pre_clean(&readability.doc);
+    let own = text::tidy_text(&body::extract_body(&readability.doc));
     let (guess, body) = match readability.parse() {
         Ok(a) => (
             ReadabilityGuess {
@@ -121,7 +125,29 @@ fn with_dom(html: &str, options: &ExtractOptions) -> Extracted {
             (ReadabilityGuess::default(), String::new())
         }
     };
+    let body = choose_text(own, body);
     assemble(&sig, &guess, body, options)
+}
+
+/// Our own extraction unless it found (next to) nothing and Readability found more.
+fn choose_text(own: String, readability: String) -> String {
+    // Readability wins when we found next to nothing, or far less than it did
+    // (an article split over sibling containers, an unusual layout).
+    let (o, r) = (own.chars().count(), readability.chars().count());
+    if (o < 150 && r > o) || r > 4 * o {
+        filter_lines(&readability)
+    } else {
+        own
+    }
+}
+
+/// Readability keeps lines that are page furniture by their wording; drop them.
+fn filter_lines(text: &str) -> String {
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !body::is_boilerplate_line(l.trim()))
+        .collect();
+    kept.join("\n")
 }
 
 fn without_dom(html: &str, options: &ExtractOptions) -> Extracted {

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::pipeline::{Pipeline, PollError, PollSummary};
 use crate::scheduler::{self, RunTotals};
+use crate::service::Notifier;
 use crate::shutdown::Shutdown;
 use crate::store::{SourceSpec, SourceState, Store};
 
@@ -126,7 +127,13 @@ impl App {
             database = %self.store().path().display(),
             "newsvault running"
         );
-        let totals = scheduler::run(&self.config, &self.pipeline, shutdown).await;
+        let totals = scheduler::run(
+            &self.config,
+            &self.pipeline,
+            Notifier::from_environment(),
+            shutdown,
+        )
+        .await;
         tracing::info!(
             polls = totals.polls,
             new = totals.new,

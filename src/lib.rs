@@ -23,6 +23,7 @@ pub mod reparse;
 pub mod robots;
 pub mod schedule;
 pub mod scheduler;
+pub mod service;
 pub mod shutdown;
 pub mod sitemap;
 pub mod store;

@@ -13,6 +13,7 @@ use tokio::task::JoinSet;
 
 use crate::config::{Config, SourceConfig};
 use crate::pipeline::{Pipeline, PollError, PollSummary};
+use crate::service::Notifier;
 use crate::shutdown::Shutdown;
 use crate::store::{SourceState, StoreError};
 
@@ -50,7 +51,12 @@ impl RunTotals {
 /// Runs every enabled source on its schedule until `shutdown` trips, then stops taking
 /// work, waits up to `run.shutdown_grace` for polls in flight, abandons the rest, and
 /// returns the totals.
-pub async fn run(config: &Config, pipeline: &Pipeline, mut shutdown: Shutdown) -> RunTotals {
+pub async fn run(
+    config: &Config,
+    pipeline: &Pipeline,
+    notifier: Notifier,
+    mut shutdown: Shutdown,
+) -> RunTotals {
     let sources: HashMap<String, Arc<SourceConfig>> = config
         .sources
         .iter()
@@ -60,8 +66,17 @@ pub async fn run(config: &Config, pipeline: &Pipeline, mut shutdown: Shutdown) -
     let mut polls: JoinSet<Result<PollSummary, PollError>> = JoinSet::new();
     let mut totals = RunTotals::default();
 
+    let sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
+    notifier.ready(&format!("{sources_enabled} sources, starting"));
     while !shutdown.is_triggered() {
         let now = pipeline.clock.now();
+        notifier.alive(&format!(
+            "{sources_enabled} sources, {} polling; {} polls, {} new articles, {} failed polls since start",
+            polls.len(),
+            totals.polls,
+            totals.new,
+            totals.failed_polls
+        ));
         let wake_at = match start_due(&sources, pipeline, now, &mut polls, &limit, &shutdown).await
         {
             Ok(next_poll) => next_wake(next_poll, now),
@@ -72,6 +87,11 @@ pub async fn run(config: &Config, pipeline: &Pipeline, mut shutdown: Shutdown) -
                 now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default()
             }
         };
+        // Wake in time for the watchdog even when nothing is due.
+        let wake_at = match notifier.max_sleep() {
+            Some(step) => wake_at.min(now + chrono::Duration::from_std(step).unwrap_or_default()),
+            None => wake_at,
+        };
         tokio::select! {
             _ = pipeline.clock.sleep_until(wake_at) => {}
             Some(done) = polls.join_next(), if !polls.is_empty() => settle(done, &mut totals),
@@ -79,6 +99,7 @@ pub async fn run(config: &Config, pipeline: &Pipeline, mut shutdown: Shutdown) -
         }
     }
 
+    notifier.stopping();
     let in_flight = polls.len();
     if in_flight > 0 {
         tracing::info!(in_flight, grace = ?config.run.shutdown_grace, "waiting for polls in flight");

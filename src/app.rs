@@ -120,8 +120,70 @@ impl App {
         Ok(summaries)
     }
 
+    /// Reads the configuration file again for a running daemon. A file that does not
+    /// validate is refused and the configuration in force stays. The archive cannot move
+    /// while running, and HTTP and run settings take effect on the next start; sources are
+    /// recorded in the store at once (new ones due now, removed ones disabled), and a source
+    /// whose schedule changed is rescheduled by its new line.
+    /// `current` is the configuration in force (the last one applied).
+    pub async fn reload(
+        &self,
+        current: &Config,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Arc<Config>, AppError> {
+        let mut new = Config::load(&current.path).map_err(|e| AppError::Usage(e.to_string()))?;
+        if new.archive.database != current.archive.database {
+            tracing::warn!(
+                "archive.database changed; the daemon keeps {} until it is restarted",
+                current.archive.database.display()
+            );
+        }
+        if new.http != current.http || new.run != current.run {
+            tracing::warn!("[http] and [run] changes take effect when newsvault is restarted");
+        }
+        new.archive = current.archive.clone();
+        new.http = current.http.clone();
+        new.run = current.run.clone();
+        let specs = new
+            .sources
+            .iter()
+            .map(|s| SourceSpec {
+                name: s.name.clone(),
+                url: s.url.to_string(),
+                kind: s.kind,
+                enabled: s.enabled,
+            })
+            .collect();
+        let states = self.store().sync_sources(specs, now).await?;
+        for source in &new.sources {
+            let old = current.source(&source.name);
+            let rescheduled = old.is_some_and(|old| {
+                old.schedule != source.schedule || old.timezone != source.timezone
+            });
+            if let (true, Some(state)) =
+                (rescheduled, states.iter().find(|s| s.name == source.name))
+            {
+                self.store()
+                    .set_next_poll(state.id, source.schedule.next_after(now, source.timezone))
+                    .await?;
+            }
+        }
+        Ok(Arc::new(new))
+    }
+
     /// The daemon: every source on its schedule until `shutdown`.
     pub async fn run(&self, shutdown: Shutdown) -> RunTotals {
+        // No reloads: the sender is dropped at once, so the scheduler never hears of one.
+        let (_, reloads) = tokio::sync::mpsc::channel(1);
+        self.run_with_reloads(shutdown, reloads).await
+    }
+
+    /// The daemon, taking new configurations from `reloads` (see [`App::reload`]).
+    pub async fn run_with_reloads(
+        &self,
+        shutdown: Shutdown,
+        reloads: tokio::sync::mpsc::Receiver<Arc<Config>>,
+    ) -> RunTotals {
         tracing::info!(
             sources = self.config.sources.iter().filter(|s| s.enabled).count(),
             database = %self.store().path().display(),
@@ -132,6 +194,7 @@ impl App {
             &self.pipeline,
             Notifier::from_environment(),
             shutdown,
+            reloads,
         )
         .await;
         tracing::info!(

@@ -312,9 +312,45 @@ async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     let app = App::open(load_config(cli)?, Clock::System).await?;
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);
-    app.run(shutdown).await;
+    let (sender, reloads) = tokio::sync::mpsc::channel(4);
+    reload_on_sighup(app.clone(), sender);
+    app.run_with_reloads(shutdown, reloads).await;
     Ok(ExitCode::SUCCESS)
 }
+
+/// SIGHUP re-reads the configuration; a file that does not validate is logged and the
+/// configuration in force stays.
+#[cfg(unix)]
+fn reload_on_sighup(app: App, sender: tokio::sync::mpsc::Sender<std::sync::Arc<Config>>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => {
+            tracing::warn!(%error, "cannot listen for SIGHUP; reload by restarting");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let mut current = std::sync::Arc::clone(&app.config);
+        while hangups.recv().await.is_some() {
+            tracing::info!(config = %current.path.display(), "SIGHUP: reloading the configuration");
+            match app.reload(&current, Clock::System.now()).await {
+                Ok(config) => {
+                    current = std::sync::Arc::clone(&config);
+                    if sender.send(config).await.is_err() {
+                        return; // the daemon is stopping
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "configuration reload failed; keeping the configuration in force");
+                }
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn reload_on_sighup(_: App, _: tokio::sync::mpsc::Sender<std::sync::Arc<Config>>) {}
 
 fn check_config(config: &Config) -> ExitCode {
     let now = Clock::System.now();

@@ -48,25 +48,32 @@ impl RunTotals {
     }
 }
 
+fn source_map(config: &Config) -> HashMap<String, Arc<SourceConfig>> {
+    config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), Arc::new(s.clone())))
+        .collect()
+}
+
 /// Runs every enabled source on its schedule until `shutdown` trips, then stops taking
 /// work, waits up to `run.shutdown_grace` for polls in flight, abandons the rest, and
-/// returns the totals.
+/// returns the totals. A configuration arriving on `reloads` (already validated, and
+/// already recorded in the store) replaces the sources from the next poll on; polls in
+/// flight finish with the settings they started with.
 pub async fn run(
     config: &Config,
     pipeline: &Pipeline,
     notifier: Notifier,
     mut shutdown: Shutdown,
+    mut reloads: tokio::sync::mpsc::Receiver<Arc<Config>>,
 ) -> RunTotals {
-    let sources: HashMap<String, Arc<SourceConfig>> = config
-        .sources
-        .iter()
-        .map(|s| (s.name.clone(), Arc::new(s.clone())))
-        .collect();
+    let mut sources = source_map(config);
     let limit = Arc::new(Semaphore::new(config.run.concurrency));
     let mut polls: JoinSet<Result<PollSummary, PollError>> = JoinSet::new();
     let mut totals = RunTotals::default();
 
-    let sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
+    let mut sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
     notifier.ready(&format!("{sources_enabled} sources, starting"));
     while !shutdown.is_triggered() {
         let now = pipeline.clock.now();
@@ -96,6 +103,12 @@ pub async fn run(
             _ = pipeline.clock.sleep_until(wake_at) => {}
             Some(done) = polls.join_next(), if !polls.is_empty() => settle(done, &mut totals),
             _ = shutdown.wait() => {}
+            Some(new) = reloads.recv() => {
+                sources = source_map(&new);
+                sources_enabled = new.sources.iter().filter(|s| s.enabled).count();
+                tracing::info!(sources = sources_enabled, "configuration reloaded");
+                notifier.ready(&format!("{sources_enabled} sources, reloaded"));
+            }
         }
     }
 

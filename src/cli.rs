@@ -67,6 +67,9 @@ pub enum Command {
     CheckConfig,
     /// Show what the archive holds, with each source's health.
     Stats(StatsArgs),
+    /// Turn a feed reader's OPML export into [[source]] entries (printed, or appended to a
+    /// configuration file with --into).
+    ImportOpml(ImportOpmlArgs),
     /// Full-text search of the archive, best matches first, with highlighted snippets.
     Search(SearchArgs),
     /// One article's metadata and text, by id or by any URL that led to it.
@@ -227,6 +230,17 @@ pub struct ExtractArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportOpmlArgs {
+    /// The OPML file; "-" reads standard input.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Append the entries to this configuration file (names are kept unique against it,
+    /// and the result must validate, or the file is left as it was).
+    #[arg(long, value_name = "CONFIG")]
+    pub into: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct StatsArgs {
     /// Print as JSON.
     #[arg(long)]
@@ -239,6 +253,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Extract(ref args) => extract_files(args),
         Command::CheckConfig => load_config(&cli).map(|config| check_config(&config)),
         Command::Stats(ref args) => stats(&cli, args).await,
+        Command::ImportOpml(ref args) => import_opml(args),
         Command::Poll(ref args) => poll(&cli, args).await,
         Command::Run => run(&cli).await,
         Command::Search(ref args) => search(&cli, args).await,
@@ -1039,4 +1054,46 @@ fn write_human(out: &mut impl Write, r: &ExtractRecord<'_>) -> io::Result<()> {
     writeln!(out, "site:      {}", field(&r.site_name))?;
     writeln!(out, "canonical: {}", field(&r.canonical_url))?;
     writeln!(out, "\n{}\n", r.text.as_deref().unwrap_or(""))
+}
+
+fn import_opml(args: &ImportOpmlArgs) -> Result<ExitCode, AppError> {
+    let name = args.file.display().to_string();
+    let body =
+        read_input(&args.file).map_err(|e| AppError::Usage(format!("cannot read {name}: {e}")))?;
+    let subscriptions =
+        crate::opml::parse_opml(&body).map_err(|e| AppError::Usage(format!("{name}: {e}")))?;
+    let Some(target) = &args.into else {
+        let entries = crate::opml::to_sources_toml(&subscriptions, &Default::default());
+        print!("{entries}");
+        eprintln!("{} feeds from {name}", subscriptions.len());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let existing = std::fs::read_to_string(target)
+        .map_err(|e| AppError::Usage(format!("cannot read {}: {e}", target.display())))?;
+    let current = Config::parse(&existing, target).map_err(|e| AppError::Usage(e.to_string()))?;
+    let taken = current.sources.iter().map(|s| s.name.clone()).collect();
+    let known: std::collections::HashSet<String> =
+        current.sources.iter().map(|s| s.url.to_string()).collect();
+    let total = subscriptions.len();
+    let fresh: Vec<_> = subscriptions
+        .into_iter()
+        .filter(|s| !known.contains(s.feed_url.as_str()))
+        .collect();
+    let mut updated = existing.clone();
+    if !updated.ends_with('\n') {
+        updated.push('\n');
+    }
+    updated.push_str(&format!("\n# Imported from {name}\n"));
+    updated.push_str(&crate::opml::to_sources_toml(&fresh, &taken));
+    // Check the whole file before writing it, so a bad import never breaks a working one.
+    Config::parse(&updated, target).map_err(|e| AppError::Usage(e.to_string()))?;
+    std::fs::write(target, updated)
+        .map_err(|e| AppError::Usage(format!("cannot write {}: {e}", target.display())))?;
+    eprintln!(
+        "{} new feeds appended to {} ({} already there)",
+        fresh.len(),
+        target.display(),
+        total - fresh.len()
+    );
+    Ok(ExitCode::SUCCESS)
 }

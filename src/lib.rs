@@ -18,6 +18,7 @@ pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod logging;
+pub mod opml;
 pub mod pipeline;
 pub mod reparse;
 pub mod robots;

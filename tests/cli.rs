@@ -109,3 +109,66 @@ fn stats_without_an_archive_is_a_usage_error() {
         .expect("run newsvault");
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn import_opml_appends_valid_sources_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("newsvault.toml");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/newsvault.toml"),
+        &config,
+    )
+    .expect("copy example");
+    let opml = dir.path().join("feeds.opml");
+    std::fs::write(
+        &opml,
+        r#"<opml version="1.0"><body><outline text="News">
+             <outline text="বাসস বাংলা" type="rss" xmlUrl="https://www.bssnews.net/bangla/rss.xml"/>
+             <outline text="Example Bangla" type="rss" xmlUrl="http://127.0.0.1:8736/site/bangla.rss.xml"/>
+           </outline></body></opml>"#,
+    )
+    .expect("write opml");
+    let import = || {
+        newsvault()
+            .args(["import-opml", "--into"])
+            .arg(&config)
+            .arg(&opml)
+            .output()
+            .expect("run newsvault")
+    };
+    let first = import();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The feed the example already follows is not added twice.
+    assert!(String::from_utf8_lossy(&first.stderr).contains("1 new feeds appended"));
+    let second = import();
+    assert!(String::from_utf8_lossy(&second.stderr).contains("0 new feeds appended"));
+    let check = newsvault()
+        .arg("--config")
+        .arg(&config)
+        .arg("check-config")
+        .output()
+        .expect("run newsvault");
+    assert!(check.status.success());
+    assert!(String::from_utf8_lossy(&check.stdout).contains("বাসস-বাংলা"));
+
+    // Printing instead of appending, and a file that is not OPML.
+    let printed = newsvault()
+        .arg("import-opml")
+        .arg(&opml)
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&printed.stdout)
+            .contains("url = \"https://www.bssnews.net/bangla/rss.xml\"")
+    );
+    let not_opml = newsvault()
+        .arg("import-opml")
+        .arg(&config)
+        .output()
+        .expect("run");
+    assert_eq!(not_opml.status.code(), Some(2));
+}

@@ -420,10 +420,52 @@ impl Pipeline {
             _ => true,
         };
         let roots = if matches!(source.url.path(), "" | "/") && source.url.query().is_none() {
-            self.sitemaps_of_site(state, &source.url).await?
+            self.sitemaps_of_site(Some(state.id), &source.url).await?
         } else {
             vec![source.url.clone()]
         };
+        let (mut items, root_error) = self
+            .walk_sitemaps(
+                Some(state.id),
+                &source.name,
+                roots,
+                &is_new,
+                &is_new,
+                MAX_SITEMAPS_PER_POLL,
+                shutdown,
+            )
+            .await?;
+        if items.is_empty()
+            && let Some(error) = root_error
+        {
+            return Ok(Err(FeedFailure::new(error)));
+        }
+        // Newest first, so a max_new limit takes the latest news.
+        items.sort_by_key(|item| std::cmp::Reverse(item.published));
+        self.archive_items(source, state, &items, shutdown, summary)
+            .await?;
+        Ok(Ok(PollOutcome::Success {
+            etag: None,
+            last_modified: None,
+            body_sha256: None,
+        }))
+    }
+
+    /// Reads sitemaps breadth-first from `roots`, following indexes (depth-limited, each
+    /// sitemap once, at most `max_sitemaps`), and returns the entries `keep_entry` accepts
+    /// (by publication date or lastmod), with the error of the first root sitemap that
+    /// could not be read. `keep_sitemap` decides which child sitemaps of an index are read.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn walk_sitemaps(
+        &self,
+        source_id: Option<i64>,
+        source_name: &str,
+        roots: Vec<Url>,
+        keep_sitemap: &(dyn Fn(Option<chrono::DateTime<chrono::FixedOffset>>) -> bool + Sync),
+        keep_entry: &(dyn Fn(Option<chrono::DateTime<chrono::FixedOffset>>) -> bool + Sync),
+        max_sitemaps: usize,
+        shutdown: &Shutdown,
+    ) -> Result<(Vec<FeedItem>, Option<String>), StoreError> {
         let mut queue: std::collections::VecDeque<(Url, usize)> =
             roots.into_iter().map(|u| (u, 0)).collect();
         let mut visited = std::collections::HashSet::new();
@@ -431,7 +473,7 @@ impl Pipeline {
         let mut root_error = None;
         let limits = sitemap::SitemapLimits::default();
         while let Some((url, depth)) = queue.pop_front() {
-            if visited.len() >= MAX_SITEMAPS_PER_POLL || shutdown.is_triggered() {
+            if visited.len() >= max_sitemaps || shutdown.is_triggered() {
                 break;
             }
             if !visited.insert(url.to_string()) {
@@ -453,17 +495,17 @@ impl Pipeline {
                 (Some(Err(error)), Ok(_)) => Some(error.clone()),
                 _ => None,
             };
-            self.log_fetch(Some(state.id), &fetched, problem).await?;
+            self.log_fetch(source_id, &fetched, problem).await?;
             match parsed {
                 Some(Ok(sitemap::Sitemap::Index(children))) => {
                     if depth + 1 > MAX_SITEMAP_DEPTH {
-                        tracing::warn!(source = %source.name, url = %url, "sitemap index nested too deep; not followed");
+                        tracing::warn!(source = %source_name, url = %url, "sitemap index nested too deep; not followed");
                         continue;
                     }
                     queue.extend(
                         children
                             .into_iter()
-                            .filter(|child| is_new(child.lastmod))
+                            .filter(|child| keep_sitemap(child.lastmod))
                             .map(|child| (child.loc, depth + 1)),
                     );
                 }
@@ -471,7 +513,7 @@ impl Pipeline {
                     items.extend(entries.into_iter().filter_map(|entry| {
                         let news = entry.news.unwrap_or_default();
                         let date = news.publication_date.or(entry.lastmod);
-                        is_new(date).then(|| FeedItem {
+                        keep_entry(date).then(|| FeedItem {
                             guid: None,
                             link: Some(entry.loc),
                             title: news.title,
@@ -480,7 +522,7 @@ impl Pipeline {
                     }));
                 }
                 Some(Err(error)) => {
-                    tracing::warn!(source = %source.name, url = %url, %error, "sitemap not read");
+                    tracing::warn!(source = %source_name, url = %url, %error, "sitemap not read");
                     if depth == 0 && root_error.is_none() {
                         root_error = Some(format!("sitemap {url}: {error}"));
                     }
@@ -488,26 +530,13 @@ impl Pipeline {
                 None => {}
             }
         }
-        if items.is_empty()
-            && let Some(error) = root_error
-        {
-            return Ok(Err(FeedFailure::new(error)));
-        }
-        // Newest first, so a max_new limit takes the latest news.
-        items.sort_by_key(|item| std::cmp::Reverse(item.published));
-        self.archive_items(source, state, &items, shutdown, summary)
-            .await?;
-        Ok(Ok(PollOutcome::Success {
-            etag: None,
-            last_modified: None,
-            body_sha256: None,
-        }))
+        Ok((items, root_error))
     }
 
     /// The sitemaps a site's robots.txt names, or its `/sitemap.xml` when it names none.
-    async fn sitemaps_of_site(
+    pub async fn sitemaps_of_site(
         &self,
-        state: &SourceState,
+        source_id: Option<i64>,
         site: &Url,
     ) -> Result<Vec<Url>, StoreError> {
         let mut robots_url = site.clone();
@@ -516,7 +545,7 @@ impl Pipeline {
             .fetcher
             .get(&robots_url, Purpose::Robots, &Validators::default())
             .await;
-        self.log_fetch(Some(state.id), &fetched, None).await?;
+        self.log_fetch(source_id, &fetched, None).await?;
         let named = match &fetched.result {
             Ok(response) if response.is_success() => {
                 Robots::parse(&response.body, self.fetcher.user_agent())

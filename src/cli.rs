@@ -3,7 +3,7 @@
 //! The exit code is decided here: 0 success, 1 when nothing could be done, 2 for a usage
 //! or configuration error.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -67,6 +67,9 @@ pub enum Command {
     CheckConfig,
     /// Show what the archive holds, with each source's health.
     Stats(StatsArgs),
+    /// Archive known past articles (a URL list, or sitemaps within a date range), then
+    /// exit. Running it again fetches only what is still missing.
+    Backfill(BackfillArgs),
     /// Turn a feed reader's OPML export into [[source]] entries (printed, or appended to a
     /// configuration file with --into).
     ImportOpml(ImportOpmlArgs),
@@ -230,6 +233,33 @@ pub struct ExtractArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// A file of URLs, one per line ("-" reads standard input); # comments and blank
+    /// lines are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub urls: Option<PathBuf>,
+    /// A sitemap, sitemap index or news sitemap to walk (repeatable); a site's root URL
+    /// means the sitemaps its robots.txt names.
+    #[arg(long = "sitemap", value_name = "URL")]
+    pub sitemaps: Vec<url::Url>,
+    /// Only sitemap entries published or modified on or after this (a UTC day or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub since: Option<DateArg>,
+    /// Only sitemap entries published or modified before the end of this day or time.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub until: Option<DateArg>,
+    /// Attribute the articles to this configured source (and use its time zone).
+    #[arg(long, short = 's', value_name = "NAME")]
+    pub source: Option<String>,
+    /// Print the URLs that would be fetched; fetch nothing but sitemaps.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ImportOpmlArgs {
     /// The OPML file; "-" reads standard input.
     #[arg(value_name = "FILE")]
@@ -254,6 +284,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::CheckConfig => load_config(&cli).map(|config| check_config(&config)),
         Command::Stats(ref args) => stats(&cli, args).await,
         Command::ImportOpml(ref args) => import_opml(args),
+        Command::Backfill(ref args) => backfill(&cli, args).await,
         Command::Poll(ref args) => poll(&cli, args).await,
         Command::Run => run(&cli).await,
         Command::Search(ref args) => search(&cli, args).await,
@@ -1096,4 +1127,116 @@ fn import_opml(args: &ImportOpmlArgs) -> Result<ExitCode, AppError> {
         total - fresh.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration for commands that can run without one: the file when given, else
+/// the defaults with `--database`.
+fn config_or_defaults(cli: &Cli) -> Result<Config, AppError> {
+    if cli.config.is_some() {
+        return load_config(cli);
+    }
+    let Some(database) = &cli.database else {
+        return Err(AppError::Usage(
+            "no archive: give --config PATH or --database PATH".into(),
+        ));
+    };
+    let mut config =
+        Config::parse("", Path::new("(defaults)")).map_err(|e| AppError::Usage(e.to_string()))?;
+    config.archive.database = database.clone();
+    Ok(config)
+}
+
+async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> {
+    let mut request = crate::backfill::BackfillRequest {
+        sitemaps: args.sitemaps.clone(),
+        since: args.since.map(|d| d.start),
+        until: args.until.map(|d| d.end),
+        dry_run: args.dry_run,
+        ..Default::default()
+    };
+    if let Some(file) = &args.urls {
+        let name = file.display().to_string();
+        let bytes =
+            read_input(file).map_err(|e| AppError::Usage(format!("cannot read {name}: {e}")))?;
+        let (urls, bad) = crate::backfill::parse_url_list(&String::from_utf8_lossy(&bytes));
+        for line in &bad {
+            eprintln!(
+                "newsvault: {name}:{}: not an http(s) URL, skipped: {}",
+                line.line, line.text
+            );
+        }
+        request.urls = urls;
+    }
+    if request.urls.is_empty() && request.sitemaps.is_empty() {
+        return Err(AppError::Usage(
+            "nothing to backfill: give --urls FILE or --sitemap URL".into(),
+        ));
+    }
+    let config = config_or_defaults(cli)?;
+    let source = match &args.source {
+        Some(name) => Some(config.source(name).cloned().ok_or_else(|| {
+            AppError::Usage(format!(
+                "no source named {name:?} in {}",
+                config.path.display()
+            ))
+        })?),
+        None => None,
+    };
+    let app = App::open(config, Clock::System).await?;
+    if let Some(source) = &source {
+        let states = app.store().sources().await?;
+        request.source_id = states.iter().find(|s| s.name == source.name).map(|s| s.id);
+        request.timezone = Some(source.timezone);
+    }
+    let (trigger, shutdown) = shutdown::channel();
+    shutdown::trigger_on_signals(trigger);
+    let on_terminal = io::stderr().is_terminal() && !args.dry_run;
+    let started = std::time::Instant::now();
+    let mut progress = |s: &crate::backfill::BackfillSummary, _: Option<&url::Url>| {
+        if on_terminal {
+            let done = s.already + s.archived + s.duplicates + s.failed;
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
+            let eta = if rate > 0.0 {
+                (s.listed.saturating_sub(done)) as f64 / rate
+            } else {
+                0.0
+            };
+            eprint!(
+                "\r{done}/{} done, {} archived, {} failed, {rate:.1}/s, ETA {eta:.0}s   ",
+                s.listed, s.archived, s.failed
+            );
+        }
+    };
+    let summary =
+        crate::backfill::backfill(&app.pipeline, &request, &shutdown, &mut progress).await?;
+    if on_terminal {
+        eprintln!();
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    } else {
+        eprintln!(
+            "backfill: {} URLs, {} already archived, {} archived, {} duplicates, {} failed, {} unreadable sitemaps{}",
+            summary.listed,
+            summary.already,
+            summary.archived,
+            summary.duplicates,
+            summary.failed,
+            summary.sitemap_errors,
+            if summary.interrupted {
+                " (interrupted; run again to go on)"
+            } else {
+                ""
+            }
+        );
+    }
+    // Non-zero only when there was work and none of it could be done.
+    let nothing_done = summary.archived + summary.duplicates + summary.already == 0;
+    Ok(
+        if nothing_done && (summary.failed > 0 || summary.listed == 0) && !args.dry_run {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }

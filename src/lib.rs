@@ -8,6 +8,7 @@
 //! and `pipeline`, `scheduler` and `app` connect them.
 
 pub mod app;
+pub mod backfill;
 pub mod canon;
 pub mod cli;
 pub mod clock;

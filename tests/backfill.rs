@@ -23,33 +23,31 @@ const PAGES: &[&str] = &[
 ];
 
 async fn site() -> TestServer {
-    {
-        let server = TestServer::start().await;
-        for page in PAGES {
-            server.route(
-                &format!("/pages/{page}"),
-                Reply::ok("text/html", fixture(&format!("pages/{page}"))),
-            );
-        }
-        let base = server.url("");
-        let entry = |page: &str, date: &str| {
-            format!("<url><loc>{base}/pages/{page}</loc><lastmod>{date}</lastmod></url>")
-        };
+    let server = TestServer::start().await;
+    for page in PAGES {
         server.route(
-            "/sitemap.xml",
-            Reply::ok(
-                "application/xml",
-                format!(
-                    "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{}{}{}{}</urlset>",
-                    entry(PAGES[0], "2025-07-12T18:31:00+06:00"),
-                    entry(PAGES[1], "2025-07-01"),
-                    entry(PAGES[2], "2025-06-01"),
-                    entry(PAGES[3], "2025-07-13T00:30:00Z"),
-                ),
-            ),
+            &format!("/pages/{page}"),
+            Reply::ok("text/html", fixture(&format!("pages/{page}"))),
         );
-        server
     }
+    let base = server.url("");
+    let entry = |page: &str, date: &str| {
+        format!("<url><loc>{base}/pages/{page}</loc><lastmod>{date}</lastmod></url>")
+    };
+    server.route(
+        "/sitemap.xml",
+        Reply::ok(
+            "application/xml",
+            format!(
+                "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">{}{}{}{}</urlset>",
+                entry(PAGES[0], "2025-07-12T18:31:00+06:00"),
+                entry(PAGES[1], "2025-07-01"),
+                entry(PAGES[2], "2025-06-01"),
+                entry(PAGES[3], "2025-07-13T00:30:00Z"),
+            ),
+        ),
+    );
+    server
 }
 
 async fn app(dir: &Path) -> App {

@@ -29,6 +29,20 @@ pub enum AppError {
     NotFound(String),
 }
 
+/// The sources of a configuration, as the store records them.
+fn source_specs(config: &Config) -> Vec<SourceSpec> {
+    config
+        .sources
+        .iter()
+        .map(|s| SourceSpec {
+            name: s.name.clone(),
+            url: s.url.to_string(),
+            kind: s.kind,
+            enabled: s.enabled,
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -41,24 +55,17 @@ impl App {
         let store = Store::open(&config.archive.database).await?;
         let fetcher = Fetcher::new(&config.http, clock.clone())
             .map_err(|e| AppError::Usage(e.to_string()))?;
-        let specs = config
-            .sources
-            .iter()
-            .map(|s| SourceSpec {
-                name: s.name.clone(),
-                url: s.url.to_string(),
-                kind: s.kind,
-                enabled: s.enabled,
-            })
-            .collect();
-        store.sync_sources(specs, clock.now()).await?;
+        store
+            .sync_sources(source_specs(&config), clock.now())
+            .await?;
+        let backoff = (config.run.backoff_base, config.run.backoff_max);
         Ok(App {
-            config: Arc::new(config.clone()),
+            config: Arc::new(config),
             pipeline: Pipeline {
                 fetcher,
                 store,
                 clock,
-                backoff: (config.run.backoff_base, config.run.backoff_max),
+                backoff,
             },
         })
     }
@@ -144,17 +151,7 @@ impl App {
         new.archive = current.archive.clone();
         new.http = current.http.clone();
         new.run = current.run.clone();
-        let specs = new
-            .sources
-            .iter()
-            .map(|s| SourceSpec {
-                name: s.name.clone(),
-                url: s.url.to_string(),
-                kind: s.kind,
-                enabled: s.enabled,
-            })
-            .collect();
-        let states = self.store().sync_sources(specs, now).await?;
+        let states = self.store().sync_sources(source_specs(&new), now).await?;
         for source in &new.sources {
             let old = current.source(&source.name);
             let rescheduled = old.is_some_and(|old| {

@@ -1,6 +1,7 @@
 //! Log set-up, once, at the binary's edge: tracing-subscriber writing to stderr, human
-//! text (coloured on a terminal) or JSON lines, filtered by `RUST_LOG` when set and by
-//! `--log-level` otherwise. Standard output stays free for command results.
+//! text (coloured on a terminal) or JSON lines, or straight to the systemd journal with
+//! each field (source, url, error, ...) as a journal field; filtered by `RUST_LOG` when set
+//! and by `--log-level` otherwise. Standard output stays free for command results.
 
 use std::io::IsTerminal;
 
@@ -12,6 +13,9 @@ pub enum LogFormat {
     Text,
     /// One JSON object per event, for log collectors.
     Json,
+    /// The systemd journal, with fields (`journalctl -u newsvault SOURCE=bss`); falls back
+    /// to text when no journal is reachable.
+    Journald,
 }
 
 /// Installs the global subscriber. `level` is a filter directive such as "info" or
@@ -23,11 +27,24 @@ pub fn init(level: &str, format: LogFormat) -> Result<(), String> {
         }
         _ => EnvFilter::try_new(level).map_err(|e| format!("--log-level {level:?}: {e}"))?,
     };
+    if format == LogFormat::Journald {
+        use tracing_subscriber::prelude::*;
+        match tracing_journald::layer() {
+            Ok(journal) => {
+                return tracing_subscriber::registry()
+                    .with(filter)
+                    .with(journal.with_syslog_identifier("newsvault".to_string()))
+                    .try_init()
+                    .map_err(|e| format!("cannot set up logging: {e}"));
+            }
+            Err(error) => eprintln!("newsvault: no systemd journal ({error}); logging as text"),
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     let result = match format {
-        LogFormat::Text => builder
+        LogFormat::Text | LogFormat::Journald => builder
             .with_ansi(std::io::stderr().is_terminal())
             .with_target(false)
             .try_init(),

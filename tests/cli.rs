@@ -172,3 +172,30 @@ fn import_opml_appends_valid_sources_once() {
         .expect("run");
     assert_eq!(not_opml.status.code(), Some(2));
 }
+
+#[test]
+fn journald_logging_works_with_or_without_a_journal() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/newsvault.toml");
+    let output = newsvault()
+        .args([
+            "--log-format",
+            "journald",
+            "--config",
+            example,
+            "check-config",
+        ])
+        .output()
+        .expect("run newsvault");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let journal = std::path::Path::new("/run/systemd/journal/socket").exists();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.contains("no systemd journal"),
+        !journal,
+        "without a journal newsvault says so and logs as text: {stderr}"
+    );
+}

@@ -105,6 +105,8 @@ pub struct SourceConfig {
     pub follow_feed: bool,
     /// Most new articles fetched in one poll; the rest wait for the next.
     pub max_new: usize,
+    /// Items dated (by their feed or sitemap) longer ago than this are not fetched.
+    pub max_age: Option<Duration>,
 }
 
 /// A configuration problem, with enough context to fix it without reading code.
@@ -191,6 +193,7 @@ struct RawSource {
     exclude: Vec<String>,
     follow_feed: Option<bool>,
     max_new: Option<usize>,
+    max_age: Option<String>,
 }
 
 // ------------------------------------------------------------------ loading
@@ -474,6 +477,10 @@ impl Validator<'_> {
             exclude: patterns("exclude", raw.exclude)?,
         };
         let max_new = self.count(&key("max_new"), raw.max_new, 100, 100_000)?;
+        let max_age = match raw.max_age {
+            Some(text) => Some(self.duration(&key("max_age"), Some(text), Duration::ZERO)?),
+            None => None,
+        };
         Ok(SourceConfig {
             name,
             url,
@@ -484,6 +491,7 @@ impl Validator<'_> {
             links,
             follow_feed: raw.follow_feed.unwrap_or(false),
             max_new,
+            max_age,
         })
     }
 }

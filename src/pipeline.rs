@@ -386,10 +386,21 @@ impl Pipeline {
         summary: &mut PollSummary,
     ) -> Result<bool, StoreError> {
         summary.items = items.len();
+        let oldest = source
+            .max_age
+            .and_then(|age| chrono::Duration::from_std(age).ok())
+            .map(|age| self.clock.now() - age);
         for (index, item) in items.iter().enumerate() {
             if shutdown.is_triggered() {
                 summary.interrupted = true;
                 break;
+            }
+            // Too old to want: listed, not fetched. Undated items are always taken.
+            if let (Some(oldest), Some(published)) = (oldest, item.published)
+                && published < oldest
+            {
+                summary.skipped += 1;
+                continue;
             }
             if summary.new >= source.max_new {
                 summary.postponed = items.len() - index;

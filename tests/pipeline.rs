@@ -852,3 +852,38 @@ async fn sitemap_sources_follow_robots_indexes_and_take_only_what_is_new() {
     let db = open_db(dir.path());
     assert_eq!(count(&db, "SELECT count(*) FROM articles"), 3);
 }
+
+#[tokio::test]
+async fn items_older_than_max_age_are_listed_but_not_fetched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_pages(&server);
+    let recent = (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc2822();
+    let feed = format!(
+        r#"<rss version="2.0"><channel><title>t</title>
+        <item><title>old</title><link>{}</link><pubDate>Sat, 12 Jul 2020 12:31:00 GMT</pubDate></item>
+        <item><title>recent</title><link>{}</link><pubDate>{recent}</pubDate></item>
+        <item><title>undated</title><link>{}</link></item>
+        </channel></rss>"#,
+        server.url("/pages/bss-seed-lavrov-kim.html"),
+        server.url("/pages/nabadiganta-mango-market.html"),
+        server.url("/pages/meghnaprotidin-book-fair.html"),
+    );
+    server.route("/feed.xml", Reply::ok("application/rss+xml", feed));
+    let text = format!(
+        "{}\n[[source]]\nname = \"recent\"\nurl = \"{}\"\nmax_age = \"30d\"\n",
+        common::config_text(dir.path(), &[]),
+        server.url("/feed.xml")
+    );
+    let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
+    let app = App::open(config, newsvault::clock::Clock::System)
+        .await
+        .expect("open");
+    let summary = &poll(&app).await[0];
+    assert_eq!((summary.new, summary.skipped), (2, 1), "{summary:?}");
+    assert!(
+        server
+            .requests("/pages/bss-seed-lavrov-kim.html")
+            .is_empty()
+    );
+}

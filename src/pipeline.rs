@@ -18,7 +18,6 @@ use crate::extract::{self, ExtractOptions, Extracted};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
 use crate::fetch::{FetchError, Fetched, Fetcher, Purpose, Response, Validators};
-use crate::robots::Robots;
 use crate::schedule;
 use crate::shutdown::Shutdown;
 use crate::sitemap;
@@ -550,21 +549,12 @@ impl Pipeline {
         source_id: Option<i64>,
         site: &Url,
     ) -> Result<Vec<Url>, StoreError> {
-        let mut robots_url = site.clone();
-        robots_url.set_path("/robots.txt");
-        let fetched = self
-            .fetcher
-            .get(&robots_url, Purpose::Robots, &Validators::default())
-            .await;
-        self.log_fetch(source_id, &fetched, None).await?;
-        let named = match &fetched.result {
-            Ok(response) if response.is_success() => {
-                Robots::parse(&response.body, self.fetcher.user_agent())
-                    .sitemaps()
-                    .to_vec()
-            }
-            _ => Vec::new(),
-        };
+        // The same cached rules every request is checked against: no second fetch.
+        let (robots, fetched) = self.fetcher.robots_for(site).await;
+        if let Some(fetched) = &fetched {
+            self.log_fetch(source_id, fetched, None).await?;
+        }
+        let named = robots.map(|r| r.sitemaps().to_vec()).unwrap_or_default();
         if named.is_empty() {
             let mut fallback = site.clone();
             fallback.set_path("/sitemap.xml");

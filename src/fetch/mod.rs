@@ -17,6 +17,9 @@ use url::Url;
 
 use crate::clock::Clock;
 use crate::config::HttpConfig;
+use std::sync::Arc;
+
+use crate::robots::Robots;
 use gate::{Gate, GateLimits};
 use robots_cache::RobotsCache;
 
@@ -209,9 +212,30 @@ impl Fetcher {
         })
     }
 
-    /// The User-Agent sent with every request.
-    pub fn user_agent(&self) -> &str {
-        &self.user_agent
+    /// The robots.txt rules of `url`'s site, from the cache that every request consults
+    /// (loaded through the gate when absent or stale), with the request made for them, if
+    /// any. `None` when the file could not be read. With `http.obey_robots` off there is no
+    /// cache, and the file is fetched for the caller.
+    pub async fn robots_for(&self, url: &Url) -> (Option<Arc<Robots>>, Option<Fetched>) {
+        if let Some(cache) = &self.robots {
+            let (entry, fetched) = cache.robots(self, url).await;
+            let robots = entry.unavailable.is_none().then_some(entry.robots);
+            return (robots, fetched);
+        }
+        let mut robots_url = url.clone();
+        robots_url.set_path("/robots.txt");
+        robots_url.set_query(None);
+        robots_url.set_fragment(None);
+        let fetched = self
+            .get_through_gate(&robots_url, Purpose::Robots, &Validators::default())
+            .await;
+        let robots = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                Some(Arc::new(Robots::parse(&response.body, &self.user_agent)))
+            }
+            _ => None,
+        };
+        (robots, Some(fetched))
     }
 
     /// GETs `url`, conditionally when validators are given. Never panics and never returns

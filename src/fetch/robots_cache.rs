@@ -19,10 +19,10 @@ const FRESH_FOR: Duration = Duration::from_secs(24 * 3600);
 const RETRY_UNAVAILABLE_AFTER: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, Clone)]
-struct Entry {
-    robots: Arc<Robots>,
+pub(super) struct Entry {
+    pub(super) robots: Arc<Robots>,
     /// Why the file could not be read, while `robots` is a stand-in disallow.
-    unavailable: Option<String>,
+    pub(super) unavailable: Option<String>,
     expires: Instant,
 }
 
@@ -41,39 +41,42 @@ fn origin(url: &Url) -> String {
 }
 
 impl RobotsCache {
+    /// The rules for `url`'s origin, loaded (through the gate) if absent or stale, and the
+    /// robots.txt request made for that, if any.
+    pub(super) async fn robots(&self, fetcher: &Fetcher, url: &Url) -> (Entry, Option<Fetched>) {
+        let slot = {
+            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(origins.entry(origin(url)).or_default())
+        };
+        let mut entry = slot.lock().await;
+        let mut fetched = None;
+        let current = match entry.as_ref() {
+            Some(e) if e.expires > Instant::now() => e.clone(),
+            _ => {
+                let (fresh, request) = self.load(fetcher, url).await;
+                fetcher
+                    .gate
+                    .set_crawl_delay(&host_key(url), fresh.robots.crawl_delay());
+                *entry = Some(fresh.clone());
+                fetched = Some(request);
+                fresh
+            }
+        };
+        (current, fetched)
+    }
+
     /// Whether `url` may be fetched, and the robots.txt request made to decide it, if any.
     pub(super) async fn check(
         &self,
         fetcher: &Fetcher,
         url: &Url,
     ) -> (Result<(), FetchError>, Option<Fetched>) {
-        let key = origin(url);
-        let slot = {
-            let mut origins = self.origins.lock().unwrap_or_else(|p| p.into_inner());
-            Arc::clone(origins.entry(key.clone()).or_default())
-        };
-        let mut entry = slot.lock().await;
-        let mut fetched = None;
-        if entry.as_ref().is_none_or(|e| e.expires <= Instant::now()) {
-            let (fresh, request) = self.load(fetcher, url).await;
-            fetcher
-                .gate
-                .set_crawl_delay(&host_key(url), fresh.robots.crawl_delay());
-            *entry = Some(fresh);
-            fetched = Some(request);
-        }
-        let verdict = match entry.as_ref() {
-            Some(Entry {
-                unavailable: Some(why),
-                ..
-            }) => Err(FetchError::RobotsUnavailable(
-                format!("{key}/robots.txt"),
-                why.clone(),
-            )),
-            Some(e) if !e.robots.is_allowed(url) => {
-                Err(FetchError::DisallowedByRobots(format!("{key}/robots.txt")))
-            }
-            _ => Ok(()),
+        let (entry, fetched) = self.robots(fetcher, url).await;
+        let file = format!("{}/robots.txt", origin(url));
+        let verdict = match entry.unavailable {
+            Some(why) => Err(FetchError::RobotsUnavailable(file, why)),
+            None if !entry.robots.is_allowed(url) => Err(FetchError::DisallowedByRobots(file)),
+            None => Ok(()),
         };
         (verdict, fetched)
     }

@@ -996,11 +996,6 @@ fn extract_files(args: &ExtractArgs) -> Result<ExitCode, AppError> {
         timezone: args.timezone,
         not_after: Some(now),
     };
-    let tld = args.url.as_ref().and_then(|u| {
-        u.host_str()
-            .and_then(|h| h.rsplit('.').next())
-            .map(str::to_string)
-    });
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut failures = 0;
     for file in &args.files {
@@ -1025,7 +1020,7 @@ fn extract_files(args: &ExtractArgs) -> Result<ExitCode, AppError> {
                 record.error = Some(format!("cannot read {name}: {error}"));
             }
             Ok(bytes) => {
-                let decoded = decode_html(&bytes, None, tld.as_deref());
+                let decoded = decode_html(&bytes, None, args.url.as_ref());
                 let article = extract::extract(&decoded.text, &options);
                 record.title = article.title;
                 record.authors = article.authors;

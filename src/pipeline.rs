@@ -55,15 +55,10 @@ async fn read_listing(source: &SourceConfig, response: Response) -> Result<Listi
             {
                 return Err(format!("not an HTML page (Content-Type {content_type})"));
             }
-            let tld = response
-                .final_url
-                .host_str()
-                .and_then(|h| h.rsplit('.').next())
-                .map(str::to_string);
             let decoded = decode_html(
                 &response.body,
                 response.header("content-type"),
-                tld.as_deref(),
+                Some(&response.final_url),
             );
             let items = discover::discover_links(&decoded.text, &response.final_url, &rules)
                 .into_iter()
@@ -689,10 +684,6 @@ impl Pipeline {
     ) -> NewArticle {
         let now = self.clock.now();
         let final_url = response.final_url.clone();
-        let tld = final_url
-            .host_str()
-            .and_then(|h| h.rsplit('.').next())
-            .map(str::to_string);
         // Charset decoding and extraction are CPU work: keep them off the async threads.
         let content_type = response.header("content-type").map(str::to_string);
         let body = response.body;
@@ -704,7 +695,7 @@ impl Pipeline {
         let (body, decoded_charset, charset_source, extracted) = {
             let content_type = content_type.clone();
             tokio::task::spawn_blocking(move || {
-                let decoded = decode_html(&body, content_type.as_deref(), tld.as_deref());
+                let decoded = decode_html(&body, content_type.as_deref(), options.url.as_ref());
                 let extracted = extract::extract(&decoded.text, &options);
                 (
                     body,

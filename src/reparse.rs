@@ -112,15 +112,10 @@ pub async fn reparse(
 /// Dates after the article was archived are impossible, as they were then.
 fn extract_again(article: &ArticleRecord, capture: &Capture, timezone: Tz) -> ExtractedFields {
     let url = url::Url::parse(&capture.info.url).ok();
-    let tld = url
-        .as_ref()
-        .and_then(|u| u.host_str())
-        .and_then(|h| h.rsplit('.').next())
-        .map(str::to_string);
     let decoded = decode_html(
         &capture.body,
         capture.info.content_type.as_deref(),
-        tld.as_deref(),
+        url.as_ref(),
     );
     let options = ExtractOptions {
         url,

@@ -5,6 +5,7 @@
 //! legacy-charset page without one into mojibake. Pure.
 
 use encoding_rs::{Encoding, UTF_8};
+use url::Url;
 
 /// How far into a document to look for a declared charset. The HTML standard says 1024
 /// bytes; real pages put a long `<head>` first, so allow more.
@@ -40,9 +41,13 @@ pub struct Decoded {
     pub had_errors: bool,
 }
 
-/// Decodes an HTML (or XML) body. `content_type` is the HTTP header value, if any;
-/// `tld` (such as "bd" or "ru") sharpens detection when nothing is declared.
-pub fn decode_html(body: &[u8], content_type: Option<&str>, tld: Option<&str>) -> Decoded {
+/// Decodes an HTML (or XML) body. `content_type` is the HTTP header value, if any; the
+/// page's `url`, when known, sharpens detection by its top-level domain ("bd", "ru") when
+/// nothing is declared.
+pub fn decode_html(body: &[u8], content_type: Option<&str>, url: Option<&Url>) -> Decoded {
+    let tld = url
+        .and_then(Url::host_str)
+        .and_then(|host| host.rsplit('.').next());
     let (encoding, source) = choose_encoding(body, content_type, tld);
     // `decode` strips a BOM that matches and otherwise decodes with the chosen encoding.
     let (text, _, had_errors) = encoding.decode(body);
@@ -220,7 +225,8 @@ mod tests {
     fn undeclared_legacy_text_is_detected() {
         let (bytes, _, _) = encoding_rs::SHIFT_JIS
             .encode("<p>これは日本語のニュース記事です。東京で会議が開かれました。</p>");
-        let d = decode_html(&bytes, None, Some("jp"));
+        let page = Url::parse("https://news.example.jp/").expect("valid");
+        let d = decode_html(&bytes, None, Some(&page));
         assert_eq!(d.source, CharsetSource::Detected);
         assert_eq!(d.encoding, encoding_rs::SHIFT_JIS);
         assert!(d.text.contains("日本語"));

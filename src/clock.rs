@@ -53,11 +53,6 @@ impl Clock {
         }
     }
 
-    /// Sleeps for a span of time.
-    pub async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
-    }
-
     /// A monotonic instant for measuring durations (tokio's, so paused time applies).
     pub fn instant(&self) -> tokio::time::Instant {
         tokio::time::Instant::now()

@@ -39,10 +39,6 @@ impl Patterns {
     pub fn is_match(&self, url: &str) -> bool {
         self.set.is_match(url)
     }
-
-    pub fn as_strings(&self) -> &[String] {
-        &self.source
-    }
 }
 
 impl PartialEq for Patterns {

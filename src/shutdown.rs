@@ -26,12 +26,6 @@ impl ShutdownTrigger {
     pub fn trigger(&self) {
         self.tx.send_replace(true);
     }
-
-    pub fn subscribe(&self) -> Shutdown {
-        Shutdown {
-            rx: self.tx.subscribe(),
-        }
-    }
 }
 
 impl Shutdown {

@@ -74,10 +74,6 @@ impl Gate {
         }
     }
 
-    pub fn limits(&self) -> &GateLimits {
-        &self.limits
-    }
-
     fn with_host<T>(&self, host: &str, f: impl FnOnce(&mut HostState) -> T) -> T {
         // The lock guards plain bookkeeping and is never held across an await, so a
         // poisoned lock can only mean a panic in that bookkeeping: its state is still sound.

@@ -22,6 +22,8 @@ use crate::clock::{from_db_time, to_db_time};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_views.sql"),
+    include_str!("migrations/0003_adaptive_polling.sql"),
+    include_str!("migrations/0004_stories.sql"),
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,1 @@
+-- newsvault archive schema, version 3: adaptive polling state.

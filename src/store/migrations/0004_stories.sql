@@ -1,0 +1,1 @@
+-- newsvault archive schema, version 4: stories and article versions.

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::fetch::Fetcher;
+use crate::metrics::{self, Metrics};
 use crate::pipeline::{Pipeline, PollError, PollSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
@@ -52,13 +53,18 @@ pub struct App {
 impl App {
     /// Opens the archive named in the configuration and records its sources there.
     pub async fn open(config: Config, clock: Clock) -> Result<App, AppError> {
-        let store = Store::open(&config.archive.database).await?;
+        let store = Store::open(&config.archive.database)
+            .await?
+            .with_story_rules(config.stories);
         let fetcher = Fetcher::new(&config.http, clock.clone())
             .map_err(|e| AppError::Usage(e.to_string()))?;
+        fetcher.apply_source_limits(&config.sources);
+        fetcher.apply_source_access(&config.sources);
         store
             .sync_sources(source_specs(&config), clock.now())
             .await?;
         let backoff = (config.run.backoff_base, config.run.backoff_max);
+        let max_interval = config.run.max_interval;
         Ok(App {
             config: Arc::new(config),
             pipeline: Pipeline {
@@ -66,6 +72,8 @@ impl App {
                 store,
                 clock,
                 backoff,
+                max_interval,
+                metrics: Metrics::new(),
             },
         })
     }
@@ -145,13 +153,19 @@ impl App {
                 current.archive.database.display()
             );
         }
-        if new.http != current.http || new.run != current.run {
-            tracing::warn!("[http] and [run] changes take effect when newsvault is restarted");
+        if new.http != current.http || new.run != current.run || new.metrics != current.metrics {
+            tracing::warn!(
+                "[http], [run] and [metrics] changes take effect when newsvault is restarted"
+            );
         }
         new.archive = current.archive.clone();
         new.http = current.http.clone();
         new.run = current.run.clone();
+        new.metrics = current.metrics.clone();
         let states = self.store().sync_sources(source_specs(&new), now).await?;
+        // Per-source politeness applies at once, unlike [http].
+        self.pipeline.fetcher.apply_source_limits(&new.sources);
+        self.pipeline.fetcher.apply_source_access(&new.sources);
         for source in &new.sources {
             let old = current.source(&source.name);
             let rescheduled = old.is_some_and(|old| {
@@ -166,6 +180,26 @@ impl App {
             }
         }
         Ok(Arc::new(new))
+    }
+
+    /// Starts serving `/metrics` and `/healthz` when `[metrics] listen` is set, until
+    /// `shutdown`. Fails at once when the address cannot be bound, so a misconfigured
+    /// daemon does not run blind. Returns the address bound (port 0 picks a free one).
+    pub async fn serve_metrics(
+        &self,
+        shutdown: Shutdown,
+    ) -> Result<Option<std::net::SocketAddr>, AppError> {
+        let Some(address) = self.config.metrics.listen else {
+            return Ok(None);
+        };
+        let listener = metrics::bind(address).await.map_err(AppError::Usage)?;
+        let bound = listener.local_addr().unwrap_or(address);
+        tokio::spawn(metrics::serve(
+            listener,
+            self.pipeline.metrics.clone(),
+            shutdown,
+        ));
+        Ok(Some(bound))
     }
 
     /// The daemon: every source on its schedule until `shutdown`.

@@ -2,9 +2,10 @@
 //! tracking links, fragments or reordered queries is recognised), the choice of a page's
 //! own canonical URL, and an exact fingerprint of the normalised text.
 
+use percent_encoding::percent_decode_str;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
-use url::Url;
+use url::{Url, form_urlencoded};
 
 /// Query parameters that only track the visitor and never select content.
 const TRACKING_PARAMS: &[&str] = &[
@@ -45,8 +46,12 @@ fn is_tracking_param(name: &str) -> bool {
 
 /// The canonical form of an http(s) URL: lower-case scheme and host (the URL parser does
 /// that, and IDNA), no fragment, no default port, no tracking parameters, the remaining
-/// query parameters sorted, no empty `?`. Paths are kept as served: `/a` and `/a/` can be
-/// different pages. Returns `None` for anything that is not http(s) with a host.
+/// query parameters sorted, no empty `?`. Paths are kept as served (`/a` and `/a/` can be
+/// different pages) up to RFC 3986's percent-encoding normalisation: `%e0%a6%96`,
+/// `%E0%A6%96` and `খ` are one path (CMSs write Bengali slugs in lower-case hex, pages
+/// declare them raw). Query values are kept byte for byte, also when they are not UTF-8
+/// (legacy-charset sites): two different values are never made one. Returns `None` for
+/// anything that is not http(s) with a host.
 pub fn canonical_url(input: &Url) -> Option<Url> {
     if !matches!(input.scheme(), "http" | "https") || input.host_str().is_none() {
         return None;
@@ -56,18 +61,85 @@ pub fn canonical_url(input: &Url) -> Option<Url> {
     // The parser already drops a port equal to the scheme's default.
     let _ = url.set_username("");
     let _ = url.set_password(None);
-    let mut pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(k, _)| !is_tracking_param(k))
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+    let path = normalise_percent_encoding(url.path());
+    if path != url.path() {
+        url.set_path(&path);
+    }
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = url
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (form_decode(name), form_decode(value))
+        })
+        .filter(|(name, _)| !is_tracking_param(&String::from_utf8_lossy(name)))
         .collect();
     if pairs.is_empty() {
         url.set_query(None);
     } else {
         pairs.sort();
-        url.query_pairs_mut().clear().extend_pairs(pairs);
+        let query = pairs
+            .iter()
+            .map(|(name, value)| {
+                let name: String = form_urlencoded::byte_serialize(name).collect();
+                let value: String = form_urlencoded::byte_serialize(value).collect();
+                format!("{name}={value}")
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        url.set_query(Some(&query));
     }
     Some(url)
+}
+
+/// One name or value of an `application/x-www-form-urlencoded` query, decoded to bytes
+/// (`form_urlencoded::parse` would replace bytes that are not UTF-8).
+fn form_decode(raw: &str) -> Vec<u8> {
+    percent_decode_str(&raw.replace('+', " ")).collect()
+}
+
+/// RFC 3986 6.2.2: percent-escapes in upper-case hex, and unreserved characters (letters,
+/// digits, `-._~`) unescaped. Other escapes, `%2F` among them, stay escapes.
+fn normalise_percent_encoding(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let escape_at = |i: usize| match bytes.get(i..i + 3) {
+        Some(&[b'%', high, low]) => hex_digit(high).zip(hex_digit(low)).map(|(h, l)| h << 4 | l),
+        _ => None,
+    };
+    // A `%` that starts no escape (the parser leaves it) would pair with an unescaped
+    // digit into a new escape, and the form would change again on the next pass.
+    let unescape = (0..bytes.len()).all(|i| bytes[i] != b'%' || escape_at(i).is_some());
+    let mut out = String::with_capacity(path.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match escape_at(i) {
+            Some(b)
+                if unescape
+                    && (b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')) =>
+            {
+                out.push(char::from(b));
+                i += 3;
+            }
+            Some(b) => {
+                out.push_str(&format!("%{b:02X}"));
+                i += 3;
+            }
+            None => {
+                let len = path[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&path[i..i + len]);
+                i += len;
+            }
+        }
+    }
+    out
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    char::from(b)
+        .to_digit(16)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// Parses `href` (absolute, or relative to `base`) and canonicalises it.

@@ -15,13 +15,16 @@ use crate::app::{App, AppError};
 use crate::canon::canonical_url_str;
 use crate::clock::Clock;
 use crate::clock::to_db_time;
-use crate::config::Config;
+use crate::config::{Config, SourceKind};
 use crate::export;
 use crate::extract::{self, ExtractOptions};
 use crate::fetch::charset::decode_html;
 use crate::logging::LogFormat;
 use crate::shutdown;
-use crate::store::{ArticleFilter, ArticleKey, SearchRequest, Store, StoreError};
+use crate::store::{
+    ArticleFilter, ArticleKey, SearchRequest, Store, StoreError, StoryDetail, StoryFilter,
+    StorySummary,
+};
 
 /// A news feed crawler and archiver: polls RSS, Atom and JSON feeds on cron schedules,
 /// deduplicates stories, and archives raw HTML plus extracted text into SQLite.
@@ -67,8 +70,9 @@ pub enum Command {
     CheckConfig,
     /// Show what the archive holds, with each source's health.
     Stats(StatsArgs),
-    /// Archive known past articles (a URL list, or sitemaps within a date range), then
-    /// exit. Running it again fetches only what is still missing.
+    /// Archive known past articles (a URL list, sitemaps within a date range, a feed with
+    /// its archive pages, or a source's own archive pages), then exit. Running it again
+    /// fetches only what is still missing.
     Backfill(BackfillArgs),
     /// Turn a feed reader's OPML export into [[source]] entries (printed, or appended to a
     /// configuration file with --into).
@@ -77,6 +81,9 @@ pub enum Command {
     Search(SearchArgs),
     /// One article's metadata and text, by id or by any URL that led to it.
     Show(ShowArgs),
+    /// Stories: articles whose texts are near-duplicates (one wire story on several
+    /// sites, a site's re-publication), most recently joined first, with their sources.
+    Stories(StoriesArgs),
     /// The archived HTML of an article, byte for byte as served (its latest capture).
     Raw(RawArgs),
     /// Write articles as JSON Lines or CSV, or their raw captures as WARC 1.1.
@@ -84,6 +91,26 @@ pub enum Command {
     /// Re-extract archived articles from their stored HTML with this version's extractor
     /// (no network), updating the fields that change.
     Reparse(ReparseArgs),
+    /// Print a shell completion script (generated from these definitions) to standard
+    /// output, e.g. `newsvault completions bash > /etc/bash_completion.d/newsvault`.
+    Completions(CompletionsArgs),
+    /// Write the man pages generated from these definitions: newsvault(1) to standard
+    /// output, or newsvault.1 and one page per command into a directory with --out.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write newsvault.1 and newsvault-COMMAND.1 pages into this directory.
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// Which articles a command covers. Dates are UTC days (`2025-07-12`) or RFC 3339 times,
@@ -166,6 +193,22 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StoriesArgs {
+    /// Only stories an article joined on or after this day or time.
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub since: Option<DateArg>,
+    /// Only stories told by at least this many sources (2 lists syndicated stories).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub min_sources: u32,
+    /// At most this many stories.
+    #[arg(long, short = 'n', default_value_t = 50)]
+    pub limit: u32,
+    /// One JSON object per story per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ReparseArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -242,16 +285,30 @@ pub struct BackfillArgs {
     /// means the sitemaps its robots.txt names.
     #[arg(long = "sitemap", value_name = "URL")]
     pub sitemaps: Vec<url::Url>,
-    /// Only sitemap entries published or modified on or after this (a UTC day or RFC 3339).
+    /// A feed to read with all its archive pages (repeatable): RFC 5005 prev-archive /
+    /// next-archive links and previous / next paging, each page once, at most 1000 pages.
+    #[arg(long = "feed", value_name = "URL")]
+    pub feeds: Vec<url::Url>,
+    /// Only what is dated on or after this (a UTC day or RFC 3339 time): sitemap entries by
+    /// publication date or lastmod, feed items by their date, archive-page links by the
+    /// date in their URL (/2025/07/12/); undated entries are kept. A dated archive_url
+    /// walks the days from here to --until.
     #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
     pub since: Option<DateArg>,
-    /// Only sitemap entries published or modified before the end of this day or time.
+    /// Only what is dated before the end of this day or time (same dates as --since).
     #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
     pub until: Option<DateArg>,
-    /// Attribute the articles to this configured source (and use its time zone).
+    /// Attribute the articles to this configured source (and use its time zone). With
+    /// --pages, or alone with a dated archive_url, walk the source's archive_url pages.
     #[arg(long, short = 's', value_name = "NAME")]
     pub source: Option<String>,
-    /// Print the URLs that would be fetched; fetch nothing but sitemaps.
+    /// Walk these pages of the source's archive_url ({page} templates): FIRST..LAST, both
+    /// included, such as 1..200. The walk ends early at a 404 or after 3 pages in a row
+    /// without new links, so a generous range costs nothing.
+    #[arg(long, value_name = "FIRST..LAST", requires = "source", value_parser = parse_pages_arg)]
+    pub pages: Option<crate::backfill::PageRange>,
+    /// Print the URLs that would be fetched; fetch nothing but sitemaps, feeds and
+    /// archive pages.
     #[arg(long)]
     pub dry_run: bool,
     /// Print the summary as JSON.
@@ -289,9 +346,12 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Run => run(&cli).await,
         Command::Search(ref args) => search(&cli, args).await,
         Command::Show(ref args) => show(&cli, args).await,
+        Command::Stories(ref args) => stories(&cli, args).await,
         Command::Raw(ref args) => raw(&cli, args).await,
         Command::Export(ref args) => export_archive(&cli, args).await,
         Command::Reparse(ref args) => reparse(&cli, args).await,
+        Command::Completions(ref args) => completions(args),
+        Command::Man(ref args) => man_pages(args),
     };
     match result {
         Ok(code) => code,
@@ -360,6 +420,7 @@ async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     shutdown::trigger_on_signals(trigger);
     let (sender, reloads) = tokio::sync::mpsc::channel(4);
     reload_on_sighup(app.clone(), sender);
+    app.serve_metrics(shutdown.clone()).await?;
     app.run_with_reloads(shutdown, reloads).await;
     Ok(ExitCode::SUCCESS)
 }
@@ -425,7 +486,7 @@ fn check_config(config: &Config) -> ExitCode {
             out,
             "{:<24} {:<7} {:<18} next {}{}\n    {}",
             source.name,
-            source.kind,
+            source.kind.map_or("auto", SourceKind::as_str),
             source.schedule.as_str(),
             next,
             if source.enabled { "" } else { " (disabled)" },
@@ -522,6 +583,21 @@ async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {
             } else {
                 "never (disabled)"
             }
+        );
+        // The adaptive interval: stretched while polls find nothing new.
+        let _ = writeln!(
+            out,
+            "    {}{}, polled {}, last new item {}",
+            s.kind,
+            if s.kind_detected { " (detected)" } else { "" },
+            match s.poll_interval_s.and_then(|secs| u64::try_from(secs).ok()) {
+                Some(secs) => format!(
+                    "every {} (stretched: nothing new lately)",
+                    humantime::format_duration(std::time::Duration::from_secs(secs))
+                ),
+                None => "on schedule".to_string(),
+            },
+            s.last_new_at.as_deref().unwrap_or("never")
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -711,6 +787,7 @@ struct ShowRecord<'a> {
     #[serde(flatten)]
     article: export::ArticleRow<'a>,
     captures: Vec<CaptureRecord<'a>>,
+    story: Option<StoryRecord<'a>>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -733,9 +810,11 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode, AppError> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("article {id} was deleted while being read")))?;
     let captures = store.captures_of(id).await?;
+    let story = store.story_of(id, SHOWN_STORY_ARTICLES).await?;
     let mut out = io::BufWriter::new(io::stdout().lock());
     let written = if args.json {
         let record = ShowRecord {
+            story: story.as_ref().map(StoryRecord::with_articles),
             article: export::ArticleRow::from(&article),
             captures: captures
                 .iter()
@@ -755,7 +834,7 @@ async fn show(cli: &Cli, args: &ShowArgs) -> Result<ExitCode, AppError> {
             .map_err(io::Error::other)
             .and_then(|line| writeln!(out, "{line}"))
     } else {
-        write_article(&mut out, &article, &captures)
+        write_article(&mut out, &article, &captures, story.as_ref())
     };
     match written.and_then(|()| out.flush()) {
         Ok(()) => Ok(ExitCode::SUCCESS),
@@ -767,6 +846,7 @@ fn write_article(
     out: &mut impl Write,
     a: &crate::store::ArticleRecord,
     captures: &[crate::store::CaptureInfo],
+    story: Option<&StoryDetail>,
 ) -> io::Result<()> {
     let field = |v: Option<&str>| v.unwrap_or("-").to_string();
     let time = |t: Option<DateTime<Utc>>, offset: Option<&str>| match (t, offset) {
@@ -821,6 +901,7 @@ fn write_article(
             c.charset.as_deref().unwrap_or("charset unknown")
         )?;
     }
+    write_story_of(out, a.id, story)?;
     if let Some(description) = &a.description {
         writeln!(out, "description: {description}")?;
     }
@@ -917,6 +998,197 @@ async fn export_archive(cli: &Cli, args: &ExportArgs) -> Result<ExitCode, AppErr
     }
 }
 
+/// Articles of its story `show` lists.
+const SHOWN_STORY_ARTICLES: u32 = 50;
+
+/// A story as `stories --json` and `show --json` print it.
+#[derive(Debug, serde::Serialize)]
+struct StoryRecord<'a> {
+    id: i64,
+    title: Option<&'a str>,
+    first_article_id: i64,
+    articles: i64,
+    first_seen_at: String,
+    last_seen_at: String,
+    sources: Vec<StorySourceRecord<'a>>,
+    /// `show` only: the story's articles, oldest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    members: Option<Vec<StoryMemberRecord<'a>>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StorySourceRecord<'a> {
+    source: Option<&'a str>,
+    articles: i64,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct StoryMemberRecord<'a> {
+    id: i64,
+    source: Option<&'a str>,
+    title: Option<&'a str>,
+    canonical_url: &'a str,
+    first_seen_at: String,
+}
+
+impl<'a> StoryRecord<'a> {
+    fn new(story: &'a StorySummary) -> StoryRecord<'a> {
+        StoryRecord {
+            id: story.id,
+            title: story.title.as_deref(),
+            first_article_id: story.first_article_id,
+            articles: story.articles,
+            first_seen_at: to_db_time(story.first_seen_at),
+            last_seen_at: to_db_time(story.last_seen_at),
+            sources: story
+                .sources
+                .iter()
+                .map(|s| StorySourceRecord {
+                    source: s.name.as_deref(),
+                    articles: s.articles,
+                })
+                .collect(),
+            members: None,
+        }
+    }
+
+    fn with_articles(detail: &'a StoryDetail) -> StoryRecord<'a> {
+        StoryRecord {
+            members: Some(
+                detail
+                    .members
+                    .iter()
+                    .map(|m| StoryMemberRecord {
+                        id: m.article_id,
+                        source: m.source.as_deref(),
+                        title: m.title.as_deref(),
+                        canonical_url: &m.canonical_url,
+                        first_seen_at: to_db_time(m.first_seen_at),
+                    })
+                    .collect(),
+            ),
+            ..StoryRecord::new(&detail.story)
+        }
+    }
+}
+
+fn articles_count(n: i64) -> String {
+    if n == 1 {
+        "1 article".into()
+    } else {
+        format!("{n} articles")
+    }
+}
+
+/// "bss (2), prothomalo (1)": a story's sources with their article counts.
+fn story_sources_line(story: &StorySummary) -> String {
+    story
+        .sources
+        .iter()
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s.name.as_deref().unwrap_or("no source"),
+                s.articles
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The `story:` lines of `show`: the story and the article's siblings in it.
+fn write_story_of(
+    out: &mut impl Write,
+    article: i64,
+    story: Option<&StoryDetail>,
+) -> io::Result<()> {
+    let Some(detail) = story else {
+        return writeln!(
+            out,
+            "story:       - (archived before stories; `newsvault reparse` assigns one)"
+        );
+    };
+    let story = &detail.story;
+    writeln!(
+        out,
+        "story:       {} \"{}\": {} from {}",
+        story.id,
+        story.title.as_deref().unwrap_or("(no title)"),
+        articles_count(story.articles),
+        story_sources_line(story)
+    )?;
+    let siblings: Vec<_> = detail
+        .members
+        .iter()
+        .filter(|m| m.article_id != article)
+        .collect();
+    if siblings.is_empty() {
+        return writeln!(out, "siblings:    none (no other article tells this story)");
+    }
+    for (i, m) in siblings.iter().enumerate() {
+        writeln!(
+            out,
+            "{}{:>6}  {} · {} · {}",
+            if i == 0 {
+                "siblings:    "
+            } else {
+                "             "
+            },
+            m.article_id,
+            m.source.as_deref().unwrap_or("no source"),
+            m.title.as_deref().unwrap_or("(no title)"),
+            m.canonical_url
+        )?;
+    }
+    if story.articles > detail.members.len() as i64 {
+        writeln!(
+            out,
+            "             … and {} more (newsvault stories)",
+            story.articles - detail.members.len() as i64
+        )?;
+    }
+    Ok(())
+}
+
+async fn stories(cli: &Cli, args: &StoriesArgs) -> Result<ExitCode, AppError> {
+    let store = open_archive(cli).await?;
+    let filter = StoryFilter {
+        since: args.since.map(|d| d.start),
+        min_sources: args.min_sources,
+        limit: args.limit,
+    };
+    let stories = store.stories(filter).await?;
+    if stories.is_empty() && !args.json {
+        eprintln!("newsvault: no stories match");
+    }
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    for story in &stories {
+        let written = if args.json {
+            serde_json::to_string(&StoryRecord::new(story))
+                .map_err(io::Error::other)
+                .and_then(|line| writeln!(out, "{line}"))
+        } else {
+            writeln!(
+                out,
+                "{:>6}  {}\n        {} · first {} · last {}\n        {}\n",
+                story.id,
+                story.title.as_deref().unwrap_or("(no title)"),
+                articles_count(story.articles),
+                story.first_seen_at.format("%Y-%m-%d %H:%M UTC"),
+                story.last_seen_at.format("%Y-%m-%d %H:%M UTC"),
+                story_sources_line(story)
+            )
+        };
+        if let Err(e) = written {
+            return output_error(e);
+        }
+    }
+    if let Err(e) = out.flush() {
+        return output_error(e);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
     // With a configuration, each source's time zone applies to dates without an offset.
     let timezones = match &cli.config {
@@ -933,6 +1205,11 @@ async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
         }
     };
     let store = open_archive(cli).await?;
+    // Stories are decided by the configuration's [stories] rules, or the defaults.
+    let store = match &cli.config {
+        Some(_) => store.with_story_rules(load_config(cli)?.stories),
+        None => store,
+    };
     let options = crate::reparse::ReparseOptions {
         filter: article_filter(&store, &args.select, None).await?,
         timezones,
@@ -962,6 +1239,13 @@ async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
                 String::new()
             }
         );
+        if summary.stories_assigned > 0 {
+            let _ = writeln!(
+                out,
+                "{} articles archived before stories existed were given their story",
+                summary.stories_assigned
+            );
+        }
     }
     Ok(
         if summary.failed > 0 && summary.changed + summary.unchanged == 0 {
@@ -1141,9 +1425,18 @@ fn config_or_defaults(cli: &Cli) -> Result<Config, AppError> {
     Ok(config)
 }
 
+/// How often backfill progress is logged when standard error is not a terminal.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Parses `--pages`: FIRST..LAST, both included.
+fn parse_pages_arg(value: &str) -> Result<crate::backfill::PageRange, String> {
+    value.parse()
+}
+
 async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> {
     let mut request = crate::backfill::BackfillRequest {
         sitemaps: args.sitemaps.clone(),
+        feeds: args.feeds.clone(),
         since: args.since.map(|d| d.start),
         until: args.until.map(|d| d.end),
         dry_run: args.dry_run,
@@ -1162,12 +1455,8 @@ async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> 
         }
         request.urls = urls;
     }
-    if request.urls.is_empty() && request.sitemaps.is_empty() {
-        return Err(AppError::Usage(
-            "nothing to backfill: give --urls FILE or --sitemap URL".into(),
-        ));
-    }
     let config = config_or_defaults(cli)?;
+    request.concurrency = config.run.concurrency;
     let source = match &args.source {
         Some(name) => Some(config.source(name).cloned().ok_or_else(|| {
             AppError::Usage(format!(
@@ -1177,6 +1466,28 @@ async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> 
         })?),
         None => None,
     };
+    let other_input =
+        !(request.urls.is_empty() && request.sitemaps.is_empty() && request.feeds.is_empty());
+    // The source's archive is walked when asked with --pages, or when the source alone is
+    // given and has an archive to walk (a dated one needs no --pages).
+    if let Some(source) = &source
+        && (args.pages.is_some() || (!other_input && source.archive_url.is_some()))
+    {
+        let walk = crate::backfill::ArchiveWalk::plan(
+            source,
+            args.pages,
+            request.since,
+            request.until,
+            Clock::System.now(),
+        )
+        .map_err(AppError::Usage)?;
+        request.archive = Some(walk);
+    }
+    if !other_input && request.archive.is_none() {
+        return Err(AppError::Usage(
+            "nothing to backfill: give --urls FILE, --sitemap URL, --feed URL, or --source NAME (with --pages FIRST..LAST) for a source with an archive_url".into(),
+        ));
+    }
     let app = App::open(config, Clock::System).await?;
     if let Some(source) = &source {
         let states = app.store().sources().await?;
@@ -1185,33 +1496,33 @@ async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> 
     }
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);
-    let on_terminal = io::stderr().is_terminal() && !args.dry_run;
-    let started = std::time::Instant::now();
-    let mut progress = |s: &crate::backfill::BackfillSummary, _: Option<&url::Url>| {
-        if on_terminal {
-            let done = s.already + s.archived + s.duplicates + s.failed;
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(0.001);
-            let eta = if rate > 0.0 {
-                (s.listed.saturating_sub(done)) as f64 / rate
-            } else {
-                0.0
-            };
-            eprint!(
-                "\r{done}/{} done, {} archived, {} failed, {rate:.1}/s, ETA {eta:.0}s   ",
-                s.listed, s.archived, s.failed
-            );
-        }
-    };
-    let summary =
-        crate::backfill::backfill(&app.pipeline, &request, &shutdown, &mut progress).await?;
-    if on_terminal {
-        eprintln!();
-    }
+    // A dry run prints URLs on stdout, which a bar on the same terminal would garble.
+    let mut progress: Box<dyn crate::backfill::Progress> =
+        if io::stderr().is_terminal() && !args.dry_run {
+            Box::new(crate::progress::Bar::new())
+        } else {
+            Box::new(crate::progress::LogLines::new(PROGRESS_EVERY))
+        };
+    let allow_private = source.as_ref().is_some_and(|s| s.allow_private);
+    let summary = crate::fetch::guard::with_private_allowed(
+        allow_private,
+        crate::backfill::backfill(&app.pipeline, &request, &shutdown, progress.as_mut()),
+    )
+    .await?;
+    drop(progress);
     if args.json {
         println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     } else {
+        let pages = if summary.pages_read + summary.page_errors > 0 {
+            format!(
+                ", {} archive or feed pages read ({} unreadable)",
+                summary.pages_read, summary.page_errors
+            )
+        } else {
+            String::new()
+        };
         eprintln!(
-            "backfill: {} URLs, {} already archived, {} archived, {} duplicates, {} failed, {} unreadable sitemaps{}",
+            "backfill: {} URLs, {} already archived, {} archived, {} duplicates, {} failed, {} unreadable sitemaps{pages}{}",
             summary.listed,
             summary.already,
             summary.archived,
@@ -1234,4 +1545,40 @@ async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> 
             ExitCode::SUCCESS
         },
     )
+}
+
+fn completions(args: &CompletionsArgs) -> Result<ExitCode, AppError> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    // Generated into memory first: the generator cannot report a closed pipe.
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "newsvault", &mut script);
+    let mut out = io::stdout().lock();
+    match out.write_all(&script).and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => output_error(e),
+    }
+}
+
+fn man_pages(args: &ManArgs) -> Result<ExitCode, AppError> {
+    // As the per-command pages are written: no page for the `help` command, so the
+    // main page does not list it.
+    let command = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    let Some(dir) = &args.out else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .render(&mut page)
+            .map_err(|e| AppError::Usage(format!("cannot render the man page: {e}")))?;
+        let mut out = io::stdout().lock();
+        return match out.write_all(&page).and_then(|()| out.flush()) {
+            Ok(()) => Ok(ExitCode::SUCCESS),
+            Err(e) => output_error(e),
+        };
+    };
+    std::fs::create_dir_all(dir)
+        .and_then(|()| clap_mangen::generate_to(command, dir))
+        .map_err(|e| {
+            AppError::Usage(format!("cannot write man pages to {}: {e}", dir.display()))
+        })?;
+    eprintln!("newsvault: man pages written to {}", dir.display());
+    Ok(ExitCode::SUCCESS)
 }

@@ -12,8 +12,10 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use url::Url;
 
+use crate::backfill::ArchiveTemplate;
 use crate::discover::{LinkRules, Patterns};
 use crate::schedule::CronSchedule;
+use crate::stories::{self, StoryRules};
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,7 +25,17 @@ pub struct Config {
     pub archive: ArchiveConfig,
     pub http: HttpConfig,
     pub run: RunConfig,
+    pub metrics: MetricsConfig,
+    /// When articles are the same story (`[stories]`).
+    pub stories: StoryRules,
     pub sources: Vec<SourceConfig>,
+}
+
+/// The optional Prometheus endpoint.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricsConfig {
+    /// Where `run` serves `/metrics` and `/healthz`; `None` serves nothing.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -62,10 +74,13 @@ pub struct RunConfig {
     /// failure (with jitter) up to `backoff_max`; zero turns backoff off.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// The longest a source that keeps finding nothing new may go unpolled: its interval
+    /// stretches up to this (see [`crate::schedule::next_poll`]).
+    pub max_interval: Duration,
 }
 
-/// What a source is. Only feeds are polled today; `page` and `sitemap` are accepted in the
-/// file so configurations written for them validate, and are reported as not yet supported.
+/// What a source is. A source whose configuration leaves it out has it detected from the
+/// response on its first poll (and again after its URL changes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SourceKind {
@@ -82,6 +97,13 @@ impl SourceKind {
             SourceKind::Sitemap => "sitemap",
         }
     }
+
+    /// The kind [`SourceKind::as_str`] names.
+    pub fn from_name(name: &str) -> Option<SourceKind> {
+        [SourceKind::Feed, SourceKind::Page, SourceKind::Sitemap]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 }
 
 impl fmt::Display for SourceKind {
@@ -94,7 +116,8 @@ impl fmt::Display for SourceKind {
 pub struct SourceConfig {
     pub name: String,
     pub url: Url,
-    pub kind: SourceKind,
+    /// `None`: detected from the response (see [`crate::pipeline`]).
+    pub kind: Option<SourceKind>,
     pub schedule: CronSchedule,
     /// Time zone for the schedule and for page dates that carry no offset.
     pub timezone: Tz,
@@ -107,6 +130,58 @@ pub struct SourceConfig {
     pub max_new: usize,
     /// Items dated (by their feed or sitemap) longer ago than this are not fetched.
     pub max_age: Option<Duration>,
+    /// The site's own archive pages, walked by `backfill --source NAME`.
+    pub archive_url: Option<ArchiveTemplate>,
+    /// Overrides `run.max_interval` for this source.
+    pub max_interval: Option<Duration>,
+    /// Override `http.per_host_requests` / `http.per_host_delay` for this source's host
+    /// (the strictest value wins when sources on one host disagree).
+    pub per_host_requests: Option<usize>,
+    pub per_host_delay: Option<Duration>,
+    /// Links this source yields (items, page links, sitemap entries, redirects) may reach
+    /// loopback and private addresses (see [`crate::fetch::guard`]).
+    pub allow_private: bool,
+    /// User name and password from the configured URL (`https://user:pass@host/feed`),
+    /// taken out of `url`.
+    pub credentials: Option<Credentials>,
+}
+
+/// HTTP Basic credentials for one origin. Debug output never shows the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub user: String,
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Removes the user name and password from `url`, returning them (percent-decoded).
+    pub fn take_from(url: &mut Url) -> Option<Credentials> {
+        if url.username().is_empty() && url.password().is_none() {
+            return None;
+        }
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let credentials = Credentials {
+            user: decode(url.username()),
+            password: url.password().map(decode),
+        };
+        // Cannot fail for the http(s) URLs with a host that reach this point.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        Some(credentials)
+    }
 }
 
 /// A configuration problem, with enough context to fix it without reading code.
@@ -145,8 +220,19 @@ struct RawConfig {
     http: RawHttp,
     #[serde(default)]
     run: RawRun,
+    #[serde(default)]
+    metrics: RawMetrics,
+    #[serde(default)]
+    stories: RawStories,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStories {
+    threshold: Option<f64>,
+    min_words: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -171,11 +257,18 @@ struct RawHttp {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawMetrics {
+    listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawRun {
     concurrency: Option<usize>,
     shutdown_grace: Option<String>,
     backoff_base: Option<String>,
     backoff_max: Option<String>,
+    max_interval: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -194,12 +287,19 @@ struct RawSource {
     follow_feed: Option<bool>,
     max_new: Option<usize>,
     max_age: Option<String>,
+    archive_url: Option<String>,
+    max_interval: Option<String>,
+    per_host_requests: Option<usize>,
+    per_host_delay: Option<String>,
+    allow_private: Option<bool>,
 }
 
 // ------------------------------------------------------------------ loading
 
 pub const DEFAULT_DATABASE: &str = "newsvault.sqlite3";
 pub const DEFAULT_SCHEDULE: &str = "*/30 * * * *";
+/// `run.max_interval` when not set.
+pub const DEFAULT_MAX_INTERVAL: Duration = Duration::from_secs(6 * 3600);
 
 impl Config {
     /// Reads and validates a configuration file.
@@ -250,6 +350,8 @@ impl Validator<'_> {
         }
         let http = self.http(raw.http)?;
         let run = self.run(raw.run)?;
+        let metrics = self.metrics(raw.metrics)?;
+        let stories = self.stories(raw.stories)?;
         let mut names = HashSet::new();
         let mut sources = Vec::with_capacity(raw.sources.len());
         for (index, source) in raw.sources.into_iter().enumerate() {
@@ -270,7 +372,37 @@ impl Validator<'_> {
             },
             http,
             run,
+            metrics,
+            stories,
             sources,
+        })
+    }
+
+    fn stories(&self, raw: RawStories) -> Result<StoryRules, ConfigError> {
+        let defaults = StoryRules::default();
+        let threshold = raw.threshold.unwrap_or(defaults.threshold);
+        if !(threshold > 0.0 && threshold <= 1.0) {
+            return Err(self.invalid(
+                "stories.threshold",
+                &threshold.to_string(),
+                "must be above 0 and at most 1",
+            ));
+        }
+        let min_words = raw.min_words.unwrap_or(defaults.min_words);
+        if !(stories::SHINGLE_WORDS..=stories::MAX_WORDS).contains(&min_words) {
+            return Err(self.invalid(
+                "stories.min_words",
+                &min_words.to_string(),
+                format!(
+                    "must be between {} and {}",
+                    stories::SHINGLE_WORDS,
+                    stories::MAX_WORDS
+                ),
+            ));
+        }
+        Ok(StoryRules {
+            threshold,
+            min_words,
         })
     }
 
@@ -390,6 +522,22 @@ impl Validator<'_> {
         }
     }
 
+    fn metrics(&self, raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+        let Some(text) = raw.listen else {
+            return Ok(MetricsConfig::default());
+        };
+        let listen = text.trim().parse::<std::net::SocketAddr>().map_err(|e| {
+            self.invalid(
+                "metrics.listen",
+                &text,
+                format!("not an address and port like \"127.0.0.1:9184\": {e}"),
+            )
+        })?;
+        Ok(MetricsConfig {
+            listen: Some(listen),
+        })
+    }
+
     fn run(&self, raw: RawRun) -> Result<RunConfig, ConfigError> {
         let concurrency = raw.concurrency.unwrap_or(4);
         if !(1..=1024).contains(&concurrency) {
@@ -417,6 +565,11 @@ impl Validator<'_> {
                 raw.backoff_max,
                 Duration::from_secs(6 * 3600),
             )?,
+            max_interval: self.duration(
+                "run.max_interval",
+                raw.max_interval,
+                DEFAULT_MAX_INTERVAL,
+            )?,
         })
     }
 
@@ -434,8 +587,11 @@ impl Validator<'_> {
             ));
         }
         let key = |field: &str| format!("source[{index}] ({name}).{field}");
-        let url = Url::parse(raw.url.trim())
+        let mut url = Url::parse(raw.url.trim())
             .map_err(|e| self.invalid(&key("url"), &raw.url, format!("not a valid URL: {e}")))?;
+        // Credentials leave the URL here, so no log line, request log row or message ever
+        // shows them; the fetcher sends them (HTTP Basic) to this URL's origin only.
+        let credentials = Credentials::take_from(&mut url);
         if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
             return Err(self.invalid(
                 &key("url"),
@@ -481,10 +637,34 @@ impl Validator<'_> {
             Some(text) => Some(self.duration(&key("max_age"), Some(text), Duration::ZERO)?),
             None => None,
         };
+        let archive_url = match raw.archive_url {
+            Some(text) => Some(
+                ArchiveTemplate::parse(&text)
+                    .map_err(|reason| self.invalid(&key("archive_url"), &text, reason))?,
+            ),
+            None => None,
+        };
+        let max_interval = match raw.max_interval {
+            Some(text) => Some(self.duration(&key("max_interval"), Some(text), Duration::ZERO)?),
+            None => None,
+        };
+        let per_host_requests = match raw.per_host_requests {
+            Some(n) => Some(self.count(&key("per_host_requests"), Some(n), 1, 64)?),
+            None => None,
+        };
+        let per_host_delay = match raw.per_host_delay {
+            Some(text) => Some(self.duration_or_zero(
+                &key("per_host_delay"),
+                Some(text),
+                Duration::ZERO,
+                true,
+            )?),
+            None => None,
+        };
         Ok(SourceConfig {
             name,
             url,
-            kind: raw.kind.unwrap_or(SourceKind::Feed),
+            kind: raw.kind,
             schedule,
             timezone,
             enabled: raw.enabled.unwrap_or(true),
@@ -492,6 +672,12 @@ impl Validator<'_> {
             follow_feed: raw.follow_feed.unwrap_or(false),
             max_new,
             max_age,
+            archive_url,
+            max_interval,
+            per_host_requests,
+            per_host_delay,
+            allow_private: raw.allow_private.unwrap_or(false),
+            credentials,
         })
     }
 }
@@ -522,7 +708,7 @@ url = "https://example.org/rss.xml"
         assert_eq!(config.http.timeout, Duration::from_secs(30));
         assert_eq!(config.http.max_body, 10 * 1024 * 1024);
         let source = &config.sources[0];
-        assert_eq!(source.kind, SourceKind::Feed);
+        assert_eq!(source.kind, None, "detected from the response");
         assert_eq!(source.schedule.as_str(), DEFAULT_SCHEDULE);
         assert_eq!(source.timezone, chrono_tz::UTC);
         assert!(source.enabled);

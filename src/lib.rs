@@ -3,9 +3,9 @@
 //! into SQLite, storing each story once.
 //!
 //! The library is the whole program; `main.rs` only wires it to the command line. Pure
-//! code sits in the middle (`config`, `schedule`, `feed`, `extract`, `canon`), each side
-//! effect has one owner at the edge (`fetch` for HTTP, `store` for SQL, `clock` for time),
-//! and `pipeline`, `scheduler` and `app` connect them.
+//! code sits in the middle (`config`, `schedule`, `feed`, `extract`, `canon`, `stories`),
+//! each side effect has one owner at the edge (`fetch` for HTTP, `store` for SQL, `clock`
+//! for time), and `pipeline`, `scheduler` and `app` connect them.
 
 pub mod app;
 pub mod backfill;
@@ -19,8 +19,10 @@ pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod logging;
+pub mod metrics;
 pub mod opml;
 pub mod pipeline;
+pub mod progress;
 pub mod reparse;
 pub mod robots;
 pub mod schedule;
@@ -29,3 +31,4 @@ pub mod service;
 pub mod shutdown;
 pub mod sitemap;
 pub mod store;
+pub mod stories;

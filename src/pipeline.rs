@@ -17,7 +17,9 @@ use crate::discover;
 use crate::extract::{self, ExtractOptions, Extracted};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
+use crate::fetch::guard;
 use crate::fetch::{FetchError, Fetched, Fetcher, Purpose, Response, Validators};
+use crate::metrics::{Metrics, PollFigures};
 use crate::schedule;
 use crate::shutdown::Shutdown;
 use crate::sitemap;
@@ -25,6 +27,7 @@ use crate::store::{
     Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
     PollOutcome, PollRecord, SourceState, Store, StoreError,
 };
+use crate::stories;
 
 /// A sitemap source reads at most this many sitemaps per poll, this deep into indexes.
 const MAX_SITEMAPS_PER_POLL: usize = 50;
@@ -41,12 +44,17 @@ struct Listing {
     items: Vec<FeedItem>,
     /// Feeds a page advertises.
     feeds: Vec<Url>,
+    /// A feed's `<ttl>`: how long it asks not to be polled again.
+    ttl: Option<Duration>,
 }
 
 /// Reads a listing response off the async threads: parses a feed, or decodes a page and
 /// finds its article links. The error says why the body is not what the source promised.
-async fn read_listing(source: &SourceConfig, response: Response) -> Result<Listing, String> {
-    let kind = source.kind;
+async fn read_listing(
+    source: &SourceConfig,
+    kind: SourceKind,
+    response: Response,
+) -> Result<Listing, String> {
     let rules = source.links.clone();
     tokio::task::spawn_blocking(move || match kind {
         SourceKind::Page => {
@@ -72,12 +80,14 @@ async fn read_listing(source: &SourceConfig, response: Response) -> Result<Listi
             Ok(Listing {
                 items,
                 feeds: discover::advertised_feeds(&decoded.text, &response.final_url),
+                ttl: None,
             })
         }
         _ => feed::parse_feed(&response.body, &response.final_url)
             .map(|parsed| Listing {
                 items: parsed.items,
                 feeds: Vec::new(),
+                ttl: parsed.ttl,
             })
             .map_err(|e| e.to_string()),
     })
@@ -114,6 +124,16 @@ pub struct PollSummary {
     pub interrupted: bool,
 }
 
+impl PollSummary {
+    /// Whether the poll found anything new to the source: archived, recognised as an
+    /// article from elsewhere, failed (to be retried), or left for the next poll. Adaptive
+    /// polling keeps such a source on its schedule. An interrupted poll counts as news, so
+    /// that a shutdown never stretches an interval.
+    pub fn found_new(&self) -> bool {
+        self.interrupted || self.new + self.duplicates + self.errors + self.postponed > 0
+    }
+}
+
 impl fmt::Display for PollSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.failure {
@@ -139,6 +159,14 @@ impl fmt::Display for PollSummary {
     }
 }
 
+/// Why a listing page read outside a poll gave no links; `status` is the HTTP status
+/// when a response came back (a 404 ends an archive walk).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingPageError {
+    pub status: Option<u16>,
+    pub message: String,
+}
+
 /// A poll-level failure worth stopping for: the archive itself is unusable.
 #[derive(Debug, thiserror::Error)]
 #[error("source {source_name}: {error}")]
@@ -155,6 +183,11 @@ pub struct Pipeline {
     pub clock: Clock,
     /// Backoff after failed polls: base and cap (see [`schedule::backoff_delay`]).
     pub backoff: (Duration, Duration),
+    /// How far a quiet source's interval may stretch, unless the source sets its own
+    /// (see [`schedule::next_poll`]).
+    pub max_interval: Duration,
+    /// Live figures for `/metrics`: every request and poll is counted here.
+    pub metrics: Metrics,
 }
 
 /// Why a feed could not be read, and how long the server asked us to stay away.
@@ -171,6 +204,37 @@ impl FeedFailure {
             retry_after: None,
         }
     }
+
+    /// A request that brought no usable response: an error, or a status that is neither
+    /// success nor 304. `None` when the response is usable. `what` and `url` name it.
+    fn of_request(
+        what: &str,
+        url: &Url,
+        result: &Result<Response, FetchError>,
+        now: DateTime<Utc>,
+    ) -> Option<FeedFailure> {
+        match result {
+            Ok(response) if response.is_success() || response.is_not_modified() => None,
+            Ok(response) => Some(FeedFailure {
+                message: format!("{what} {url}: {}", response.status_error()),
+                retry_after: response.retry_after(now),
+            }),
+            Err(error) => Some(FeedFailure {
+                message: format!("{what} {url}: {error}"),
+                retry_after: match error {
+                    FetchError::Deferred(deferred) => Some(deferred.wait),
+                    _ => None,
+                },
+            }),
+        }
+    }
+}
+
+/// A listing read to the end: what to write back, and how long the server asked not to
+/// be polled again (RSS `<ttl>`, Cache-Control `max-age`, `Expires`).
+struct Listed {
+    outcome: PollOutcome,
+    not_before: Option<Duration>,
 }
 
 impl Pipeline {
@@ -181,29 +245,62 @@ impl Pipeline {
         state: &SourceState,
         shutdown: &Shutdown,
     ) -> Result<PollSummary, PollError> {
+        // Every request of the poll, however deep, may reach private addresses only if
+        // the source says so.
+        guard::with_private_allowed(
+            source.allow_private,
+            self.poll_source_as_configured(source, state, shutdown),
+        )
+        .await
+    }
+
+    async fn poll_source_as_configured(
+        &self,
+        source: &SourceConfig,
+        state: &SourceState,
+        shutdown: &Shutdown,
+    ) -> Result<PollSummary, PollError> {
         let store_error = |error| PollError {
             source_name: source.name.clone(),
             error,
         };
+        let started = self.clock.instant();
         let mut summary = PollSummary {
             source: source.name.clone(),
             ..PollSummary::default()
         };
-        let outcome = match source.kind {
-            SourceKind::Feed | SourceKind::Page => {
-                self.poll_listing(source, state, shutdown, &mut summary)
-                    .await
-            }
-            SourceKind::Sitemap => {
-                self.poll_sitemap(source, state, shutdown, &mut summary)
-                    .await
-            }
-        }
-        .map_err(store_error)?;
+        let poll_started_at = self.clock.now();
+        let outcome = match self.source_kind(source, state).await.map_err(store_error)? {
+            Err(failure) => Err(failure),
+            Ok((SourceKind::Sitemap, _)) => self
+                .poll_sitemap(source, state, shutdown, &mut summary)
+                .await
+                .map_err(store_error)?,
+            Ok((kind, fetched)) => self
+                .poll_listing(source, kind, state, fetched, shutdown, &mut summary)
+                .await
+                .map_err(store_error)?,
+        };
         let now = self.clock.now();
         let scheduled = source.schedule.next_after(now, source.timezone);
-        let (outcome, next_poll_at) = match outcome {
-            Ok(success) => (success, scheduled),
+        let (outcome, next_poll_at, poll_interval) = match outcome {
+            Ok(Listed {
+                outcome,
+                not_before,
+            }) => {
+                let next = schedule::next_poll(
+                    &source.schedule,
+                    source.timezone,
+                    &schedule::PollFacts {
+                        started: poll_started_at,
+                        found_new: summary.found_new(),
+                        interval: state.poll_interval,
+                        not_before,
+                        max_interval: source.max_interval.unwrap_or(self.max_interval),
+                    },
+                );
+                (outcome, next.at, next.interval)
+            }
             Err(failure) => {
                 // Back off, and never come back before the server said we may.
                 let (base, max) = self.backoff;
@@ -224,6 +321,7 @@ impl Pipeline {
                         error: failure.message,
                     },
                     next,
+                    state.poll_interval,
                 )
             }
         };
@@ -233,9 +331,21 @@ impl Pipeline {
                 polled_at: now,
                 next_poll_at,
                 outcome,
+                poll_interval,
+                found_new: summary.found_new(),
             })
             .await
             .map_err(store_error)?;
+        self.metrics.poll(
+            &source.name,
+            &PollFigures {
+                new: summary.new,
+                duplicates: summary.duplicates,
+                errors: summary.errors,
+                failed: summary.failure.is_some(),
+            },
+            started.elapsed(),
+        );
         if summary.failure.is_none() {
             tracing::info!(
                 source = %source.name,
@@ -246,22 +356,96 @@ impl Pipeline {
                 errors = summary.errors,
                 skipped = summary.skipped,
                 not_modified = summary.not_modified,
+                next_poll = ?next_poll_at,
+                interval = ?poll_interval,
                 "polled"
             );
         }
         Ok(summary)
     }
 
-    /// The listing part of a poll: a feed's items, or a page's article links. The outer
-    /// `Result` is a storage failure; the inner one the source's own outcome.
-    async fn poll_listing(
+    /// The kind a source is polled as: the configured one, else the one detected for its
+    /// URL before, else the one its response shows now, which is recorded (until the URL
+    /// changes) and logged. A feed or page detected now comes with its response, so the
+    /// poll does not ask twice. The outer `Result` is a storage failure; the inner one a
+    /// source that could not be fetched or is none of the kinds.
+    async fn source_kind(
         &self,
         source: &SourceConfig,
         state: &SourceState,
+    ) -> Result<Result<(SourceKind, Option<Fetched>), FeedFailure>, StoreError> {
+        if let Some(kind) = source.kind {
+            return Ok(Ok((kind, None)));
+        }
+        if state.kind_detected_at.is_some()
+            && let Some(kind) = SourceKind::from_name(&state.kind)
+        {
+            return Ok(Ok((kind, None)));
+        }
+        let mut fetched = self
+            .fetcher
+            .get(&source.url, Purpose::Feed, &Validators::default())
+            .await;
+        if let Some(failure) =
+            FeedFailure::of_request("source", &source.url, &fetched.result, self.clock.now())
+        {
+            self.log_fetch(Some(state.id), &fetched, None).await?;
+            return Ok(Err(failure));
+        }
+        let detected = match &fetched.result {
+            Ok(response) => {
+                let response = response.clone();
+                tokio::task::spawn_blocking(move || detect_kind(&response))
+                    .await
+                    .unwrap_or(None)
+            }
+            Err(_) => None,
+        };
+        let Some(kind) = detected else {
+            let content_type = match &fetched.result {
+                Ok(response) => response.header("content-type").unwrap_or("none"),
+                Err(_) => "none",
+            };
+            let problem = format!(
+                "neither a feed, a sitemap nor an HTML page (Content-Type {content_type}); set `kind` in the configuration"
+            );
+            self.log_fetch(Some(state.id), &fetched, Some(problem.clone()))
+                .await?;
+            return Ok(Err(FeedFailure::new(format!(
+                "source {}: {problem}",
+                source.url
+            ))));
+        };
+        self.store
+            .record_detected_kind(state.id, kind, self.clock.now())
+            .await?;
+        tracing::info!(source = %source.name, url = %source.url, %kind, "source kind detected");
+        if kind == SourceKind::Sitemap {
+            // The sitemap walk reads it again, with the indexes it leads to.
+            self.log_fetch(Some(state.id), &fetched, None).await?;
+            return Ok(Ok((kind, None)));
+        }
+        if kind == SourceKind::Page {
+            // Logged as what it turned out to be.
+            fetched.purpose = Purpose::Page;
+        }
+        Ok(Ok((kind, Some(fetched))))
+    }
+
+    /// The listing part of a poll: a feed's items, or a page's article links. The outer
+    /// `Result` is a storage failure; the inner one the source's own outcome.
+    /// `prefetched` is the listing's response when detecting the source's kind already
+    /// fetched it.
+    async fn poll_listing(
+        &self,
+        source: &SourceConfig,
+        kind: SourceKind,
+        state: &SourceState,
+        prefetched: Option<Fetched>,
         shutdown: &Shutdown,
         summary: &mut PollSummary,
-    ) -> Result<Result<PollOutcome, FeedFailure>, StoreError> {
-        let (purpose, what) = match source.kind {
+    ) -> Result<Result<Listed, FeedFailure>, StoreError> {
+        let (purpose, what) = match kind {
             SourceKind::Page => (Purpose::Page, "page"),
             _ => (Purpose::Feed, "feed"),
         };
@@ -269,12 +453,23 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let fetched = self.fetcher.get(&source.url, purpose, &validators).await;
+        let mut fetched = match prefetched {
+            Some(fetched) => fetched,
+            None => self.fetcher.get(&source.url, purpose, &validators).await,
+        };
         // The request is logged once its body is judged, so a feed that arrived but is not
-        // a feed is an error in the request log too.
-        let listing = match &fetched.result {
+        // a feed is an error in the request log too. The body (up to `max_body`) goes to
+        // the parser itself, not a copy; the poll keeps only its hash.
+        let mut body_sha256 = None;
+        let listing = match &mut fetched.result {
             Ok(response) if response.is_success() => {
-                Some(read_listing(source, response.clone()).await)
+                body_sha256 = Some(canon::body_hash(&response.body));
+                let body = std::mem::take(&mut response.body);
+                let listing = Response {
+                    body,
+                    ..response.clone()
+                };
+                Some(read_listing(source, kind, listing).await)
             }
             _ => None,
         };
@@ -296,16 +491,24 @@ impl Pipeline {
                 }));
             }
         };
+        let freshness = response.freshness(self.clock.now());
         if response.is_not_modified() {
             summary.not_modified = true;
             let fresh = response.validators();
-            return Ok(Ok(PollOutcome::Success {
-                etag: fresh.etag.or(validators.etag),
-                last_modified: fresh.last_modified.or(validators.last_modified),
-                body_sha256: state.last_body_sha256.clone(),
+            return Ok(Ok(Listed {
+                outcome: PollOutcome::Success {
+                    etag: fresh.etag.or(validators.etag),
+                    last_modified: fresh.last_modified.or(validators.last_modified),
+                    body_sha256: state.last_body_sha256.clone(),
+                },
+                not_before: freshness,
             }));
         }
-        let Listing { mut items, feeds } = match listing {
+        let Listing {
+            mut items,
+            feeds,
+            ttl,
+        } = match listing {
             Some(Ok(listing)) => listing,
             Some(Err(error)) => {
                 return Ok(Err(FeedFailure::new(format!(
@@ -325,16 +528,19 @@ impl Pipeline {
                 items.extend(self.followed_feed_items(state, feed_url).await?);
             }
         }
+        let fresh = response.validators();
         let complete = self
             .archive_items(source, state, &items, shutdown, summary)
             .await?;
         // Validators are kept only when every item is safely archived: otherwise the next
         // poll would get a 304 and never retry the items that failed or had to wait.
-        let fresh = response.validators();
-        Ok(Ok(PollOutcome::Success {
-            etag: fresh.etag.filter(|_| complete),
-            last_modified: fresh.last_modified.filter(|_| complete),
-            body_sha256: Some(canon::body_hash(&response.body)).filter(|_| complete),
+        Ok(Ok(Listed {
+            outcome: PollOutcome::Success {
+                etag: fresh.etag.filter(|_| complete),
+                last_modified: fresh.last_modified.filter(|_| complete),
+                body_sha256: body_sha256.filter(|_| complete),
+            },
+            not_before: freshness.max(ttl),
         }))
     }
 
@@ -416,7 +622,7 @@ impl Pipeline {
         state: &SourceState,
         shutdown: &Shutdown,
         summary: &mut PollSummary,
-    ) -> Result<Result<PollOutcome, FeedFailure>, StoreError> {
+    ) -> Result<Result<Listed, FeedFailure>, StoreError> {
         let since = state
             .last_success_at
             .map(|t| t - chrono::Duration::days(SITEMAP_DATE_MARGIN_DAYS));
@@ -449,10 +655,13 @@ impl Pipeline {
         items.sort_by_key(|item| std::cmp::Reverse(item.published));
         self.archive_items(source, state, &items, shutdown, summary)
             .await?;
-        Ok(Ok(PollOutcome::Success {
-            etag: None,
-            last_modified: None,
-            body_sha256: None,
+        Ok(Ok(Listed {
+            outcome: PollOutcome::Success {
+                etag: None,
+                last_modified: None,
+                body_sha256: None,
+            },
+            not_before: None,
         }))
     }
 
@@ -556,6 +765,48 @@ impl Pipeline {
             return Ok(vec![fallback]);
         }
         Ok(named)
+    }
+
+    /// One page of a site's own listing read outside a poll (a backfill walking a
+    /// source's archive pages): fetched and logged as a page source's page is, and read
+    /// for article links by `source`'s rules. The outer error is a storage failure.
+    pub async fn listing_page(
+        &self,
+        source: &SourceConfig,
+        source_id: Option<i64>,
+        url: &Url,
+    ) -> Result<Result<Vec<FeedItem>, ListingPageError>, StoreError> {
+        let fetched = self
+            .fetcher
+            .get(url, Purpose::Page, &Validators::default())
+            .await;
+        let listing = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                Some(read_listing(source, SourceKind::Page, response.clone()).await)
+            }
+            _ => None,
+        };
+        let problem = match &listing {
+            Some(Err(error)) => Some(error.clone()),
+            _ => None,
+        };
+        self.log_fetch(source_id, &fetched, problem).await?;
+        let status = fetched.status;
+        Ok(match (listing, fetched.result) {
+            (Some(Ok(listing)), _) => Ok(listing.items),
+            (Some(Err(message)), response) => Err(ListingPageError {
+                status: response.ok().map(|r| r.status),
+                message: format!("page {url}: {message}"),
+            }),
+            (None, Ok(response)) => Err(ListingPageError {
+                status: Some(response.status),
+                message: format!("page {url}: {}", response.status_error()),
+            }),
+            (None, Err(error)) => Err(ListingPageError {
+                status,
+                message: format!("page {url}: {error}"),
+            }),
+        })
     }
 
     async fn archive_item(
@@ -692,22 +943,25 @@ impl Pipeline {
             timezone,
             not_after: Some(now),
         };
-        let (body, decoded_charset, charset_source, extracted) = {
+        let (body, decoded_charset, charset_source, extracted, story_fingerprint) = {
             let content_type = content_type.clone();
             tokio::task::spawn_blocking(move || {
                 let decoded = decode_html(&body, content_type.as_deref(), options.url.as_ref());
-                let extracted = extract::extract(&decoded.text, &options);
+                let html = within_tag_limit(&decoded.text, MAX_PAGE_TAGS);
+                let extracted = extract::extract(html, &options);
+                let story_fingerprint = stories::fingerprint(&extracted.text);
                 (
                     body,
                     decoded.encoding.name(),
                     decoded.source.as_str(),
                     extracted,
+                    story_fingerprint,
                 )
             })
             .await
             .unwrap_or_else(|e| {
                 tracing::error!(url = %requested, error = %e, "extraction panicked");
-                (Vec::new(), "UTF-8", "detected", Extracted::default())
+                (Vec::new(), "UTF-8", "detected", Extracted::default(), None)
             })
         };
         let mut urls: Vec<String> = Vec::new();
@@ -749,6 +1003,7 @@ impl Pipeline {
             description: extracted.description,
             text: extracted.text,
             text_fingerprint,
+            story_fingerprint,
             extractor: EXTRACTOR.to_string(),
             capture: NewCapture {
                 fetch_id: Some(fetch_id),
@@ -767,7 +1022,7 @@ impl Pipeline {
 
     /// Writes one request to the request log. `problem` is what was wrong with a response
     /// that arrived intact (not a feed, not HTML).
-    async fn log_fetch(
+    pub async fn log_fetch(
         &self,
         source_id: Option<i64>,
         fetched: &Fetched,
@@ -775,6 +1030,17 @@ impl Pipeline {
     ) -> Result<FetchId, StoreError> {
         for earlier in &fetched.preceding {
             Box::pin(self.log_fetch(source_id, earlier, None)).await?;
+        }
+        let sent = !matches!(
+            fetched.result,
+            Err(FetchError::Deferred(_)
+                | FetchError::DisallowedByRobots(_)
+                | FetchError::RobotsUnavailable(..)
+                | FetchError::Refused(_))
+        );
+        if sent {
+            self.metrics
+                .request(fetched.purpose.as_str(), fetched.status, fetched.bytes);
         }
         let (final_url, status, error) = match &fetched.result {
             Ok(r) if r.is_success() || r.is_not_modified() => {
@@ -804,6 +1070,51 @@ impl Pipeline {
                 error,
             })
             .await
+    }
+}
+
+/// What a response is, for a source without a configured kind: a feed (RSS, Atom, RDF,
+/// JSON Feed), a sitemap (`<urlset>` or `<sitemapindex>`, gzipped or not, or a text list
+/// of URLs) or an HTML page. The body decides where it is clear, so a feed served as
+/// text/html is a feed; Content-Type decides only for a body that is none of them. A
+/// site's root page is a page even when its robots.txt names sitemaps: `kind = "sitemap"`
+/// says otherwise.
+fn detect_kind(response: &Response) -> Option<SourceKind> {
+    let mut html = match feed::parse_feed(&response.body, &response.final_url) {
+        Ok(_) => return Some(SourceKind::Feed),
+        Err(feed::FeedError::Html) => true,
+        Err(_) => false,
+    };
+    if !html {
+        // One entry is enough to tell, and keeps a big sitemap cheap.
+        let limits = sitemap::SitemapLimits {
+            max_urls: 1,
+            ..sitemap::SitemapLimits::default()
+        };
+        match sitemap::parse_sitemap_detailed(&response.body, &response.final_url, &limits) {
+            Ok(parsed) if !parsed.sitemap.is_empty() => return Some(SourceKind::Sitemap),
+            Err(sitemap::SitemapError::Html) => html = true,
+            _ => {}
+        }
+    }
+    let declared_html = response.header("content-type").is_some_and(|value| {
+        let mime = value.split(';').next().unwrap_or("").trim();
+        mime.eq_ignore_ascii_case("text/html") || mime.eq_ignore_ascii_case("application/xhtml+xml")
+    });
+    (html || declared_html).then_some(SourceKind::Page)
+}
+
+/// Tags of one page that extraction reads at most. The extractor's DOM costs a few hundred
+/// bytes per element, so a 10 MiB page of a million empty elements would take hundreds of
+/// megabytes; the largest of 2,300 real article pages in the evaluation sets has under
+/// 20,000. The capture keeps the whole page.
+const MAX_PAGE_TAGS: usize = 100_000;
+
+/// `html` up to its `max`-th tag (`<`); the HTML parser closes what the cut leaves open.
+fn within_tag_limit(html: &str, max: usize) -> &str {
+    match html.match_indices('<').nth(max) {
+        Some((at, _)) => &html[..at],
+        None => html,
     }
 }
 

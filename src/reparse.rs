@@ -3,7 +3,9 @@
 //! article's extracted fields (and text fingerprint) are rewritten where they differ, with
 //! the extractor's name, so an archive improves when the extractor does. The full-text
 //! index follows through the archive's triggers. Identity (canonical URL, URLs, feed items)
-//! is never changed here.
+//! is never changed here. The story fingerprint follows the new text, and an article
+//! archived before stories existed is given its story (in id order, so the earliest
+//! articles start the stories later ones join); an article keeps the story it has.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,7 @@ use crate::pipeline::EXTRACTOR;
 use crate::store::{
     ArticleFilter, ArticleRecord, Capture, ExtractedFields, Reextracted, Store, StoreError,
 };
+use crate::stories;
 
 /// Articles read per page; each is re-extracted before the next page is read.
 const PAGE: u32 = 64;
@@ -41,6 +44,8 @@ pub struct ReparseSummary {
     /// Of the changed articles, those whose new text is another article's (their
     /// fingerprint was cleared to keep fingerprints unique).
     pub fingerprint_clashes: u64,
+    /// Articles that had no story and were given one.
+    pub stories_assigned: u64,
 }
 
 /// Re-extracts every article the options select.
@@ -88,6 +93,7 @@ pub async fn reparse(
                 Reextracted::Changed(fields) => {
                     tracing::info!(article = id, %url, changed = ?fields, "re-extracted");
                     summary.changed += 1;
+                    summary.stories_assigned += u64::from(fields.contains(&"story_id"));
                 }
                 Reextracted::FingerprintClash { changed, other } => {
                     tracing::warn!(
@@ -96,6 +102,7 @@ pub async fn reparse(
                     );
                     summary.changed += 1;
                     summary.fingerprint_clashes += 1;
+                    summary.stories_assigned += u64::from(changed.contains(&"story_id"));
                 }
                 Reextracted::Unchanged => summary.unchanged += 1,
                 Reextracted::Missing => {
@@ -124,6 +131,7 @@ fn extract_again(article: &ArticleRecord, capture: &Capture, timezone: Tz) -> Ex
     };
     let e = extract::extract(&decoded.text, &options);
     let text_fingerprint = canon::text_fingerprint(e.title.as_deref(), &e.text);
+    let story_fingerprint = stories::fingerprint(&e.text);
     ExtractedFields {
         title: e.title,
         authors: e.authors,
@@ -134,6 +142,7 @@ fn extract_again(article: &ArticleRecord, capture: &Capture, timezone: Tz) -> Ex
         description: e.description,
         text: e.text,
         text_fingerprint,
+        story_fingerprint,
         extractor: EXTRACTOR.to_string(),
     }
 }

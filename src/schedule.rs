@@ -1,12 +1,14 @@
 //! Cron schedules as users write them: five crontab fields (minute hour day month weekday),
 //! or six with a leading seconds field, or an `@hourly`-style macro. This module owns the
 //! translation to the `cron` crate, which wants seconds first and numbers weekdays 1–7 from
-//! Sunday where crontab uses 0–7 (0 and 7 both Sunday). Pure: the caller passes the time.
+//! Sunday where crontab uses 0–7 (0 and 7 both Sunday), and the arithmetic of when a source
+//! is polled next: adaptive stretching ([`next_poll`]) and backoff ([`backoff_delay`]).
+//! Pure: the caller passes the time.
 
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, SubsecRound, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// A parsed cron schedule that remembers the line it came from.
@@ -41,6 +43,29 @@ impl CronSchedule {
         self.inner
             .after(&after.with_timezone(&timezone))
             .next()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The first firing at or after `at`.
+    pub fn first_at_or_after(&self, at: DateTime<Utc>, timezone: Tz) -> Option<DateTime<Utc>> {
+        // Firings fall on whole seconds and `next_after` is strict, so ask for the first one
+        // after the whole second before `at` (rounded up).
+        let whole = at.trunc_subsecs(0);
+        let whole = if whole < at {
+            whole + chrono::Duration::seconds(1)
+        } else {
+            whole
+        };
+        self.next_after(whole - chrono::Duration::seconds(1), timezone)
+    }
+
+    /// The last firing at or before `at`.
+    pub fn last_at_or_before(&self, at: DateTime<Utc>, timezone: Tz) -> Option<DateTime<Utc>> {
+        // Iterating backwards from a time yields the firings strictly before it.
+        let after = at.trunc_subsecs(0) + chrono::Duration::seconds(1);
+        self.inner
+            .after(&after.with_timezone(&timezone))
+            .next_back()
             .map(|t| t.with_timezone(&Utc))
     }
 }
@@ -252,6 +277,273 @@ pub fn backoff_delay(
     (key, failures).hash(&mut hasher);
     let fraction = (hasher.finish() % 1000) as f64 / 1000.0;
     full.mul_f64(0.5 + 0.5 * fraction)
+}
+
+/// How much the interval grows after each successful poll that found nothing new.
+///
+/// Why a stretch factor and not an estimate of the publishing rate (a mean gap between new
+/// items, say): it needs one number of state, the interval itself, so it survives a restart
+/// in one column; it is deterministic and easy to predict from the log; and it reacts at
+/// once in the direction that matters (a single poll with news puts the source back on its
+/// schedule), where a rate estimate lags behind a quiet site waking up. From a 15-minute
+/// schedule, eight quiet polls in a row reach a six-hour cap.
+pub const STRETCH_FACTOR: f64 = 1.5;
+
+/// What the adaptive rule needs to know about a poll that succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollFacts {
+    /// When the poll started: intervals are counted between poll starts.
+    pub started: DateTime<Utc>,
+    /// The poll found something new to the source (or left new items for the next poll).
+    pub found_new: bool,
+    /// The interval in force before this poll; `None` while the source is on its schedule.
+    pub interval: Option<std::time::Duration>,
+    /// How long the server asked not to be polled again (RSS `<ttl>`, Cache-Control
+    /// `max-age`, `Expires`), counted from `started`.
+    pub not_before: Option<std::time::Duration>,
+    /// The longest the interval may grow, and the cap on `not_before`.
+    pub max_interval: std::time::Duration,
+}
+
+/// When a source is polled next, and the interval to remember for the poll after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextPoll {
+    /// `None` when the schedule never fires again.
+    pub at: Option<DateTime<Utc>>,
+    /// The stretched interval now in force; `None` means "on schedule".
+    pub interval: Option<std::time::Duration>,
+}
+
+fn plus(t: DateTime<Utc>, d: std::time::Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The next poll after a successful one, by the adaptive rule:
+///
+/// - a poll that found something new puts the source back on its schedule (the next firing);
+/// - a poll that found nothing new stretches the interval by [`STRETCH_FACTOR`] (from the
+///   schedule's own gap the first time), up to `max_interval`;
+/// - the server's `not_before` (capped at `max_interval`) is a lower bound either way;
+/// - the result is always a firing of the schedule, never before its next one: the first
+///   firing at or after the wanted time, or, when that would pass `max_interval`, the last
+///   firing within it (`max_interval` is the hard limit, so a `not_before` within one gap
+///   of the schedule of it may be cut short). A schedule that fires less often than
+///   `max_interval` is never stretched.
+pub fn next_poll(schedule: &CronSchedule, timezone: Tz, facts: &PollFacts) -> NextPoll {
+    let started = facts.started;
+    let Some(scheduled) = schedule.next_after(started, timezone) else {
+        return NextPoll {
+            at: None,
+            interval: None,
+        };
+    };
+    // Intervals run from the firing the poll belongs to, not from the moment it started,
+    // so a poll that starts a little late (a busy daemon, a slow archive) neither skips a
+    // firing nor drifts. The server's lower bound runs from the poll itself.
+    let anchor = schedule
+        .last_at_or_before(started, timezone)
+        .unwrap_or(started);
+    let gap = (scheduled - anchor).to_std().unwrap_or_default();
+    let max = facts.max_interval;
+    let stretched = if facts.found_new {
+        std::time::Duration::ZERO
+    } else {
+        let previous = facts.interval.unwrap_or(gap).min(max);
+        std::time::Duration::try_from_secs_f64(previous.as_secs_f64() * STRETCH_FACTOR)
+            .unwrap_or(max)
+            .min(max)
+    };
+    let lower = facts.not_before.unwrap_or_default().min(max);
+    let earliest = plus(anchor, stretched).max(plus(started, lower));
+    let at = if earliest <= scheduled {
+        scheduled
+    } else {
+        let limit = plus(anchor, max);
+        match schedule.first_at_or_after(earliest, timezone) {
+            Some(at) if at <= limit => at,
+            _ => schedule
+                .last_at_or_before(limit, timezone)
+                .unwrap_or(scheduled),
+        }
+        .max(scheduled)
+    };
+    NextPoll {
+        at: Some(at),
+        interval: (!facts.found_new && at > scheduled)
+            .then(|| (at - anchor).to_std().unwrap_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod adaptive_tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 7, 12, h, mi, 0)
+            .single()
+            .expect("valid test date")
+    }
+
+    fn quarter() -> CronSchedule {
+        "*/15 * * * *".parse().expect("valid")
+    }
+
+    fn facts(started: DateTime<Utc>, interval: Option<Duration>) -> PollFacts {
+        PollFacts {
+            started,
+            found_new: false,
+            interval,
+            not_before: None,
+            max_interval: Duration::from_secs(6 * 3600),
+        }
+    }
+
+    #[test]
+    fn firings_at_or_around_a_time() {
+        let s = quarter();
+        let utc = chrono_tz::UTC;
+        assert_eq!(s.first_at_or_after(at(10, 15), utc), Some(at(10, 15)));
+        assert_eq!(
+            s.first_at_or_after(at(10, 15) + chrono::Duration::milliseconds(1), utc),
+            Some(at(10, 30))
+        );
+        assert_eq!(s.last_at_or_before(at(10, 15), utc), Some(at(10, 15)));
+        assert_eq!(
+            s.last_at_or_before(at(10, 15) + chrono::Duration::milliseconds(999), utc),
+            Some(at(10, 15))
+        );
+        assert_eq!(
+            s.last_at_or_before(at(10, 15) - chrono::Duration::milliseconds(1), utc),
+            Some(at(10, 0))
+        );
+    }
+
+    /// Polls a quiet source at each due time until the interval stops growing.
+    fn quiet_gaps(start: DateTime<Utc>, max: Duration, slip: chrono::Duration) -> Vec<i64> {
+        let s = quarter();
+        let mut started = start;
+        let mut interval = None;
+        let mut gaps = Vec::new();
+        for _ in 0..12 {
+            let next = next_poll(
+                &s,
+                chrono_tz::UTC,
+                &PollFacts {
+                    max_interval: max,
+                    ..facts(started + slip, interval)
+                },
+            );
+            let due = next.at.expect("fires");
+            assert!(
+                s.first_at_or_after(due, chrono_tz::UTC) == Some(due),
+                "{due} is not a firing"
+            );
+            gaps.push((due - started).num_minutes());
+            interval = next.interval;
+            started = due;
+        }
+        gaps
+    }
+
+    #[test]
+    fn quiet_polls_stretch_by_half_on_firings_up_to_the_cap() {
+        let six_hours = Duration::from_secs(6 * 3600);
+        let exact = quiet_gaps(at(10, 0), six_hours, chrono::Duration::zero());
+        assert_eq!(
+            exact,
+            [30, 45, 75, 120, 180, 270, 360, 360, 360, 360, 360, 360]
+        );
+        // Polls that start a little late (a busy daemon) keep to the same firings.
+        for slip in [1, 1500, 4 * 60 * 1000] {
+            let late = quiet_gaps(at(10, 0), six_hours, chrono::Duration::milliseconds(slip));
+            assert_eq!(late, exact, "{slip} ms late");
+        }
+        // A cap that is no multiple of the schedule's gap ends on the last firing within it.
+        let odd = quiet_gaps(
+            at(10, 0),
+            Duration::from_secs(100 * 60),
+            chrono::Duration::zero(),
+        );
+        assert!(odd.iter().all(|g| *g <= 100), "{odd:?}");
+        assert_eq!(odd.last(), Some(&90));
+    }
+
+    #[test]
+    fn news_puts_the_source_back_on_its_schedule() {
+        let next = next_poll(
+            &quarter(),
+            chrono_tz::UTC,
+            &PollFacts {
+                found_new: true,
+                ..facts(at(10, 0), Some(Duration::from_secs(6 * 3600)))
+            },
+        );
+        assert_eq!(
+            next,
+            NextPoll {
+                at: Some(at(10, 15)),
+                interval: None
+            }
+        );
+    }
+
+    #[test]
+    fn server_lifetimes_are_lower_bounds_capped_by_the_maximum() {
+        let with = |found_new, not_before: u64| {
+            next_poll(
+                &quarter(),
+                chrono_tz::UTC,
+                &PollFacts {
+                    found_new,
+                    not_before: Some(Duration::from_secs(not_before)),
+                    ..facts(at(10, 0), None)
+                },
+            )
+            .at
+        };
+        // A ttl of 100 minutes: the first firing after it, news or not.
+        assert_eq!(with(true, 100 * 60), Some(at(11, 45)));
+        // Counted from the poll itself: a poll a second late is not asked early.
+        let late = next_poll(
+            &quarter(),
+            chrono_tz::UTC,
+            &PollFacts {
+                found_new: true,
+                not_before: Some(Duration::from_secs(90 * 60)),
+                ..facts(at(10, 0) + chrono::Duration::seconds(1), None)
+            },
+        );
+        assert_eq!(late.at, Some(at(11, 45)));
+        assert_eq!(with(false, 100 * 60), Some(at(11, 45)));
+        // Shorter than the stretch: the stretch wins.
+        assert_eq!(with(false, 60), Some(at(10, 30)));
+        // A year: capped at six hours.
+        assert_eq!(with(true, 365 * 24 * 3600), Some(at(16, 0)));
+        // Within one gap of the cap: the cap wins, the last firing within it.
+        assert_eq!(with(true, 6 * 3600 - 60), Some(at(16, 0)));
+        let late = next_poll(
+            &quarter(),
+            chrono_tz::UTC,
+            &PollFacts {
+                found_new: true,
+                not_before: Some(Duration::from_secs(365 * 24 * 3600)),
+                ..facts(at(10, 0) + chrono::Duration::milliseconds(20), None)
+            },
+        );
+        assert_eq!(late.at, Some(at(16, 0)));
+    }
+
+    #[test]
+    fn sparse_schedules_are_never_stretched() {
+        let daily: CronSchedule = "0 6 * * *".parse().expect("valid");
+        let next = next_poll(&daily, chrono_tz::UTC, &facts(at(6, 0), None));
+        assert_eq!(next.at, Some(at(6, 0) + chrono::Duration::days(1)));
+        assert_eq!(next.interval, None);
+    }
 }
 
 #[cfg(test)]

@@ -74,6 +74,7 @@ pub async fn run(
     let mut totals = RunTotals::default();
 
     let mut sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
+    pipeline.metrics.set_sources_enabled(sources_enabled);
     notifier.ready(&format!("{sources_enabled} sources, starting"));
     while !shutdown.is_triggered() {
         let now = pipeline.clock.now();
@@ -86,11 +87,21 @@ pub async fn run(
         ));
         let wake_at = match start_due(&sources, pipeline, now, &mut polls, &limit, &shutdown).await
         {
-            Ok(next_poll) => next_wake(next_poll, now),
+            Ok(next_poll) => {
+                pipeline
+                    .metrics
+                    .scheduler_turn(now.timestamp(), polls.len(), Ok(()));
+                next_wake(next_poll, now)
+            }
             Err(error) => {
                 // The archive may be busy or the disk full for a while: keep the daemon up
                 // and try again shortly.
                 tracing::error!(%error, "cannot read the schedule; retrying");
+                pipeline.metrics.scheduler_turn(
+                    now.timestamp(),
+                    polls.len(),
+                    Err(error.to_string()),
+                );
                 now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default()
             }
         };
@@ -106,6 +117,7 @@ pub async fn run(
             Some(new) = reloads.recv() => {
                 sources = source_map(&new);
                 sources_enabled = new.sources.iter().filter(|s| s.enabled).count();
+                pipeline.metrics.set_sources_enabled(sources_enabled);
                 tracing::info!(sources = sources_enabled, "configuration reloaded");
                 notifier.ready(&format!("{sources_enabled} sources, reloaded"));
             }

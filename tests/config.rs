@@ -52,6 +52,8 @@ fn example_config_sets_every_key() {
         ("[archive]", "archive"),
         ("[http]", "http"),
         ("[run]", "run"),
+        ("[metrics]", "metrics"),
+        ("[stories]", "stories"),
     ] {
         let table = example
             .get(name)

@@ -106,7 +106,10 @@ async fn views_answer_common_questions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _server = build_archive(dir.path()).await;
     let db = open_db(dir.path());
-    assert_eq!(count(&db, "PRAGMA user_version"), newsvault::store::SCHEMA_VERSION);
+    assert_eq!(
+        count(&db, "PRAGMA user_version"),
+        newsvault::store::SCHEMA_VERSION
+    );
     assert_eq!(
         count(
             &db,

@@ -6,6 +6,8 @@
 //! when a second `<?xml … encoding=…?>` turns up past the first 64 bytes; decoding here and
 //! handing it UTF-8 without declarations avoids all three.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 /// How far into the body the XML declaration is looked for.
@@ -13,37 +15,41 @@ const DECL_WINDOW: usize = 1024;
 /// How much of the body chardetng sees; enough to guess, bounded for 10 MB bodies.
 const DETECT_WINDOW: usize = 1 << 20;
 
-/// Decodes `body` to text. Never fails: undecodable bytes become U+FFFD.
-pub(super) fn decode(body: &[u8]) -> String {
+/// Decodes `body` to text. Never fails: undecodable bytes become U+FFFD. Text that needs
+/// no decoding (UTF-8, or ASCII in an ASCII-compatible charset) is borrowed, not copied:
+/// feeds can be megabytes.
+pub(super) fn decode(body: &[u8]) -> Cow<'_, str> {
     // UTF-32 first: its little-endian BOM starts with the UTF-16LE one.
     if let Some(rest) = body.strip_prefix(&[0, 0, 0xFE, 0xFF]) {
-        return decode_utf32(rest, true);
+        return decode_utf32(rest, true).into();
     }
     if let Some(rest) = body.strip_prefix(&[0xFF, 0xFE, 0, 0]) {
-        return decode_utf32(rest, false);
+        return decode_utf32(rest, false).into();
     }
     if let Some((encoding, bom_len)) = Encoding::for_bom(body) {
         let rest = body.get(bom_len..).unwrap_or_default();
-        return encoding.decode_without_bom_handling(rest).0.into_owned();
+        return encoding.decode_without_bom_handling(rest).0;
     }
     // BOM-less UTF-16/32: the document starts with '<' (or whitespace) padded with NULs.
     match body.get(..4) {
-        Some([0, 0, 0, c]) if c.is_ascii() && *c != 0 => return decode_utf32(body, true),
-        Some([c, 0, 0, 0]) if c.is_ascii() && *c != 0 => return decode_utf32(body, false),
+        Some([0, 0, 0, c]) if c.is_ascii() && *c != 0 => return decode_utf32(body, true).into(),
+        Some([c, 0, 0, 0]) if c.is_ascii() && *c != 0 => return decode_utf32(body, false).into(),
         Some([0, a, 0, b]) if a.is_ascii() && b.is_ascii() && *a != 0 => {
-            return UTF_16BE.decode_without_bom_handling(body).0.into_owned();
+            return UTF_16BE.decode_without_bom_handling(body).0;
         }
         Some([a, 0, b, 0]) if a.is_ascii() && b.is_ascii() && *a != 0 => {
-            return UTF_16LE.decode_without_bom_handling(body).0.into_owned();
+            return UTF_16LE.decode_without_bom_handling(body).0;
         }
         _ => {}
     }
     match declared_encoding(body) {
-        Some(Declared::Ibm855) => decode_ibm855(body),
-        Some(Declared::Known(enc)) if enc == encoding_rs::WINDOWS_1252 => decode_mixed_latin1(body),
+        Some(Declared::Ibm855) => decode_ibm855(body).into(),
+        Some(Declared::Known(enc)) if enc == encoding_rs::WINDOWS_1252 => {
+            decode_mixed_latin1(body).into()
+        }
         // Bytes that read as ASCII cannot be UTF-16 whatever the declaration says.
         Some(Declared::Known(enc)) if enc != UTF_8 && enc != UTF_16LE && enc != UTF_16BE => {
-            enc.decode_without_bom_handling(body).0.into_owned()
+            enc.decode_without_bom_handling(body).0
         }
         _ => decode_utf8_or_guess(body),
     }
@@ -93,9 +99,9 @@ fn label_to_encoding(label: &str) -> Option<Declared> {
 
 /// UTF-8 when the bytes are UTF-8, or nearly so (a feed declared UTF-8 with a stray
 /// Latin-1 byte keeps its real UTF-8 text); otherwise chardetng's guess.
-fn decode_utf8_or_guess(body: &[u8]) -> String {
+fn decode_utf8_or_guess(body: &[u8]) -> Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(body) {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let (mut valid_non_ascii, mut invalid) = (0usize, 0usize);
     for chunk in body.utf8_chunks() {
@@ -103,13 +109,13 @@ fn decode_utf8_or_guess(body: &[u8]) -> String {
         invalid += usize::from(!chunk.invalid().is_empty());
     }
     if valid_non_ascii >= invalid.saturating_mul(4) && valid_non_ascii > 0 {
-        return String::from_utf8_lossy(body).into_owned();
+        return String::from_utf8_lossy(body);
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     let window = &body[..body.len().min(DETECT_WINDOW)];
     detector.feed(window, window.len() == body.len());
     let guess = detector.guess(None, chardetng::Utf8Detection::Deny);
-    guess.decode_without_bom_handling(body).0.into_owned()
+    guess.decode_without_bom_handling(body).0
 }
 
 /// A body declared ISO-8859-1 (windows-1252 on the web) is often a mix: a template in

@@ -34,6 +34,8 @@ pub struct FeedItem {
 pub struct ParsedFeed {
     pub title: Option<String>,
     pub items: Vec<FeedItem>,
+    /// RSS `<ttl>`: how long the feed asks readers to wait before polling again.
+    pub ttl: Option<std::time::Duration>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -77,6 +79,15 @@ pub fn parse_feed(body: &[u8], base: &Url) -> Result<ParsedFeed, FeedError> {
     Ok(convert(feed, base))
 }
 
+/// Items read from one XML feed at most. feed-rs holds about 1.5 KB per item while it
+/// parses, so a 10 MiB feed of 100,000 tiny items would cost hundreds of megabytes; no news
+/// feed lists anywhere near this many (the largest of the evaluation set lists 730).
+pub const MAX_ITEMS: usize = 10_000;
+
+/// An item's title is kept to this many characters: it only names the item in logs, and a
+/// hostile feed's megabyte titles would otherwise be held for the whole poll.
+pub const MAX_TITLE_CHARS: usize = 1_000;
+
 fn parse_xml(base: &Url, text: &str) -> Result<Feed, FeedError> {
     let root = match repair::find_root(text) {
         repair::Root::Feed(at) => at,
@@ -84,6 +95,11 @@ fn parse_xml(base: &Url, text: &str) -> Result<Feed, FeedError> {
         repair::Root::Other => {
             return Err(FeedError::Invalid("no feed root element".into()));
         }
+    };
+    // Cut before the item past the limit; like any truncated feed, the repair closes it.
+    let text = match nth_item_start(text, MAX_ITEMS) {
+        Some(cut) if cut > root => &text[..cut],
+        _ => text,
     };
     // As published (minus the declaration: the text is UTF-8 now, whatever it says).
     let first = match repair::strip_declaration(text).map(|t| run(base, t.as_bytes())) {
@@ -176,8 +192,8 @@ fn convert(feed: Feed, base: &Url) -> ParsedFeed {
                 link,
                 title: entry
                     .title
-                    .map(|t| t.content.trim().to_string())
-                    .filter(|t| !t.is_empty()),
+                    .map(|t| t.content.trim().chars().take(MAX_TITLE_CHARS).collect())
+                    .filter(|t: &String| !t.is_empty()),
                 published: entry.published.or(entry.updated),
             }
         })
@@ -185,6 +201,9 @@ fn convert(feed: Feed, base: &Url) -> ParsedFeed {
     ParsedFeed {
         title: feed.title.map(|t| t.content.trim().to_string()),
         items,
+        ttl: feed
+            .ttl
+            .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60)),
     }
 }
 
@@ -195,6 +214,32 @@ fn resolve(href: &str, base: &Url) -> Option<Url> {
     }
     let url = base.join(href.trim()).ok()?;
     matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// Where the `n`-th (counting from 0) `<item` or `<entry` start tag begins, namespace
+/// prefix or not, if the text has that many.
+fn nth_item_start(text: &str, n: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    let is_item_tag = |at: usize| {
+        let rest = &b[at + 1..];
+        let prefix = rest
+            .iter()
+            .take(32)
+            .position(|&c| !(c.is_ascii_alphanumeric() || c == b'_' || c == b'-'))
+            .filter(|&p| rest[p] == b':')
+            .map_or(0, |p| p + 1);
+        let rest = &rest[prefix..];
+        ["item", "entry"].iter().any(|name| {
+            rest.starts_with(name.as_bytes())
+                && rest
+                    .get(name.len())
+                    .is_some_and(|c| matches!(c, b'>' | b'/' | b' ' | b'\t' | b'\r' | b'\n'))
+        })
+    };
+    text.match_indices('<')
+        .map(|(at, _)| at)
+        .filter(|&at| is_item_tag(at))
+        .nth(n)
 }
 
 fn looks_like_html(start: &[u8]) -> bool {
@@ -227,6 +272,30 @@ mod tests {
         assert!(feed.items[0].published.is_some());
         // No guid: none is invented, so the link identifies the item on every poll.
         assert_eq!(feed.items[1].guid, None);
+    }
+
+    #[test]
+    fn a_feed_of_too_many_items_is_read_up_to_the_limit() {
+        let items: String = (0..MAX_ITEMS + 5)
+            .map(|i| format!("<item><link>/a/{i}</link></item>"))
+            .collect();
+        let rss = format!("<rss version=\"2.0\"><channel><title>T</title>{items}</channel></rss>");
+        let feed = parse_feed(rss.as_bytes(), &base()).expect("parses");
+        assert_eq!(feed.items.len(), MAX_ITEMS);
+        assert_eq!(
+            feed.items
+                .last()
+                .and_then(|i| i.link.as_ref())
+                .map(Url::path),
+            Some(format!("/a/{}", MAX_ITEMS - 1).as_str())
+        );
+        let atom = format!(
+            "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>{}</feed>",
+            (0..MAX_ITEMS + 1)
+                .map(|i| format!("<atom:entry><id>e{i}</id></atom:entry>"))
+                .collect::<String>()
+        );
+        assert_eq!(nth_item_start(&atom, MAX_ITEMS), atom.rfind("<atom:entry>"));
     }
 
     #[test]

@@ -2,9 +2,13 @@
 //! `host_in_flight` requests to one host at a time, request starts spaced by at least the
 //! host's delay (the configured minimum or the site's Crawl-delay, whichever is larger), a
 //! host that answered 429/503 with Retry-After left alone until then, and a global cap on
-//! requests in flight. Time is tokio's, so tests run it on paused time.
+//! requests in flight. A host may have limits of its own ([`Gate::set_host_limits`], from
+//! the sources' `per_host_requests` / `per_host_delay`); changing them takes effect at once
+//! without ever letting more requests in flight than the new limit. Time is tokio's, so
+//! tests run it on paused time.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -33,6 +37,13 @@ impl Default for GateLimits {
     }
 }
 
+/// One host's own limits, replacing the global `host_in_flight` and `host_delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostLimits {
+    pub in_flight: usize,
+    pub delay: Duration,
+}
+
 /// The host cannot be asked before `until` (it said so, or its queue is that long).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("host busy or rate-limited for another {:.0?}", wait)]
@@ -44,25 +55,88 @@ pub struct Deferred {
 #[derive(Debug)]
 struct HostState {
     in_flight: Arc<Semaphore>,
+    /// The number of slots `in_flight` stands for (its permits, in use or not, less `owed`).
+    slots: usize,
+    /// Permits to retire as they come back: the host's limit was lowered while they were
+    /// in use. Shared with the permits, which settle the debt when dropped.
+    owed: Arc<AtomicUsize>,
+    /// Least time between request starts, before Crawl-delay.
+    delay: Duration,
     /// Earliest start for the next request.
     next_start: Instant,
     /// Crawl-delay from the host's robots.txt, when larger than the configured delay.
     crawl_delay: Option<Duration>,
 }
 
+impl HostState {
+    /// Gives the host `target.in_flight` slots and `target.delay`. Fewer slots retire free
+    /// permits at once and the rest as they come back, so requests in flight are never more
+    /// than the new limit once those have finished, and never more than the old one before.
+    fn apply(&mut self, target: HostLimits) {
+        let wanted = target.in_flight.max(1);
+        if wanted > self.slots {
+            let more = wanted - self.slots;
+            // A debt still open is cancelled first: those permits simply stay. (The closure
+            // may run more than once under contention; it only reads `more`.)
+            let mut cancelled = 0;
+            let _ = self
+                .owed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |owed| {
+                    cancelled = owed.min(more);
+                    Some(owed - cancelled)
+                });
+            self.in_flight.add_permits(more - cancelled);
+        } else if wanted < self.slots {
+            let fewer = self.slots - wanted;
+            let retired = self.in_flight.forget_permits(fewer);
+            self.owed.fetch_add(fewer - retired, Ordering::SeqCst);
+        }
+        self.slots = wanted;
+        self.delay = target.delay;
+    }
+}
+
+#[derive(Debug, Default)]
+struct Hosts {
+    states: HashMap<String, HostState>,
+    /// Hosts with limits of their own; the others take the global ones.
+    limits: HashMap<String, HostLimits>,
+}
+
 /// Shared by all requests; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Gate {
     limits: GateLimits,
-    hosts: Arc<Mutex<HashMap<String, HostState>>>,
+    hosts: Arc<Mutex<Hosts>>,
     global: Arc<Semaphore>,
 }
 
 /// Held while a request is in flight; dropping it frees the host's and the global slot.
 #[derive(Debug)]
 pub struct GatePermit {
-    _host: OwnedSemaphorePermit,
+    _host: HostSlot,
     _global: OwnedSemaphorePermit,
+}
+
+/// One of a host's slots, from the moment it is taken.
+#[derive(Debug)]
+struct HostSlot {
+    permit: Option<OwnedSemaphorePermit>,
+    owed: Arc<AtomicUsize>,
+}
+
+impl Drop for HostSlot {
+    fn drop(&mut self) {
+        // A host whose limit was lowered retires this slot instead of handing it on.
+        if let Some(permit) = self.permit.take()
+            && self
+                .owed
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            permit.forget();
+        }
+    }
 }
 
 impl Gate {
@@ -74,26 +148,54 @@ impl Gate {
         }
     }
 
-    fn with_host<T>(&self, host: &str, f: impl FnOnce(&mut HostState) -> T) -> T {
+    fn global_host_limits(&self) -> HostLimits {
+        HostLimits {
+            in_flight: self.limits.host_in_flight,
+            delay: self.limits.host_delay,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Hosts> {
         // The lock guards plain bookkeeping and is never held across an await, so a
         // poisoned lock can only mean a panic in that bookkeeping: its state is still sound.
-        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        let state = hosts.entry(host.to_string()).or_insert_with(|| HostState {
-            in_flight: Arc::new(Semaphore::new(self.limits.host_in_flight.max(1))),
-            next_start: Instant::now(),
-            crawl_delay: None,
+        self.hosts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_host<T>(&self, host: &str, f: impl FnOnce(&mut HostState) -> T) -> T {
+        let mut hosts = self.lock();
+        let Hosts { states, limits } = &mut *hosts;
+        let state = states.entry(host.to_string()).or_insert_with(|| {
+            let limits = limits
+                .get(host)
+                .copied()
+                .unwrap_or_else(|| self.global_host_limits());
+            HostState {
+                in_flight: Arc::new(Semaphore::new(limits.in_flight.max(1))),
+                slots: limits.in_flight.max(1),
+                owed: Arc::default(),
+                delay: limits.delay,
+                next_start: Instant::now(),
+                crawl_delay: None,
+            }
         });
         f(state)
     }
 
+    /// Gives these hosts ("host:port" keys) limits of their own; every other host goes back
+    /// to the global ones. Requests already waiting or in flight are held to the new limits.
+    pub fn set_host_limits(&self, limits: HashMap<String, HostLimits>) {
+        let mut hosts = self.lock();
+        let global = self.global_host_limits();
+        for (host, state) in hosts.states.iter_mut() {
+            state.apply(limits.get(host).copied().unwrap_or(global));
+        }
+        hosts.limits = limits;
+    }
+
     /// Waits for a turn to send one request to `host` (a "host:port" key).
     pub async fn acquire(&self, host: &str) -> Result<GatePermit, Deferred> {
-        let (slots, delay) = self.with_host(host, |s| {
-            let delay = s
-                .crawl_delay
-                .map_or(self.limits.host_delay, |d| d.max(self.limits.host_delay));
-            (Arc::clone(&s.in_flight), delay)
-        });
+        let (slots, owed) =
+            self.with_host(host, |s| (Arc::clone(&s.in_flight), Arc::clone(&s.owed)));
         // Refuse at once when the host is blocked for longer than we may wait.
         let now = Instant::now();
         let blocked = self.with_host(host, |s| s.next_start);
@@ -104,14 +206,18 @@ impl Gate {
             });
         }
         // The semaphore is never closed, so acquiring can only wait.
-        let host_permit = match slots.acquire_owned().await {
-            Ok(permit) => permit,
+        let host_slot = match slots.acquire_owned().await {
+            Ok(permit) => HostSlot {
+                permit: Some(permit),
+                owed,
+            },
             Err(_) => unreachable!("host semaphores are never closed"),
         };
         // Reserve a start time now that this request holds a slot: reservations are made
-        // one at a time, so starts are spaced by `delay` however many wait.
+        // one at a time, so starts are spaced by the delay however many wait.
         let now = Instant::now();
         let start = self.with_host(host, |s| {
+            let delay = s.crawl_delay.map_or(s.delay, |d| d.max(s.delay));
             let start = s.next_start.max(now);
             if start <= now + self.limits.max_wait {
                 s.next_start = start + delay;
@@ -130,7 +236,7 @@ impl Gate {
             Err(_) => unreachable!("the global semaphore is never closed"),
         };
         Ok(GatePermit {
-            _host: host_permit,
+            _host: host_slot,
             _global: global_permit,
         })
     }
@@ -235,6 +341,81 @@ mod tests {
         let (b, _) = run(&gate, "b.example:443", 3, Duration::ZERO).await;
         assert_eq!(a[2] - a[0], Duration::from_secs(10));
         assert_eq!(b[2] - b[0], Duration::from_secs(4));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_host_with_limits_of_its_own_is_held_to_them() {
+        let gate = gate(1, 1);
+        let limits = HashMap::from([(
+            "a.example:443".to_string(),
+            HostLimits {
+                in_flight: 2,
+                delay: Duration::from_secs(30),
+            },
+        )]);
+        gate.set_host_limits(limits);
+        let (a, a_peak) = run(&gate, "a.example:443", 3, Duration::from_secs(100)).await;
+        let (b, b_peak) = run(&gate, "b.example:443", 3, Duration::ZERO).await;
+        assert_eq!(
+            a,
+            vec![
+                Duration::ZERO,
+                Duration::from_secs(30),
+                Duration::from_secs(100)
+            ]
+        );
+        assert_eq!((a_peak, b_peak), (2, 1));
+        assert_eq!(
+            b[2] - b[0],
+            Duration::from_secs(2),
+            "others keep the global delay"
+        );
+        // A Crawl-delay larger than the host's own delay still wins.
+        gate.set_crawl_delay("a.example:443", Some(Duration::from_secs(45)));
+        let (a, _) = run(&gate, "a.example:443", 2, Duration::ZERO).await;
+        assert_eq!(a[1] - a[0], Duration::from_secs(45));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lowering_a_limit_holds_requests_already_in_flight_to_it() {
+        let gate = gate(1, 0);
+        let host = "a.example:443";
+        let four = |n| {
+            HashMap::from([(
+                host.to_string(),
+                HostLimits {
+                    in_flight: n,
+                    delay: Duration::ZERO,
+                },
+            )])
+        };
+        gate.set_host_limits(four(4));
+        let held: Vec<GatePermit> = vec![
+            gate.acquire(host).await.expect("slot 1"),
+            gate.acquire(host).await.expect("slot 2"),
+            gate.acquire(host).await.expect("slot 3"),
+        ];
+        // Down to one slot with three in use: nothing more starts until two have ended...
+        gate.set_host_limits(four(1));
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.acquire(host).await.map(|_| Instant::now()) }
+        });
+        let mut held = held.into_iter();
+        drop(held.next());
+        drop(held.next());
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert!(!waiting.is_finished(), "started while over the new limit");
+        // ...and the last one.
+        let released = Instant::now();
+        drop(held.next());
+        let started = waiting.await.expect("task").expect("not deferred");
+        assert_eq!(started, released);
+        // Back to the global limit (one), then up again: the debt is not paid twice.
+        gate.set_host_limits(HashMap::new());
+        gate.set_host_limits(four(2));
+        let (_, peak) = run(&gate, host, 4, Duration::from_secs(1)).await;
+        assert_eq!(peak, 2);
     }
 
     #[tokio::test(start_paused = true)]

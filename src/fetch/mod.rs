@@ -1,13 +1,18 @@
 //! The only owner of HTTP: one reqwest client (rustls, gzip/brotli/deflate/zstd, connect
-//! and total timeouts, a redirect limit, the configured User-Agent), conditional GET, and a
-//! body cap enforced while the body streams in, so a 64 MiB page or a gzip bomb is cut off
-//! at the cap instead of being buffered. Every request first passes the per-host [`gate`]
-//! and, unless turned off, the host's robots.txt (fetched once a day per host and cached).
+//! and total timeouts, the configured User-Agent), conditional GET, and a body cap enforced
+//! while the body streams in, so a 64 MiB page or a gzip bomb is cut off at the cap instead
+//! of being buffered. Every request first passes the per-host [`gate`] and, unless turned
+//! off, the host's robots.txt (fetched once a day per host and cached). Redirects are
+//! followed here, not by reqwest, so that each hop passes the gate and the robots.txt of
+//! its own host: a redirect to another site is as polite as a request made to it directly.
+//! Each hop is also checked by the address [`guard`]: URLs that sources lead to may reach
+//! only public addresses, unless their host is one a source was configured with.
 //! It returns what happened, success or not, with timings, for the caller to record; it
 //! never touches the store.
 
 pub mod charset;
 pub mod gate;
+pub mod guard;
 mod robots_cache;
 
 use std::time::Duration;
@@ -16,11 +21,12 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::clock::Clock;
-use crate::config::HttpConfig;
-use std::sync::Arc;
+use crate::config::{Credentials, HttpConfig, SourceConfig};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
 
 use crate::robots::Robots;
-use gate::{Gate, GateLimits};
+use gate::{Gate, GateLimits, HostLimits};
 use robots_cache::RobotsCache;
 
 /// What a request is for; it decides the Accept header.
@@ -122,6 +128,67 @@ impl Response {
             last_modified: self.header("last-modified").map(str::to_string),
         }
     }
+
+    /// How long the server says this response stays fresh (RFC 9111 4.2.1): Cache-Control
+    /// `max-age` less `Age`, else `Expires` less `now`. `None` when it says nothing, says
+    /// `no-cache` / `no-store`, or gives a date that has passed or does not parse.
+    pub fn freshness(&self, now: DateTime<Utc>) -> Option<Duration> {
+        if let Some(control) = self.header("cache-control") {
+            let mut max_age = None;
+            for directive in control.split(',').map(str::trim) {
+                let directive = directive.to_ascii_lowercase();
+                if directive == "no-cache" || directive == "no-store" {
+                    return None;
+                }
+                if let Some(seconds) = directive.strip_prefix("max-age=") {
+                    max_age = seconds.trim_matches('"').parse::<u64>().ok();
+                }
+            }
+            if let Some(seconds) = max_age {
+                let age = self
+                    .header("age")
+                    .and_then(|a| a.trim().parse::<u64>().ok())
+                    .unwrap_or(0);
+                return Some(Duration::from_secs(seconds.saturating_sub(age)));
+            }
+        }
+        let expires = DateTime::parse_from_rfc2822(self.header("expires")?.trim()).ok()?;
+        (expires.with_timezone(&Utc) - now).to_std().ok()
+    }
+
+    /// Where a redirect points, resolved against the URL that answered: `None` when this is
+    /// no redirect (or one without a Location), an error when the target is unusable.
+    fn redirect_target(&self) -> Option<Result<Url, FetchError>> {
+        if !matches!(self.status, 301 | 302 | 303 | 307 | 308) {
+            return None;
+        }
+        let location = self.header("location")?.trim();
+        let bad = |why: String| {
+            Some(Err(FetchError::BadRedirect {
+                from: self.final_url.to_string(),
+                location: location.to_string(),
+                why,
+            }))
+        };
+        let mut target = match self.final_url.join(location) {
+            Ok(target) => target,
+            Err(e) => return bad(e.to_string()),
+        };
+        if !matches!(target.scheme(), "http" | "https") || target.host_str().is_none() {
+            return bad("not an http or https URL".to_string());
+        }
+        target.set_fragment(None);
+        Some(Ok(target))
+    }
+}
+
+/// URLs of a redirect chain, for messages: "a -> b -> c".
+fn chain_text(chain: &[Url]) -> String {
+    chain
+        .iter()
+        .map(Url::as_str)
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// Why a request produced no complete response.
@@ -131,10 +198,21 @@ pub enum FetchError {
     Timeout,
     #[error("cannot connect: {0}")]
     Connect(String),
-    #[error("too many redirects (limit {0})")]
-    TooManyRedirects(usize),
+    #[error("too many redirects (limit {limit}): {chain}")]
+    TooManyRedirects { limit: usize, chain: String },
+    #[error("too many redirects: a redirect loop {0}")]
+    RedirectLoop(String),
+    #[error("redirect from {from} to {location:?}: {why}")]
+    BadRedirect {
+        from: String,
+        location: String,
+        why: String,
+    },
     #[error("body larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
+    /// Not sent: the URL leads to a non-public address or an unsupported scheme.
+    #[error("not sent: {0}")]
+    Refused(String),
     /// Not sent: the host asked us to wait (Retry-After) or its queue is too long.
     #[error("not sent: {0}")]
     Deferred(gate::Deferred),
@@ -165,14 +243,33 @@ pub struct Fetched {
     pub preceding: Vec<Fetched>,
 }
 
+/// One request of a redirect chain.
+struct Hop {
+    started_at: DateTime<Utc>,
+    sent: tokio::time::Instant,
+    result: Result<Response, FetchError>,
+    status: Option<u16>,
+    bytes: u64,
+}
+
 /// The HTTP client, shared by all sources.
 #[derive(Debug, Clone)]
 pub struct Fetcher {
+    /// For requests that may reach any address.
     client: reqwest::Client,
+    /// For requests that may reach public addresses only: its resolver drops the others.
+    public_client: reqwest::Client,
+    /// Hosts (names or addresses, without port) that configured sources and command-line
+    /// URLs name: trusted as written, wherever they resolve.
+    trusted_hosts: Arc<RwLock<HashSet<String>>>,
+    /// HTTP Basic credentials by origin (`scheme://host:port`), from the sources' URLs.
+    credentials: Arc<RwLock<HashMap<String, Credentials>>>,
     max_body: u64,
     max_redirects: usize,
     clock: Clock,
     gate: Gate,
+    /// The `[http]` limits every host has unless a source sets its own.
+    global_limits: GateLimits,
     /// None when robots.txt is not obeyed (`http.obey_robots = false`).
     robots: Option<RobotsCache>,
     user_agent: String,
@@ -185,31 +282,119 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl Fetcher {
     pub fn new(config: &HttpConfig, clock: Clock) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
-            .user_agent(config.user_agent.clone())
-            .timeout(config.timeout)
-            .connect_timeout(config.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(config.max_redirects))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
-            .zstd(true)
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(config.user_agent.clone())
+                .timeout(config.timeout)
+                .connect_timeout(config.connect_timeout)
+                // Followed by hand (see `get`), so every hop passes the gate and robots.txt.
+                .redirect(reqwest::redirect::Policy::none())
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+                .zstd(true)
+        };
+        let build_error =
+            |e: reqwest::Error| FetchError::Other(format!("cannot build the HTTP client: {e}"));
+        let client = builder().build().map_err(build_error)?;
+        let public_client = builder()
+            .dns_resolver(Arc::new(guard::PublicResolver))
             .build()
-            .map_err(|e| FetchError::Other(format!("cannot build the HTTP client: {e}")))?;
+            .map_err(build_error)?;
+        let global_limits = GateLimits {
+            host_in_flight: config.per_host_requests,
+            host_delay: config.per_host_delay,
+            global_in_flight: config.max_requests_in_flight,
+            ..GateLimits::default()
+        };
         Ok(Fetcher {
             client,
+            public_client,
+            trusted_hosts: Arc::default(),
+            credentials: Arc::default(),
             max_body: config.max_body,
             max_redirects: config.max_redirects,
             clock,
-            gate: Gate::new(GateLimits {
-                host_in_flight: config.per_host_requests,
-                host_delay: config.per_host_delay,
-                global_in_flight: config.max_requests_in_flight,
-                ..GateLimits::default()
-            }),
+            gate: Gate::new(global_limits.clone()),
+            global_limits,
             robots: config.obey_robots.then(RobotsCache::default),
             user_agent: config.user_agent.clone(),
         })
+    }
+
+    /// Gives the hosts of sources that set `per_host_requests` or `per_host_delay` those
+    /// limits in the gate, in place of `[http]`'s. Where sources on one host set different
+    /// values, the strictest wins (fewest requests, longest delay); a value no source on the
+    /// host sets stays global, and hosts no source overrides (any more) take the global
+    /// limits. Call again when the sources change.
+    pub fn apply_source_limits(&self, sources: &[SourceConfig]) {
+        let mut per_host: HashMap<String, (Option<usize>, Option<Duration>)> = HashMap::new();
+        for source in sources.iter().filter(|s| s.enabled) {
+            if source.per_host_requests.is_none() && source.per_host_delay.is_none() {
+                continue;
+            }
+            let (in_flight, delay) = per_host.entry(host_key(&source.url)).or_default();
+            if let Some(n) = source.per_host_requests {
+                *in_flight = Some(in_flight.map_or(n, |m| m.min(n)));
+            }
+            if let Some(d) = source.per_host_delay {
+                *delay = Some(delay.map_or(d, |e| e.max(d)));
+            }
+        }
+        let overrides: HashMap<String, HostLimits> = per_host
+            .into_iter()
+            .map(|(host, (in_flight, delay))| {
+                let limits = HostLimits {
+                    in_flight: in_flight.unwrap_or(self.global_limits.host_in_flight),
+                    delay: delay.unwrap_or(self.global_limits.host_delay),
+                };
+                tracing::info!(host, in_flight = limits.in_flight, delay = ?limits.delay, "per-host limits set by the sources");
+                (host, limits)
+            })
+            .collect();
+        self.gate.set_host_limits(overrides);
+    }
+
+    /// Takes the access the configured sources grant, replacing what earlier ones did:
+    /// their hosts are trusted as written (see [`guard`]), and credentials given in their
+    /// URLs are sent to those URLs' origins (and nowhere else, redirects included).
+    pub fn apply_source_access(&self, sources: &[SourceConfig]) {
+        let hosts: HashSet<String> = sources.iter().filter_map(|s| trust_key(&s.url)).collect();
+        if let Ok(mut trusted) = self.trusted_hosts.write() {
+            *trusted = hosts;
+        }
+        let credentials: HashMap<String, Credentials> = sources
+            .iter()
+            .filter_map(|s| {
+                let credentials = s.credentials.clone()?;
+                Some((s.url.origin().ascii_serialization(), credentials))
+            })
+            .collect();
+        if let Ok(mut slot) = self.credentials.write() {
+            *slot = credentials;
+        }
+    }
+
+    /// Also trusts the host of a URL the user gave on the command line.
+    pub fn trust_host_of(&self, url: &Url) {
+        if let (Some(host), Ok(mut trusted)) = (trust_key(url), self.trusted_hosts.write()) {
+            trusted.insert(host);
+        }
+    }
+
+    /// How far a request for `url` may reach: anywhere for trusted hosts and for
+    /// requests made on behalf of a source with `allow_private`, else public addresses.
+    fn reach_for(&self, url: &Url) -> guard::Reach {
+        let trusted = trust_key(url).is_some_and(|host| {
+            self.trusted_hosts
+                .read()
+                .is_ok_and(|trusted| trusted.contains(&host))
+        });
+        if trusted || guard::private_allowed() {
+            guard::Reach::Any
+        } else {
+            guard::Reach::Public
+        }
     }
 
     /// The robots.txt rules of `url`'s site, from the cache that every request consults
@@ -227,7 +412,7 @@ impl Fetcher {
         robots_url.set_query(None);
         robots_url.set_fragment(None);
         let fetched = self
-            .get_through_gate(&robots_url, Purpose::Robots, &Validators::default())
+            .get_following(&robots_url, Purpose::Robots, &Validators::default(), false)
             .await;
         let robots = match &fetched.result {
             Ok(response) if response.is_success() => {
@@ -238,52 +423,115 @@ impl Fetcher {
         (robots, Some(fetched))
     }
 
-    /// GETs `url`, conditionally when validators are given. Never panics and never returns
-    /// early without the timings: every outcome is a [`Fetched`] for the request log.
+    /// GETs `url`, conditionally when validators are given, following redirects (each hop
+    /// through the gate and, unless turned off, the robots.txt of its host). Never panics
+    /// and never returns early without the timings: every outcome is a [`Fetched`] for the
+    /// request log.
     pub async fn get(&self, url: &Url, purpose: Purpose, validators: &Validators) -> Fetched {
-        let mut preceding = Vec::new();
-        let refused = match &self.robots {
-            Some(cache) if purpose != Purpose::Robots => {
-                let (verdict, fetched) = cache.check(self, url).await;
-                preceding.extend(fetched);
-                verdict.err()
-            }
-            _ => None,
-        };
-        let mut fetched = match refused {
-            Some(error) => Fetched {
-                url: url.clone(),
-                purpose,
-                started_at: self.clock.now(),
-                duration: Duration::ZERO,
-                result: Err(error),
-                status: None,
-                bytes: 0,
-                preceding: Vec::new(),
-            },
-            None => self.get_through_gate(url, purpose, validators).await,
-        };
-        fetched.preceding = preceding;
-        fetched
+        let check_robots = self.robots.is_some() && purpose != Purpose::Robots;
+        self.get_following(url, purpose, validators, check_robots)
+            .await
     }
 
-    /// One request through the per-host gate, without robots.txt.
+    /// [`Fetcher::get`], with or without robots.txt (a robots.txt request cannot wait for
+    /// itself). The chain of hops is one [`Fetched`]: the first URL asked for, the last
+    /// response (its `final_url` is where the chain ended), the time from the first request
+    /// sent to the last byte received; robots.txt requests made on the way are `preceding`.
+    async fn get_following(
+        &self,
+        url: &Url,
+        purpose: Purpose,
+        validators: &Validators,
+        check_robots: bool,
+    ) -> Fetched {
+        let mut preceding = Vec::new();
+        let mut chain = vec![url.clone()];
+        let mut first_sent: Option<(DateTime<Utc>, tokio::time::Instant)> = None;
+        // Credentials found in a URL are never used or logged: only those configured for
+        // an origin are sent (see `apply_source_access`).
+        let mut current = without_userinfo(url);
+        let (result, status, bytes) = loop {
+            let reach = self.reach_for(&current);
+            if let Err(refused) = guard::check_url(&current, reach) {
+                tracing::debug!(url = %current, %refused, "request refused by the address guard");
+                break (Err(FetchError::Refused(refused)), None, 0);
+            }
+            if check_robots && let Some(cache) = &self.robots {
+                let (verdict, fetched) = cache.check(self, &current).await;
+                preceding.extend(fetched);
+                if let Err(refused) = verdict {
+                    break (Err(refused), None, 0);
+                }
+            }
+            let hop = self
+                .get_through_gate(&current, purpose, validators, reach)
+                .await;
+            first_sent.get_or_insert((hop.started_at, hop.sent));
+            let target = match &hop.result {
+                Ok(response) => response.redirect_target(),
+                Err(_) => None,
+            };
+            let next = match target {
+                None => break (hop.result, hop.status, hop.bytes),
+                Some(Err(bad)) => break (Err(bad), hop.status, hop.bytes),
+                Some(Ok(next)) => next,
+            };
+            if chain.contains(&next) {
+                chain.push(next);
+                break (
+                    Err(FetchError::RedirectLoop(chain_text(&chain))),
+                    hop.status,
+                    hop.bytes,
+                );
+            }
+            chain.push(next.clone());
+            if chain.len() > self.max_redirects + 1 {
+                break (
+                    Err(FetchError::TooManyRedirects {
+                        limit: self.max_redirects,
+                        chain: chain_text(&chain),
+                    }),
+                    hop.status,
+                    hop.bytes,
+                );
+            }
+            tracing::debug!(from = %current, to = %next, "following a redirect");
+            current = next;
+        };
+        let (started_at, sent) =
+            first_sent.unwrap_or_else(|| (self.clock.now(), self.clock.instant()));
+        Fetched {
+            url: without_userinfo(url),
+            purpose,
+            started_at,
+            duration: sent.elapsed(),
+            result,
+            status,
+            bytes,
+            preceding,
+        }
+    }
+
+    /// One request through the per-host gate, without robots.txt or redirects. Its start
+    /// time is when it was sent, after any wait at the gate.
     async fn get_through_gate(
         &self,
         url: &Url,
         purpose: Purpose,
         validators: &Validators,
-    ) -> Fetched {
-        let started_at = self.clock.now();
-        let timer = self.clock.instant();
+        reach: guard::Reach,
+    ) -> Hop {
         let mut status = None;
         let mut bytes = 0u64;
         let host = host_key(url);
-        let result = match self.gate.acquire(&host).await {
+        let permit = self.gate.acquire(&host).await;
+        let started_at = self.clock.now();
+        let sent = self.clock.instant();
+        let result = match permit {
             Err(deferred) => Err(FetchError::Deferred(deferred)),
             Ok(_permit) => {
                 let result = self
-                    .get_inner(url, purpose, validators, &mut status, &mut bytes)
+                    .get_inner(url, purpose, validators, reach, &mut status, &mut bytes)
                     .await;
                 if let Ok(response) = &result
                     && let Some(wait) = response.retry_after(self.clock.now())
@@ -295,15 +543,12 @@ impl Fetcher {
                 result
             }
         };
-        Fetched {
-            url: url.clone(),
-            purpose,
+        Hop {
             started_at,
-            duration: timer.elapsed(),
+            sent,
             result,
             status,
             bytes,
-            preceding: Vec::new(),
         }
     }
 
@@ -312,11 +557,15 @@ impl Fetcher {
         url: &Url,
         purpose: Purpose,
         validators: &Validators,
+        reach: guard::Reach,
         status: &mut Option<u16>,
         bytes: &mut u64,
     ) -> Result<Response, FetchError> {
-        let mut request = self
-            .client
+        let client = match reach {
+            guard::Reach::Any => &self.client,
+            guard::Reach::Public => &self.public_client,
+        };
+        let mut request = client
             .get(url.clone())
             .header(reqwest::header::ACCEPT, purpose.accept());
         if let Some(etag) = &validators.etag {
@@ -324,6 +573,15 @@ impl Fetcher {
         }
         if let Some(date) = &validators.last_modified {
             request = request.header(reqwest::header::IF_MODIFIED_SINCE, date);
+        }
+        let origin = url.origin().ascii_serialization();
+        if let Some(credentials) = self
+            .credentials
+            .read()
+            .ok()
+            .and_then(|all| all.get(&origin).cloned())
+        {
+            request = request.basic_auth(credentials.user, credentials.password);
         }
         let mut response = request.send().await.map_err(|e| self.classify(e))?;
         *status = Some(response.status().as_u16());
@@ -372,14 +630,51 @@ impl Fetcher {
     fn classify(&self, error: reqwest::Error) -> FetchError {
         if error.is_timeout() {
             FetchError::Timeout
-        } else if error.is_redirect() {
-            FetchError::TooManyRedirects(self.max_redirects)
         } else if error.is_connect() {
-            FetchError::Connect(error_chain(&error))
+            let chain = error_chain(&error);
+            // rustls' messages ("received corrupt message of type InvalidContentType") do
+            // not say TLS; the reader of the request log should not have to know that.
+            if is_tls_failure(&chain) {
+                FetchError::Connect(format!("TLS handshake failed: {chain}"))
+            } else {
+                FetchError::Connect(chain)
+            }
         } else {
             FetchError::Other(error_chain(&error))
         }
     }
+}
+
+/// Whether a connection error's text comes from the TLS layer.
+fn is_tls_failure(chain: &str) -> bool {
+    let lower = chain.to_ascii_lowercase();
+    [
+        "tls",
+        "certificate",
+        "corrupt message",
+        "handshake",
+        "peer sent",
+        "alert",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
+
+/// `url` without user name and password.
+fn without_userinfo(url: &Url) -> Url {
+    let mut url = url.clone();
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+    }
+    url
+}
+
+/// The key of a trusted host: the host alone, lower-cased, without port ("the same host as
+/// the source's own URL" includes its other ports).
+fn trust_key(url: &Url) -> Option<String> {
+    url.host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
 }
 
 /// The gate's key for a URL: host and port, so two services on one machine are two hosts.

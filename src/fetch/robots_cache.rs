@@ -1,7 +1,9 @@
 //! robots.txt per origin (scheme, host, port), fetched through the gate when first needed
-//! and again once a day, and consulted before every request. What a fetch outcome means
-//! follows RFC 9309: a 2xx body is parsed, a 4xx means no rules, and a 5xx or a network
-//! failure means "disallow everything" until a retry a few minutes later succeeds.
+//! and again once a day, and consulted before every request and every redirect hop. What a
+//! fetch outcome means follows RFC 9309: a 2xx body is parsed (after following redirects,
+//! each hop through the gate), a 4xx or a broken redirect chain means no rules, and a 5xx
+//! or a network failure means "disallow everything" until a retry a few minutes later
+//! succeeds.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -86,9 +88,14 @@ impl RobotsCache {
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
         robots_url.set_fragment(None);
-        let fetched = fetcher
-            .get_through_gate(&robots_url, Purpose::Robots, &Validators::default())
-            .await;
+        // Boxed: a redirect hop of this request may itself need another host's robots.txt.
+        let fetched = Box::pin(fetcher.get_following(
+            &robots_url,
+            Purpose::Robots,
+            &Validators::default(),
+            false,
+        ))
+        .await;
         let now = Instant::now();
         let entry = match &fetched.result {
             Ok(response) if response.is_success() => Entry {
@@ -107,8 +114,13 @@ impl RobotsCache {
                 expires: now + RETRY_UNAVAILABLE_AFTER,
             },
             // Too many redirects: RFC 9309 2.3.1.2 allows treating it as unavailable
-            // (4xx-like); we do, as browsers would reach no file there.
-            Err(FetchError::TooManyRedirects(_)) => Entry {
+            // (4xx-like); we do, as browsers would reach no file there. A loop or a
+            // redirect to something that is no web URL reaches no file either.
+            Err(
+                FetchError::TooManyRedirects { .. }
+                | FetchError::RedirectLoop(_)
+                | FetchError::BadRedirect { .. },
+            ) => Entry {
                 robots: Arc::new(Robots::allow_all()),
                 unavailable: None,
                 expires: now + FRESH_FOR,

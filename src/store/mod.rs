@@ -1,9 +1,9 @@
 //! The archive's storage, and the only owner of SQL. The rest of the program sees a small
 //! API in domain terms (sources and their schedule state, the request log, "is this item
-//! known", "archive this article", statistics; and, in [`query`], the read side: search,
-//! whole articles and captures, pages of them for exports, re-extracted fields) and never a
-//! connection or a statement, so a second backend can be added behind [`Store`] without
-//! touching anything above it.
+//! known", "archive this article" and decide its story, statistics; and, in [`query`], the
+//! read side: search, stories, whole articles and captures, pages of them for exports,
+//! re-extracted fields) and never a connection or a statement, so a second backend can be
+//! added behind [`Store`] without touching anything above it.
 //!
 //! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
 //! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
@@ -17,10 +17,12 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::config::SourceKind;
+use crate::stories::{Fingerprint, StoryRules};
 
 pub use query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
-    Reextracted, SearchHit, SearchRequest,
+    NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
+    StorySource, StorySummary,
 };
 pub use sqlite::SCHEMA_VERSION;
 
@@ -30,13 +32,16 @@ pub type SourceId = i64;
 pub type ArticleId = i64;
 /// Row id of a logged request.
 pub type FetchId = i64;
+/// Row id of a story (near-duplicate articles).
+pub type StoryId = i64;
 
 /// A source as configured: what [`Store::sync_sources`] makes the database agree with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceSpec {
     pub name: String,
     pub url: String,
-    pub kind: SourceKind,
+    /// `None`: the kind is detected, and kept once detected until the URL changes.
+    pub kind: Option<SourceKind>,
     pub enabled: bool,
 }
 
@@ -56,6 +61,12 @@ pub struct SourceState {
     pub last_body_sha256: Option<String>,
     pub error_count: i64,
     pub last_error: Option<String>,
+    /// The stretched interval between polls; `None` while polled on schedule.
+    pub poll_interval: Option<std::time::Duration>,
+    /// When a poll last found something new.
+    pub last_new_at: Option<DateTime<Utc>>,
+    /// When `kind` was detected from a response; `None` when configured or not yet known.
+    pub kind_detected_at: Option<DateTime<Utc>>,
 }
 
 /// How a poll of a source ended, written back in one step.
@@ -65,6 +76,10 @@ pub struct PollRecord {
     pub polled_at: DateTime<Utc>,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub outcome: PollOutcome,
+    /// After a success: the interval now in force (`None`: on schedule), and whether the
+    /// poll found something new. A failed poll leaves both as they were.
+    pub poll_interval: Option<std::time::Duration>,
+    pub found_new: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +158,9 @@ pub struct NewArticle {
     pub description: Option<String>,
     pub text: String,
     pub text_fingerprint: Option<String>,
+    /// The near-duplicate fingerprint of `text` ([`crate::stories::fingerprint`]): which
+    /// story the article joins.
+    pub story_fingerprint: Option<crate::stories::Fingerprint>,
     pub extractor: String,
     pub capture: NewCapture,
 }
@@ -185,6 +203,12 @@ pub struct SourceStats {
     pub last_error_at: Option<String>,
     pub last_polled_at: Option<String>,
     pub next_poll_at: Option<String>,
+    /// `feed`, `page` or `sitemap`, and whether it was detected rather than configured.
+    pub kind: String,
+    pub kind_detected: bool,
+    /// The stretched interval between polls in seconds; `None` while polled on schedule.
+    pub poll_interval_s: Option<i64>,
+    pub last_new_at: Option<String>,
     /// Articles archived on each of the last [`RECENT_DAYS`] days (UTC), oldest first.
     pub recent_days: Vec<DayCount>,
 }
@@ -209,11 +233,45 @@ pub enum StoreError {
         operation: &'static str,
         source: rusqlite::Error,
     },
+    /// A statement failed on the archive file at `path`: locked by another writer, the
+    /// disk full, the file read-only or damaged. [`Store`] turns each `Sql` error into
+    /// this, so a log line says which file is in trouble.
+    #[error("archive {path}: {operation}: {source}{}", busy_hint(.source))]
+    Failed {
+        path: PathBuf,
+        operation: &'static str,
+        // Boxed so that the path does not make every StoreError larger.
+        source: Box<rusqlite::Error>,
+    },
     /// A full-text query the index cannot parse: the user's to fix, not the archive's.
     #[error("invalid search query {query:?}: {message}")]
     BadQuery { query: String, message: String },
     #[error("archive: {0}")]
     Other(String),
+}
+
+/// Says that a "database is locked" came after waiting, not at once.
+fn busy_hint(error: &rusqlite::Error) -> String {
+    match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) => format!(
+            " (another connection held the write lock past the {:?} busy timeout)",
+            sqlite::BUSY_TIMEOUT
+        ),
+        _ => String::new(),
+    }
+}
+
+impl StoreError {
+    fn in_archive(self, path: &Path) -> StoreError {
+        match self {
+            StoreError::Sql { operation, source } => StoreError::Failed {
+                path: path.to_path_buf(),
+                operation,
+                source: Box::new(source),
+            },
+            other => other,
+        }
+    }
 }
 
 /// Takes the connection. A panic while it was held cannot have left a transaction
@@ -227,6 +285,8 @@ fn lock(db: &Mutex<sqlite::Db>) -> std::sync::MutexGuard<'_, sqlite::Db> {
 pub struct Store {
     db: Arc<Mutex<sqlite::Db>>,
     path: PathBuf,
+    /// When an archived article joins another's story.
+    story_rules: StoryRules,
 }
 
 impl std::fmt::Debug for Store {
@@ -245,7 +305,20 @@ impl Store {
         Ok(Store {
             db: Arc::new(Mutex::new(db)),
             path: path.to_path_buf(),
+            story_rules: StoryRules::default(),
         })
+    }
+
+    /// This store, deciding stories by `rules` (`[stories]` in the configuration) from now
+    /// on; clones made afterwards share them.
+    pub fn with_story_rules(mut self, rules: StoryRules) -> Store {
+        self.story_rules = rules;
+        self
+    }
+
+    /// The rules [`Store::archive`] and [`Store::update_extracted`] decide stories by.
+    pub fn story_rules(&self) -> StoryRules {
+        self.story_rules
     }
 
     /// Where the archive lives.
@@ -263,6 +336,7 @@ impl Store {
         tokio::task::spawn_blocking(move || f(&mut lock(&db)))
             .await
             .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+            .map_err(|e| e.in_archive(&self.path))
     }
 
     /// Makes the sources table agree with the configuration: new sources are added (due
@@ -303,6 +377,18 @@ impl Store {
     /// Writes back how a poll ended and when the source is due next.
     pub async fn finish_poll(&self, record: PollRecord) -> Result<(), StoreError> {
         self.call(move |db| db.finish_poll(&record)).await
+    }
+
+    /// Records the kind detected for a source without a configured one; it stands until
+    /// the source's URL changes.
+    pub async fn record_detected_kind(
+        &self,
+        source_id: SourceId,
+        kind: SourceKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.call(move |db| db.record_detected_kind(source_id, kind, at))
+            .await
     }
 
     /// Appends to the request log.
@@ -348,15 +434,20 @@ impl Store {
     }
 
     /// Stores an article with its capture, URLs and feed item in one transaction, or
-    /// recognises it as one already archived. Either way nothing is half-written.
+    /// recognises it as one already archived. Either way nothing is half-written. A new
+    /// article joins the story of its most similar archived article (by the store's
+    /// [`StoryRules`]) or starts its own, in the same transaction, so two articles archived
+    /// at once cannot split a story.
     pub async fn archive(&self, article: NewArticle) -> Result<Archived, StoreError> {
         let db = Arc::clone(&self.db);
+        let rules = self.story_rules;
         tokio::task::spawn_blocking(move || {
             let compressed = sqlite::compress_capture(&article.capture.body)?;
-            lock(&db).archive(&article, &compressed)
+            lock(&db).archive(&article, &compressed, &rules)
         })
         .await
         .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+        .map_err(|e| e.in_archive(&self.path))
     }
 
     /// Counts for `stats`; per-day counts are for the days up to `now`.
@@ -415,12 +506,44 @@ impl Store {
     }
 
     /// Writes re-extracted fields to an article where they differ from the stored ones
-    /// (the full-text index follows), recording the extractor; in one transaction.
+    /// (the full-text index follows), recording the extractor; in one transaction. The
+    /// story fingerprint is replaced when it changed, and an article without a story
+    /// (archived before stories existed) gets one; an article keeps the story it has.
     pub async fn update_extracted(
         &self,
         id: ArticleId,
         fields: ExtractedFields,
     ) -> Result<Reextracted, StoreError> {
-        self.call(move |db| db.update_extracted(id, &fields)).await
+        let rules = self.story_rules;
+        self.call(move |db| db.update_extracted(id, &fields, &rules))
+            .await
+    }
+
+    /// The archived articles whose texts are near-duplicates of `fingerprint` by the
+    /// store's rules, most similar first (at most `limit`). Reads only the few articles
+    /// that share a locality-sensitive band with it, however large the archive.
+    pub async fn near_duplicates(
+        &self,
+        fingerprint: Fingerprint,
+        limit: usize,
+    ) -> Result<Vec<NearDuplicate>, StoreError> {
+        let rules = self.story_rules;
+        self.call(move |db| db.near_duplicates(&fingerprint, &rules, None, limit))
+            .await
+    }
+
+    /// Stories with their sources, most recently joined first.
+    pub async fn stories(&self, filter: StoryFilter) -> Result<Vec<StorySummary>, StoreError> {
+        self.call(move |db| db.stories(&filter)).await
+    }
+
+    /// The story an article belongs to, with at most `limit` of its articles (oldest
+    /// first); `None` when the article has no story yet.
+    pub async fn story_of(
+        &self,
+        article: ArticleId,
+        limit: u32,
+    ) -> Result<Option<StoryDetail>, StoreError> {
+        self.call(move |db| db.story_of(article, limit)).await
     }
 }

@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 
-use super::{ArticleId, SourceId};
+use super::{ArticleId, SourceId, StoryId};
 
 /// Row id of a capture.
 pub type CaptureId = i64;
@@ -121,6 +121,8 @@ pub struct ExtractedFields {
     pub description: Option<String>,
     pub text: String,
     pub text_fingerprint: Option<String>,
+    /// The near-duplicate fingerprint of `text` (see [`crate::stories`]).
+    pub story_fingerprint: Option<crate::stories::Fingerprint>,
     pub extractor: String,
 }
 
@@ -139,4 +141,61 @@ pub enum Reextracted {
     },
     /// No such article (deleted meanwhile).
     Missing,
+}
+
+/// Which stories `newsvault stories` lists, newest activity first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoryFilter {
+    /// Only stories an article joined at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only stories told by at least this many distinct sources.
+    pub min_sources: u32,
+    pub limit: u32,
+}
+
+/// A story: articles whose texts are near-duplicates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorySummary {
+    pub id: StoryId,
+    /// The title of the article that started it.
+    pub title: Option<String>,
+    pub first_article_id: ArticleId,
+    pub articles: i64,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Its sources, in the order they joined, each with its article count; articles
+    /// found by no configured source (a backfill without `--source`) count under `None`.
+    pub sources: Vec<StorySource>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorySource {
+    pub name: Option<String>,
+    pub articles: i64,
+}
+
+/// One article of a story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryMember {
+    pub article_id: ArticleId,
+    pub source: Option<String>,
+    pub title: Option<String>,
+    pub canonical_url: String,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+/// A story with (the first of) its articles, in the order they were archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryDetail {
+    pub story: StorySummary,
+    pub members: Vec<StoryMember>,
+}
+
+/// An archived article whose text is within the story threshold of a fingerprint.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NearDuplicate {
+    pub article_id: ArticleId,
+    pub story_id: Option<StoryId>,
+    /// The similarity [`crate::stories::StoryRules::score`] gives.
+    pub score: f64,
 }

@@ -1,6 +1,7 @@
 //! The SQLite backend: connection set-up (WAL, busy timeout, foreign keys), append-only
 //! migrations tracked in `PRAGMA user_version`, and every statement the archive runs.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -9,13 +10,17 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
-    Reextracted, SearchHit, SearchRequest,
+    NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
+    StorySource, StorySummary,
 };
 use super::{
     Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
     PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
+    StoryId,
 };
 use crate::clock::{from_db_time, to_db_time};
+use crate::config::SourceKind;
+use crate::stories::{Fingerprint, StoryRules};
 
 /// Migrations in order; the schema version is the number applied. Never edit a released
 /// one: append a new file.
@@ -33,7 +38,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const CAPTURE_ZSTD_LEVEL: i32 = 9;
 
 /// How long a statement waits for another process's lock before failing.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) struct Db {
     conn: Connection,
@@ -56,7 +61,8 @@ fn read_time(s: Option<String>) -> Option<DateTime<Utc>> {
 }
 
 const SOURCE_COLUMNS: &str = "id, name, url, kind, enabled, next_poll_at, last_polled_at, \
-     last_success_at, etag, last_modified, last_body_sha256, error_count, last_error";
+     last_success_at, etag, last_modified, last_body_sha256, error_count, last_error, \
+     poll_interval_s, last_new_at, kind_detected_at";
 
 fn source_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
     Ok(SourceState {
@@ -73,7 +79,38 @@ fn source_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
         last_body_sha256: row.get(10)?,
         error_count: row.get(11)?,
         last_error: row.get(12)?,
+        poll_interval: row
+            .get::<_, Option<i64>>(13)?
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs),
+        last_new_at: read_time(row.get(14)?),
+        kind_detected_at: read_time(row.get(15)?),
     })
+}
+
+/// Creates the archive's directory readable by its owner only: the archive holds whatever
+/// the crawled sites served, and the request log shows what was followed.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates an empty archive file with owner-only permissions when none exists, before
+/// SQLite opens it (SQLite gives its -wal and -shm files the same permissions). An
+/// existing file keeps the permissions its owner chose.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 impl Db {
@@ -85,12 +122,25 @@ impl Db {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
             && !parent.exists()
         {
-            std::fs::create_dir_all(parent)
+            create_private_dir(parent)
                 .map_err(|e| open_error(format!("cannot create directory: {e}")))?;
         }
+        create_private_file(path).map_err(|e| open_error(format!("cannot create: {e}")))?;
         let conn = Connection::open(path).map_err(|e| open_error(e.to_string()))?;
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| open_error(e.to_string()))?;
+        // SQLite quietly opens a file it may not write read-only, and then fails with
+        // "unable to open database file"; say why.
+        let read_only = conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(false);
+        let open_error = |message: String| {
+            open_error(if read_only {
+                format!(
+                    "{message} (opened read-only: the file, its directory or its file system does not allow writing)"
+                )
+            } else {
+                message
+            })
+        };
         // WAL: readers never block the writer. NORMAL sync is durable against process
         // crashes, which is the failure a daemon meets; a power cut can lose the last
         // transactions but never corrupts the file.
@@ -104,18 +154,35 @@ impl Db {
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
+        // Up to date (the usual case): no write lock, so opening an archive to read it
+        // never waits for the daemon writing to it.
         let current: i64 = self
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sql("read schema version"))?;
-        if current > SCHEMA_VERSION {
-            return Err(StoreError::Other(format!(
-                "schema version {current} is newer than this newsvault understands ({SCHEMA_VERSION}); upgrade newsvault"
-            )));
+        if current == SCHEMA_VERSION {
+            return Ok(());
         }
-        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
-            let version = index as i64 + 1;
-            let tx = self.conn.transaction().map_err(sql("begin migration"))?;
+        loop {
+            // The version is read inside the write transaction that applies the next
+            // migration, so two processes opening a new archive at once cannot both apply
+            // it: the second waits for the first (busy timeout), then sees its work.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(sql("begin migration"))?;
+            let current: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(sql("read schema version"))?;
+            if current > SCHEMA_VERSION {
+                return Err(StoreError::Other(format!(
+                    "schema version {current} is newer than this newsvault understands ({SCHEMA_VERSION}); upgrade newsvault"
+                )));
+            }
+            let Some(migration) = MIGRATIONS.get(current as usize) else {
+                return Ok(());
+            };
+            let version = current + 1;
             tx.execute_batch(migration)
                 .map_err(sql("apply migration"))?;
             tx.pragma_update(None, "user_version", version)
@@ -123,7 +190,6 @@ impl Db {
             tx.commit().map_err(sql("commit migration"))?;
             tracing::info!(version, "archive schema migrated");
         }
-        Ok(())
     }
 
     pub(super) fn sync_sources(
@@ -131,7 +197,13 @@ impl Db {
         specs: &[SourceSpec],
         now: DateTime<Utc>,
     ) -> Result<Vec<SourceState>, StoreError> {
-        let tx = self.conn.transaction().map_err(sql("begin source sync"))?;
+        // Immediate: a deferred transaction that reads before it writes cannot wait for
+        // another writer (SQLite answers SQLITE_BUSY at once rather than risk a deadlock),
+        // so it would fail instead of waiting out the busy timeout.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin source sync"))?;
         {
             let mut find = tx
                 .prepare("SELECT id, url FROM sources WHERE name = ?1")
@@ -142,31 +214,49 @@ impl Db {
                     .optional()
                     .map_err(sql("find source"))?;
                 match existing {
+                    // A kind left out of the configuration (NULL here) is detected on the
+                    // first poll; until then the row says 'feed', which its CHECK allows.
                     None => {
                         tx.execute(
                             "INSERT INTO sources (name, url, kind, enabled, created_at, next_poll_at)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                            params![spec.name, spec.url, spec.kind.as_str(), spec.enabled, time(now)],
+                             VALUES (?1, ?2, COALESCE(?3, 'feed'), ?4, ?5, ?5)",
+                            params![spec.name, spec.url, spec.kind.map(SourceKind::as_str), spec.enabled, time(now)],
                         )
                         .map_err(sql("add source"))?;
                     }
                     Some((id, url)) if url != spec.url => {
-                        // A new address: the old validators and error streak mean nothing there.
+                        // A new address: the old validators, error streak, stretched interval
+                        // and detected kind mean nothing there.
                         tx.execute(
-                            "UPDATE sources SET url = ?2, kind = ?3, enabled = ?4, etag = NULL,
-                                 last_modified = NULL, last_body_sha256 = NULL, error_count = 0,
-                                 next_poll_at = ?5
+                            "UPDATE sources SET url = ?2, kind = COALESCE(?3, kind), enabled = ?4,
+                                 etag = NULL, last_modified = NULL, last_body_sha256 = NULL,
+                                 error_count = 0, next_poll_at = ?5, poll_interval_s = NULL,
+                                 kind_detected_at = NULL
                              WHERE id = ?1",
-                            params![id, spec.url, spec.kind.as_str(), spec.enabled, time(now)],
+                            params![
+                                id,
+                                spec.url,
+                                spec.kind.map(SourceKind::as_str),
+                                spec.enabled,
+                                time(now)
+                            ],
                         )
                         .map_err(sql("update source"))?;
                     }
                     Some((id, _)) => {
+                        // A configured kind replaces a detected one; a kind removed from the
+                        // configuration is detected again (kind_detected_at is NULL then).
                         tx.execute(
-                            "UPDATE sources SET kind = ?2, enabled = ?3,
-                                 next_poll_at = COALESCE(next_poll_at, ?4)
+                            "UPDATE sources SET kind = COALESCE(?2, kind), enabled = ?3,
+                                 next_poll_at = COALESCE(next_poll_at, ?4),
+                                 kind_detected_at = CASE WHEN ?2 IS NULL THEN kind_detected_at END
                              WHERE id = ?1",
-                            params![id, spec.kind.as_str(), spec.enabled, time(now)],
+                            params![
+                                id,
+                                spec.kind.map(SourceKind::as_str),
+                                spec.enabled,
+                                time(now)
+                            ],
                         )
                         .map_err(sql("update source"))?;
                     }
@@ -256,7 +346,9 @@ impl Db {
             } => self.conn.execute(
                 "UPDATE sources SET last_polled_at = ?2, last_success_at = ?2, next_poll_at = ?3,
                      etag = ?4, last_modified = ?5, last_body_sha256 = ?6,
-                     error_count = 0, last_error = NULL, last_error_at = NULL
+                     error_count = 0, last_error = NULL, last_error_at = NULL,
+                     poll_interval_s = ?7,
+                     last_new_at = CASE WHEN ?8 THEN ?2 ELSE last_new_at END
                  WHERE id = ?1",
                 params![
                     record.source_id,
@@ -264,7 +356,12 @@ impl Db {
                     next,
                     etag,
                     last_modified,
-                    body_sha256
+                    body_sha256,
+                    // Rounded to whole seconds, at least one (the column's CHECK).
+                    record.poll_interval.map(|d| {
+                        i64::try_from(((d.as_millis() + 500) / 1000).max(1)).unwrap_or(i64::MAX)
+                    }),
+                    record.found_new
                 ],
             ),
             PollOutcome::Failure { error } => self.conn.execute(
@@ -275,6 +372,21 @@ impl Db {
             ),
         }
         .map_err(sql("record poll"))?;
+        Ok(())
+    }
+
+    pub(super) fn record_detected_kind(
+        &self,
+        source_id: SourceId,
+        kind: SourceKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET kind = ?2, kind_detected_at = ?3 WHERE id = ?1",
+                params![source_id, kind.as_str(), time(at)],
+            )
+            .map_err(sql("record detected kind"))?;
         Ok(())
     }
 
@@ -371,6 +483,7 @@ impl Db {
         &mut self,
         a: &NewArticle,
         compressed: &[u8],
+        rules: &StoryRules,
     ) -> Result<Archived, StoreError> {
         let headers = serde_json::to_string(&a.capture.headers)
             .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
@@ -450,6 +563,17 @@ impl Db {
                     ],
                 )
                 .map_err(sql("insert capture"))?;
+                let fingerprint = a.story_fingerprint.as_ref();
+                let seen_at = time(now);
+                join_story(
+                    &tx,
+                    id,
+                    a.source_id,
+                    a.title.as_deref(),
+                    &seen_at,
+                    fingerprint,
+                    rules,
+                )?;
                 Archived::New(id)
             }
         };
@@ -475,7 +599,8 @@ impl Db {
             .conn
             .prepare(
                 "SELECT s.name, s.enabled, count(a.id), s.last_success_at, s.error_count, s.last_error,
-                     s.last_error_at, s.last_polled_at, s.next_poll_at
+                     s.last_error_at, s.last_polled_at, s.next_poll_at, s.kind,
+                     s.kind_detected_at IS NOT NULL, s.poll_interval_s, s.last_new_at
                  FROM sources s LEFT JOIN articles a ON a.source_id = s.id
                  GROUP BY s.id ORDER BY s.name",
             )
@@ -492,6 +617,10 @@ impl Db {
                     last_error_at: r.get(6)?,
                     last_polled_at: r.get(7)?,
                     next_poll_at: r.get(8)?,
+                    kind: r.get(9)?,
+                    kind_detected: r.get(10)?,
+                    poll_interval_s: r.get(11)?,
+                    last_new_at: r.get(12)?,
                     recent_days: Vec::new(),
                 })
             })
@@ -897,6 +1026,7 @@ impl Db {
         &mut self,
         id: ArticleId,
         fields: &ExtractedFields,
+        rules: &StoryRules,
     ) -> Result<Reextracted, StoreError> {
         let authors = serde_json::to_string(&fields.authors)
             .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
@@ -986,6 +1116,13 @@ impl Db {
             text,
             text_fingerprint
         );
+        let story_changes = refresh_story(
+            &tx,
+            id,
+            fields.story_fingerprint.as_ref(),
+            new.title.as_deref(),
+            rules,
+        )?;
         if changed.is_empty() {
             if old_extractor != fields.extractor {
                 tx.execute(
@@ -995,7 +1132,11 @@ impl Db {
                 .map_err(sql("record extractor"))?;
             }
             tx.commit().map_err(sql("commit re-extraction"))?;
-            return Ok(Reextracted::Unchanged);
+            return Ok(if story_changes.is_empty() {
+                Reextracted::Unchanged
+            } else {
+                Reextracted::Changed(story_changes)
+            });
         }
         tx.execute(
             "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
@@ -1020,6 +1161,7 @@ impl Db {
             ],
         )
         .map_err(sql("update article"))?;
+        changed.extend(story_changes);
         tx.commit().map_err(sql("commit re-extraction"))?;
         Ok(match clash {
             Some(other) => Reextracted::FingerprintClash { changed, other },
@@ -1096,4 +1238,434 @@ fn add_item(
     .and_then(|mut s| s.execute(params![source_id, item_key, article_id, time(now)]))
     .map_err(sql("record feed item"))?;
     Ok(())
+}
+
+// ------------------------------------------------------------------ stories
+
+/// Articles read per band in a near-duplicate lookup, newest first. A band bucket larger
+/// than this is boilerplate many texts share, which says little about any one of them;
+/// the cap keeps a lookup's work bounded however large the archive grows.
+const BAND_BUCKET_LIMIT: i64 = 64;
+
+/// Candidates whose fingerprints are compared in one lookup, those sharing most bands
+/// first.
+const MAX_CANDIDATES: usize = 32;
+
+/// A band's key as stored: its index, and its 32-bit hash as a signed 32-bit integer (the
+/// 4-byte integer form SQLite stores most compactly).
+fn band_key(band: usize, hash: u32) -> (i64, i64) {
+    (band as i64, i64::from(hash as i32))
+}
+
+fn read_fingerprint(scheme: u32, words: u32, shingles: u32, minhash: &[u8]) -> Option<Fingerprint> {
+    Fingerprint::from_stored(scheme, words, shingles, minhash)
+}
+
+/// The archived articles within `rules` of `fingerprint`, most similar first (then
+/// oldest), at most `limit`. Only articles sharing a band are read.
+fn find_near_duplicates(
+    conn: &Connection,
+    fingerprint: &Fingerprint,
+    rules: &StoryRules,
+    exclude: Option<ArticleId>,
+    limit: usize,
+) -> Result<Vec<NearDuplicate>, StoreError> {
+    if !rules.comparable(fingerprint) {
+        return Ok(Vec::new());
+    }
+    let mut shared_bands: HashMap<ArticleId, u32> = HashMap::new();
+    {
+        let mut bucket = conn
+            .prepare_cached(
+                "SELECT article_id FROM story_bands WHERE band = ?1 AND hash = ?2
+                 ORDER BY article_id DESC LIMIT ?3",
+            )
+            .map_err(sql("look up story bands"))?;
+        for (band, hash) in fingerprint.bands().into_iter().enumerate() {
+            let (band, hash) = band_key(band, hash);
+            let ids = bucket
+                .query_map(params![band, hash, BAND_BUCKET_LIMIT], |r| {
+                    r.get::<_, ArticleId>(0)
+                })
+                .map_err(sql("look up story bands"))?;
+            for id in ids {
+                *shared_bands
+                    .entry(id.map_err(sql("look up story bands"))?)
+                    .or_default() += 1;
+            }
+        }
+    }
+    if let Some(exclude) = exclude {
+        shared_bands.remove(&exclude);
+    }
+    let mut candidates: Vec<(ArticleId, u32)> = shared_bands.into_iter().collect();
+    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    candidates.truncate(MAX_CANDIDATES);
+    let mut read = conn
+        .prepare_cached(
+            "SELECT f.scheme, f.words, f.shingles, f.minhash, a.story_id
+             FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
+             WHERE f.article_id = ?1",
+        )
+        .map_err(sql("read fingerprint"))?;
+    let mut found = Vec::new();
+    for (id, _) in candidates {
+        let row: Option<(Option<Fingerprint>, Option<StoryId>)> = read
+            .query_row([id], |r| {
+                let minhash: Vec<u8> = r.get(3)?;
+                Ok((
+                    read_fingerprint(r.get(0)?, r.get(1)?, r.get(2)?, &minhash),
+                    r.get(4)?,
+                ))
+            })
+            .optional()
+            .map_err(sql("read fingerprint"))?;
+        // No row: a band left behind by a deleted article. No fingerprint: a damaged blob.
+        let Some((Some(other), story_id)) = row else {
+            continue;
+        };
+        if let Some(score) = rules.score(fingerprint, &other)
+            && score >= rules.threshold
+        {
+            found.push(NearDuplicate {
+                article_id: id,
+                story_id,
+                score,
+            });
+        }
+    }
+    found.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.article_id.cmp(&b.article_id))
+    });
+    found.truncate(limit);
+    Ok(found)
+}
+
+/// Deletes an article's fingerprint and its bands (found from the stored signature, so
+/// the band index needs no second index by article).
+fn remove_fingerprint(conn: &Connection, article_id: ArticleId) -> Result<(), StoreError> {
+    let stored: Option<(u32, u32, u32, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT scheme, words, shingles, minhash FROM article_fingerprints
+             WHERE article_id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([article_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .optional()
+        })
+        .map_err(sql("read fingerprint"))?;
+    let Some((scheme, words, shingles, minhash)) = stored else {
+        return Ok(());
+    };
+    match read_fingerprint(scheme, words, shingles, &minhash) {
+        Some(old) => {
+            let mut delete = conn
+                .prepare_cached(
+                    "DELETE FROM story_bands WHERE band = ?1 AND hash = ?2 AND article_id = ?3",
+                )
+                .map_err(sql("delete story bands"))?;
+            for (band, hash) in old.bands().into_iter().enumerate() {
+                let (band, hash) = band_key(band, hash);
+                delete
+                    .execute(params![band, hash, article_id])
+                    .map_err(sql("delete story bands"))?;
+            }
+        }
+        None => {
+            // A damaged signature: find its bands the slow way.
+            conn.execute(
+                "DELETE FROM story_bands WHERE article_id = ?1",
+                [article_id],
+            )
+            .map_err(sql("delete story bands"))?;
+        }
+    }
+    conn.execute(
+        "DELETE FROM article_fingerprints WHERE article_id = ?1",
+        [article_id],
+    )
+    .map_err(sql("delete fingerprint"))?;
+    Ok(())
+}
+
+/// Stores an article's fingerprint and its bands, replacing any it had.
+fn put_fingerprint(
+    conn: &Connection,
+    article_id: ArticleId,
+    fingerprint: &Fingerprint,
+) -> Result<(), StoreError> {
+    remove_fingerprint(conn, article_id)?;
+    conn.prepare_cached(
+        "INSERT INTO article_fingerprints (article_id, scheme, words, shingles, minhash)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            article_id,
+            fingerprint.scheme,
+            fingerprint.words,
+            fingerprint.shingles,
+            fingerprint.minhash_bytes(),
+        ])
+    })
+    .map_err(sql("record fingerprint"))?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO story_bands (band, hash, article_id) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(sql("record story bands"))?;
+    for (band, hash) in fingerprint.bands().into_iter().enumerate() {
+        let (band, hash) = band_key(band, hash);
+        insert
+            .execute(params![band, hash, article_id])
+            .map_err(sql("record story bands"))?;
+    }
+    Ok(())
+}
+
+/// Gives an article without a story its story: that of its most similar archived
+/// article within `rules`, or a new one it starts. Then records its fingerprint, so later
+/// articles can find it. `seen_at` is the article's `first_seen_at`, as stored.
+fn join_story(
+    conn: &Connection,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    title: Option<&str>,
+    seen_at: &str,
+    fingerprint: Option<&Fingerprint>,
+    rules: &StoryRules,
+) -> Result<StoryId, StoreError> {
+    let fingerprint = fingerprint.filter(|f| rules.comparable(f));
+    let joined = match fingerprint {
+        Some(fp) => find_near_duplicates(conn, fp, rules, Some(article_id), MAX_CANDIDATES)?
+            .into_iter()
+            .find_map(|d| d.story_id),
+        None => None,
+    };
+    let story_id = match joined {
+        Some(story_id) => {
+            conn.prepare_cached(
+                "UPDATE stories SET member_count = member_count + 1,
+                     source_count = source_count + (?2 IS NOT NULL AND NOT EXISTS (
+                         SELECT 1 FROM articles
+                         WHERE story_id = ?1 AND source_id = ?2 AND id <> ?3)),
+                     first_seen_at = min(first_seen_at, ?4),
+                     last_seen_at = max(last_seen_at, ?4)
+                 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![story_id, source_id, article_id, seen_at]))
+            .map_err(sql("join story"))?;
+            story_id
+        }
+        None => {
+            conn.prepare_cached(
+                "INSERT INTO stories (first_article_id, title, member_count, source_count,
+                     first_seen_at, last_seen_at)
+                 VALUES (?1, ?2, 1, ?3 IS NOT NULL, ?4, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![article_id, title, source_id, seen_at]))
+            .map_err(sql("start story"))?;
+            conn.last_insert_rowid()
+        }
+    };
+    conn.prepare_cached("UPDATE articles SET story_id = ?2 WHERE id = ?1")
+        .and_then(|mut s| s.execute(params![article_id, story_id]))
+        .map_err(sql("record story"))?;
+    match fingerprint {
+        Some(fp) => put_fingerprint(conn, article_id, fp)?,
+        None => remove_fingerprint(conn, article_id)?,
+    }
+    Ok(story_id)
+}
+
+/// After re-extraction: replaces the article's fingerprint when it changed, and gives an
+/// article archived before stories existed its story. An article keeps the story it has.
+/// Returns the names of what changed (`story_fingerprint`, `story_id`).
+fn refresh_story(
+    conn: &Connection,
+    article_id: ArticleId,
+    fingerprint: Option<&Fingerprint>,
+    title: Option<&str>,
+    rules: &StoryRules,
+) -> Result<Vec<&'static str>, StoreError> {
+    let fingerprint = fingerprint.filter(|f| rules.comparable(f));
+    type Current = (
+        Option<StoryId>,
+        Option<SourceId>,
+        String,
+        Option<Fingerprint>,
+    );
+    let current: Option<Current> = conn
+        .prepare_cached(
+            "SELECT a.story_id, a.source_id, a.first_seen_at,
+                 f.scheme, f.words, f.shingles, f.minhash
+             FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
+             WHERE a.id = ?1",
+        )
+        .and_then(|mut s| {
+            s.query_row([article_id], |r| {
+                let stored = match r.get::<_, Option<Vec<u8>>>(6)? {
+                    Some(minhash) => read_fingerprint(r.get(3)?, r.get(4)?, r.get(5)?, &minhash),
+                    None => None,
+                };
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, stored))
+            })
+            .optional()
+        })
+        .map_err(sql("read story of article"))?;
+    let Some((story_id, source_id, seen_at, stored)) = current else {
+        return Ok(Vec::new());
+    };
+    let mut changed = Vec::new();
+    if stored.as_ref() != fingerprint {
+        changed.push("story_fingerprint");
+    }
+    if story_id.is_none() {
+        join_story(
+            conn,
+            article_id,
+            source_id,
+            title,
+            &seen_at,
+            fingerprint,
+            rules,
+        )?;
+        changed.push("story_id");
+    } else if !changed.is_empty() {
+        match fingerprint {
+            Some(fp) => put_fingerprint(conn, article_id, fp)?,
+            None => remove_fingerprint(conn, article_id)?,
+        }
+    }
+    Ok(changed)
+}
+
+fn story_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StorySummary> {
+    Ok(StorySummary {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        first_article_id: r.get(2)?,
+        articles: r.get(3)?,
+        first_seen_at: required_time(r, 4)?,
+        last_seen_at: required_time(r, 5)?,
+        sources: Vec::new(),
+    })
+}
+
+const STORY_COLUMNS: &str =
+    "id, title, first_article_id, member_count, first_seen_at, last_seen_at";
+
+impl Db {
+    pub(super) fn near_duplicates(
+        &self,
+        fingerprint: &Fingerprint,
+        rules: &StoryRules,
+        exclude: Option<ArticleId>,
+        limit: usize,
+    ) -> Result<Vec<NearDuplicate>, StoreError> {
+        find_near_duplicates(&self.conn, fingerprint, rules, exclude, limit)
+    }
+
+    fn story_sources(&self, story: StoryId) -> Result<Vec<StorySource>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT s.name, count(*) FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.story_id = ?1
+                 GROUP BY a.source_id ORDER BY min(a.first_seen_at), min(a.id)",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([story], |r| {
+                    Ok(StorySource {
+                        name: r.get(0)?,
+                        articles: r.get(1)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql("list story sources"))
+    }
+
+    pub(super) fn stories(&self, filter: &StoryFilter) -> Result<Vec<StorySummary>, StoreError> {
+        let mut stories: Vec<StorySummary> = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories
+                 WHERE (:since IS NULL OR last_seen_at >= :since)
+                     AND source_count >= :min_sources
+                 ORDER BY last_seen_at DESC, id DESC LIMIT :limit"
+            ))
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    rusqlite::named_params! {
+                        ":since": opt_time(filter.since),
+                        ":min_sources": filter.min_sources,
+                        ":limit": filter.limit,
+                    },
+                    story_row,
+                )?
+                .collect()
+            })
+            .map_err(sql("list stories"))?;
+        for story in &mut stories {
+            story.sources = self.story_sources(story.id)?;
+        }
+        Ok(stories)
+    }
+
+    pub(super) fn story_of(
+        &self,
+        article: ArticleId,
+        limit: u32,
+    ) -> Result<Option<StoryDetail>, StoreError> {
+        let story_id: Option<StoryId> = self
+            .conn
+            .query_row(
+                "SELECT story_id FROM articles WHERE id = ?1",
+                [article],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read story of article"))?
+            .flatten();
+        let Some(story_id) = story_id else {
+            return Ok(None);
+        };
+        let story = self
+            .conn
+            .prepare_cached(&format!(
+                "SELECT {STORY_COLUMNS} FROM stories WHERE id = ?1"
+            ))
+            .and_then(|mut stmt| stmt.query_row([story_id], story_row).optional())
+            .map_err(sql("read story"))?;
+        let Some(mut story) = story else {
+            return Ok(None);
+        };
+        story.sources = self.story_sources(story_id)?;
+        let members = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, s.name, a.title, a.canonical_url, a.first_seen_at
+                 FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.story_id = ?1 ORDER BY a.first_seen_at, a.id LIMIT ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![story_id, limit], |r| {
+                    Ok(StoryMember {
+                        article_id: r.get(0)?,
+                        source: r.get(1)?,
+                        title: r.get(2)?,
+                        canonical_url: r.get(3)?,
+                        first_seen_at: required_time(r, 4)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql("list story articles"))?;
+        Ok(Some(StoryDetail { story, members }))
+    }
 }

@@ -1,7 +1,11 @@
 //! Shared test helpers: a small HTTP/1.1 server on 127.0.0.1:0 that serves canned replies,
-//! including the faulty ones real servers send (resets, endless bodies, truncation), and
-//! records every request so tests can check the headers newsvault sent.
+//! including the faulty ones real servers send (resets, endless bodies, truncation,
+//! half-closed connections, trickling and stalled bodies), and records every request so
+//! tests can check the headers newsvault sent (and follow them as they arrive, see
+//! [`TestServer::observe`]). [`process`] runs the built binary.
 #![allow(dead_code)]
+
+pub mod process;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -38,6 +42,24 @@ pub enum Reply {
     },
     /// Declares a Content-Length longer than the body it sends, then closes.
     Truncated { declared: usize, body: Vec<u8> },
+    /// Declares `declared` bytes, sends `body` (fewer), then resets the connection.
+    ResetMidBody { declared: usize, body: Vec<u8> },
+    /// Sends `prefix` (an incomplete head, or nothing), then shuts its write side and
+    /// waits for the client to give up: a response that never completes.
+    HalfClose { prefix: Vec<u8> },
+    /// A complete head, then the body one byte every `every`.
+    Trickle {
+        every: Duration,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Declares `declared` bytes, sends `body` (fewer), then stays silent with the
+    /// connection open until the client gives up.
+    Stall {
+        declared: usize,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
 }
 
 impl Reply {
@@ -68,11 +90,24 @@ pub struct Received {
     pub headers: HashMap<String, String>,
 }
 
+/// What the server tells an observer, in order: each request as it arrives (numbered from
+/// 1 over the server's life) and when the reply to it has been written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerEvent {
+    Received(usize),
+    Replied(usize),
+}
+
+/// Makes the reply for a path that has no route.
+pub type Fallback = Arc<dyn Fn(&str) -> Reply + Send + Sync>;
+
 #[derive(Clone)]
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
     routes: Arc<Mutex<HashMap<String, Reply>>>,
     log: Arc<Mutex<Vec<Received>>>,
+    observer: Arc<Mutex<Option<std::sync::mpsc::Sender<ServerEvent>>>>,
+    fallback: Arc<Mutex<Option<Fallback>>>,
 }
 
 impl TestServer {
@@ -84,6 +119,8 @@ impl TestServer {
             addr: listener.local_addr().expect("local addr"),
             routes: Arc::default(),
             log: Arc::default(),
+            observer: Arc::default(),
+            fallback: Arc::default(),
         };
         let shared = server.clone();
         tokio::spawn(async move {
@@ -104,6 +141,23 @@ impl TestServer {
             .lock()
             .expect("routes")
             .insert(path.to_string(), reply);
+    }
+
+    /// Sends every [`ServerEvent`] to `observer` from now on.
+    pub fn observe(&self, observer: std::sync::mpsc::Sender<ServerEvent>) {
+        *self.observer.lock().expect("observer") = Some(observer);
+    }
+
+    /// Answers paths without a route with `make(path)` instead of a 404. Requests in
+    /// absolute form (`GET http://host/path`, as sent to a proxy) get it too, so the
+    /// server can stand in for every other web site; CONNECT requests still get a 404.
+    pub fn fallback(&self, make: impl Fn(&str) -> Reply + Send + Sync + 'static) {
+        *self.fallback.lock().expect("fallback") = Some(Arc::new(make));
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn all_requests(&self) -> Vec<Received> {
+        self.log.lock().expect("log").clone()
     }
 
     /// Requests received for `path` (query included), oldest first.
@@ -129,10 +183,29 @@ impl TestServer {
                 .or_else(|| routes.get(&bare))
                 .cloned()
         };
+        let reply = reply.or_else(|| {
+            let path = &received.path;
+            let fallback = self.fallback.lock().expect("fallback").clone();
+            fallback
+                .filter(|_| path.starts_with('/') || path.starts_with("http://"))
+                .map(|make| make(path))
+        });
         let if_none_match = received.headers.get("if-none-match").cloned();
-        self.log.lock().expect("log").push(received);
+        let index = {
+            let mut log = self.log.lock().expect("log");
+            log.push(received);
+            log.len()
+        };
+        self.notify(ServerEvent::Received(index));
         let reply = reply.unwrap_or_else(|| Reply::status(404, &[]));
         let _ = write_reply(&mut stream, reply, if_none_match).await;
+        self.notify(ServerEvent::Replied(index));
+    }
+
+    fn notify(&self, event: ServerEvent) {
+        if let Some(observer) = self.observer.lock().expect("observer").as_ref() {
+            let _ = observer.send(event);
+        }
     }
 }
 
@@ -232,9 +305,58 @@ async fn write_reply(
                 .await?;
             stream.write_all(&body).await?;
         }
+        Reply::ResetMidBody { declared, body } => {
+            let headers = vec![("Content-Type".to_string(), "text/html".to_string())];
+            stream
+                .write_all(&head(200, &headers, Some(declared)))
+                .await?;
+            stream.write_all(&body).await?;
+            stream.flush().await?;
+            #[allow(deprecated)]
+            let _ = stream.set_linger(Some(Duration::ZERO));
+            return Ok(());
+        }
+        Reply::HalfClose { prefix } => {
+            stream.write_all(&prefix).await?;
+            stream.shutdown().await?;
+            return wait_for_close(stream).await;
+        }
+        Reply::Trickle {
+            every,
+            headers,
+            body,
+        } => {
+            stream
+                .write_all(&head(200, &headers, Some(body.len())))
+                .await?;
+            for byte in body {
+                stream.write_all(&[byte]).await?;
+                stream.flush().await?;
+                tokio::time::sleep(every).await;
+            }
+        }
+        Reply::Stall {
+            declared,
+            headers,
+            body,
+        } => {
+            stream
+                .write_all(&head(200, &headers, Some(declared)))
+                .await?;
+            stream.write_all(&body).await?;
+            stream.flush().await?;
+            return wait_for_close(stream).await;
+        }
     }
     stream.flush().await?;
     stream.shutdown().await
+}
+
+/// Reads (and drops) whatever the client sends until it closes the connection.
+async fn wait_for_close(stream: &mut TcpStream) -> std::io::Result<()> {
+    let mut sink = [0u8; 1024];
+    while stream.read(&mut sink).await? > 0 {}
+    Ok(())
 }
 
 /// The repository's fixtures folder.
@@ -279,9 +401,11 @@ pub fn config_text(dir: &Path, sources: &[(&str, String)]) -> String {
         "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"5s\"\nmax_body = \"1MiB\"\nmax_redirects = 5\nper_host_delay = \"0s\"\n",
         dir.join("archive.sqlite3").to_string_lossy()
     );
+    // The kind is named: these feeds are the tests' subject, bad ones included, and a
+    // source without a kind would be detected as something else (an HTML "feed" as a page).
     for (name, url) in sources {
         text.push_str(&format!(
-            "[[source]]\nname = \"{name}\"\nurl = \"{url}\"\ntimezone = \"Asia/Dhaka\"\n"
+            "[[source]]\nname = \"{name}\"\nurl = \"{url}\"\nkind = \"feed\"\ntimezone = \"Asia/Dhaka\"\n"
         ));
     }
     text

@@ -3,6 +3,7 @@
 //! the target that found it; the inputs are written inline (they are a few dozen bytes).
 
 use newsvault::canon::{canonical_url, canonical_url_str};
+use newsvault::feed::parse_feed;
 use url::Url;
 
 /// What the `canon` target asserts: a canonical URL is a fixed point, also through its text.
@@ -43,4 +44,40 @@ fn stray_percent_before_an_escaped_digit() {
         canonical_url_str("http://a.com/%66%2f", None).map(String::from),
         Some("http://a.com/f%2F".to_string())
     );
+}
+
+/// `feed_intake`: feed-rs 3.0 cuts an author's name from its e-mail address one byte
+/// before or after the address (`parse_person_name_email`), which panics when that byte is
+/// inside a non-ASCII character: full-width brackets, curly quotes, a dash, or the U+FFFD
+/// of an undecodable byte. The fuzzer's input was a real feed whose `<author>` had bytes
+/// 0xFF in it; these feeds are the same thing written by hand.
+#[test]
+fn author_next_to_a_non_ascii_character() {
+    let base = Url::parse("https://news.example.com/feed").expect("valid base");
+    let rss = |author: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
+             <item><title>One</title><link>https://news.example.com/1</link><author>{author}</author></item>\
+             <item><title>Two</title><link>https://news.example.com/2</link></item>\
+             </channel></rss>"
+        )
+    };
+    for author in [
+        "王小明（wang@example.com）",
+        "wang@example.com（编辑）",
+        "“desk@example.com”",
+        "নিজস্ব প্রতিবেদক—desk@example.com",
+        "tim.mckinno\u{FFFD}\u{FFFD}n@japancorp.net (Tim)",
+    ] {
+        let feed = parse_feed(rss(author).as_bytes(), &base)
+            .unwrap_or_else(|e| panic!("author {author:?}: {e}"));
+        assert_eq!(feed.items.len(), 2, "author {author:?}");
+        assert_eq!(feed.items[0].title.as_deref(), Some("One"));
+    }
+    let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [
+        {"id": "1", "url": "https://news.example.com/1", "title": "One",
+         "authors": [{"name": "王小明（wang@example.com）"}]},
+        {"id": "2", "url": "https://news.example.com/2", "title": "Two"}]}"#;
+    let feed = parse_feed(json.as_bytes(), &base).expect("JSON feed with that author reads");
+    assert_eq!(feed.items.len(), 2);
 }

@@ -19,7 +19,10 @@ static BASE: LazyLock<Url> =
 
 fn check_fixed_point(canonical: &Url) {
     assert!(matches!(canonical.scheme(), "http" | "https"));
-    assert!(canonical.fragment().is_none(), "{canonical} kept its fragment");
+    assert!(
+        canonical.fragment().is_none(),
+        "{canonical} kept its fragment"
+    );
     assert_eq!(
         canonical_url(canonical).as_ref(),
         Some(canonical),

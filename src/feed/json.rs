@@ -46,6 +46,23 @@ pub(super) fn normalise(value: &Value) -> Option<Value> {
     Some(Value::Object(feed))
 }
 
+/// The feed in `text` without its authors and its items' authors, for a feed on which
+/// feed-rs panics while splitting a name from an e-mail address; `None` when `text` is no
+/// JSON object.
+pub(super) fn without_authors(text: &str) -> Option<String> {
+    let mut value: Value = serde_json::from_str(text).ok()?;
+    let feed = value.as_object_mut()?;
+    feed.remove("author");
+    feed.remove("authors");
+    if let Some(items) = feed.get_mut("items").and_then(Value::as_array_mut) {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            item.remove("author");
+            item.remove("authors");
+        }
+    }
+    serde_json::to_string(&value).ok()
+}
+
 fn item(obj: &Map<String, Value>) -> Value {
     let mut item = Map::new();
     for key in [

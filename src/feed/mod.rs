@@ -157,6 +157,32 @@ fn best_of(
 /// feed-rs on `bytes`. Its XML reader asserts on input it dislikes (an encoding change after
 /// the first 64 bytes); a panic there must not take the crawler down with it.
 fn run(base: &Url, bytes: &[u8]) -> Result<Feed, FeedError> {
+    if let Some(result) = run_once(base, bytes) {
+        return result;
+    }
+    // feed-rs 3.0 also panics on some authors: it cuts the name off the e-mail address one
+    // byte before or after it, inside a non-ASCII character (`王（wang@example.com）`).
+    // One such item would cost the whole feed; newsvault keeps no authors, so the feed is
+    // read once more without them.
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|text| {
+            if text.trim_start().starts_with('{') {
+                json::without_authors(text)
+            } else {
+                Some(repair::without_people(text))
+            }
+        })
+        .and_then(|text| run_once(base, text.as_bytes()))
+        .unwrap_or_else(|| {
+            Err(FeedError::Invalid(
+                "feed parser failed on this input".into(),
+            ))
+        })
+}
+
+/// One feed-rs parse; `None` when it panicked.
+fn run_once(base: &Url, bytes: &[u8]) -> Option<Result<Feed, FeedError>> {
     // A fresh parser each time: feed-rs keeps per-parse state in the parser, which a panic
     // leaves behind to fail the next parse.
     let parser = feed_rs::parser::Builder::new()
@@ -165,8 +191,8 @@ fn run(base: &Url, bytes: &[u8]) -> Result<Feed, FeedError> {
         .sanitize_content(false)
         .build();
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parser.parse(bytes)))
-        .map_err(|_| FeedError::Invalid("feed parser failed on this input".into()))?
-        .map_err(|e| FeedError::Invalid(e.to_string()))
+        .ok()
+        .map(|parsed| parsed.map_err(|e| FeedError::Invalid(e.to_string())))
 }
 
 fn convert(feed: Feed, base: &Url) -> ParsedFeed {

@@ -581,6 +581,53 @@ fn push_entity(out: &mut String, s: &str) -> usize {
     semi + 1
 }
 
+/// Elements whose text feed-rs splits into a person's name and e-mail address (RSS 2.0,
+/// Dublin Core, iTunes), matched by local name.
+const PERSON_ELEMENTS: &[&str] = &["author", "managingEditor", "webMaster", "creator", "owner"];
+
+/// The document without its person elements (`<author>…</author>`, `<dc:creator>…`), for
+/// a feed on which feed-rs panics while splitting a name from an e-mail address. Comments
+/// and CDATA sections are copied as they are. An element whose end tag never comes stops
+/// the stripping there, so the scan stays linear.
+pub(super) fn without_people(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(p) = text[i..].find('<') {
+        let j = i + p;
+        out.push_str(&text[i..j]);
+        let rest = &text[j..];
+        if let Some((open, close)) = [("<!--", "-->"), ("<![CDATA[", "]]>")]
+            .into_iter()
+            .find(|(open, _)| rest.starts_with(open))
+        {
+            let end = rest[open.len()..]
+                .find(close)
+                .map_or(text.len(), |e| j + open.len() + e + close.len());
+            out.push_str(&text[j..end]);
+            i = end;
+            continue;
+        }
+        let name = tag_name(text, j + 1);
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if !name.is_empty()
+            && PERSON_ELEMENTS.contains(&local)
+            && !rest.find('>').is_some_and(|e| rest[..e].ends_with('/'))
+        {
+            let end_tag = format!("</{name}>");
+            let Some(e) = rest.find(&end_tag) else {
+                i = j;
+                break;
+            };
+            i = j + e + end_tag.len();
+            continue;
+        }
+        out.push('<');
+        i = j + 1;
+    }
+    out.push_str(&text[i..]);
+    out
+}
+
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
@@ -672,6 +719,24 @@ mod tests {
         );
         let deep = format!("<rss>{}", "<a>".repeat(10_000));
         assert_eq!(repair(&deep, 0), Err(RepairError::TooDeep));
+    }
+
+    #[test]
+    fn people_are_taken_out_and_nothing_else() {
+        assert_eq!(
+            without_people(
+                "<rss><item><title>t</title><author>王（w@x.com）</author>\
+                 <dc:creator><![CDATA[Desk]]></dc:creator><author/>\
+                 <!-- <author> --><description><![CDATA[<author>]]></description></item></rss>"
+            ),
+            "<rss><item><title>t</title><author/>\
+             <!-- <author> --><description><![CDATA[<author>]]></description></item></rss>"
+        );
+        // An element that never ends stops the stripping; nothing is lost or repeated.
+        assert_eq!(
+            without_people("<a><author>x</a><b>y</b>"),
+            "<a><author>x</a><b>y</b>"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Measures `newsvault::feed::parse_feed` against a feed evaluation folder laid out like
-//! `/work/shared/evaldata/feeds` (`INDEX.tsv`, `real/`, `feedparser/`, `feed-rs/fixture/`).
+//! `../shared/evaldata/feeds` (`INDEX.tsv`, `real/`, `feedparser/`, `feed-rs/fixture/`).
 //!
-//! `cargo run --release --example feed_check -- /work/shared/evaldata/feeds [-v]`
+//! `cargo run --release --example feed_check -- ../shared/evaldata/feeds [-v]`
 //!
 //! Prints, per corpus, how many files parse and (where the expected count is known) how
 //! many give exactly the expected number of items, all with a link. `-v` lists the misses.
@@ -52,7 +52,7 @@ fn main() {
     let root = PathBuf::from(
         args.iter()
             .find(|a| !a.starts_with('-'))
-            .map_or("/work/shared/evaldata/feeds", String::as_str),
+            .map_or("../shared/evaldata/feeds", String::as_str),
     );
     let started = Instant::now();
 

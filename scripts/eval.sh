@@ -16,11 +16,11 @@
 #      runs ../shared/eval/baseline_trafilatura.py on the same files.
 # Outputs are kept in target/eval/ (SET.newsvault.jsonl, SET.trafilatura.jsonl).
 #
-# Environment: SHARED (default /work/shared) locates eval/ and evaldata/.
+# Environment: SHARED (default ../shared beside the repository) locates eval/ and evaldata/.
 set -eu
 
 cd "$(dirname "$0")/.."
-SHARED=${SHARED:-/work/shared}
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
 SCORE="$SHARED/eval/score.py"
 DEST=target/evaldata
 OUT=target/eval

@@ -12,26 +12,7 @@ use std::time::{Duration, Instant};
 use newsvault::extract::{ExtractOptions, extract};
 
 fn decode(bytes: &[u8]) -> String {
-    if let Some((enc, bom_len)) = encoding_rs::Encoding::for_bom(bytes) {
-        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
-        return text.into_owned();
-    }
-    let head = &bytes[..bytes.len().min(4096)];
-    let head_lower = String::from_utf8_lossy(head).to_ascii_lowercase();
-    if let Some(p) = head_lower.find("charset=") {
-        let label: String = head_lower[p + 8..]
-            .trim_start_matches(['"', '\''])
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
-            .collect();
-        if let Some(enc) = encoding_rs::Encoding::for_label(label.as_bytes()) {
-            // A page saying "utf-16" in ASCII is really ASCII-compatible.
-            let enc = enc.output_encoding();
-            let (text, _, _) = enc.decode(bytes);
-            return text.into_owned();
-        }
-    }
-    String::from_utf8_lossy(bytes).into_owned()
+    newsvault::fetch::charset::decode_html(bytes, None, None).text
 }
 
 fn main() {

@@ -68,16 +68,34 @@ fn choose_encoding(
         return (encoding, CharsetSource::ByteOrderMark);
     }
     if let Some(encoding) = content_type.and_then(charset_from_content_type) {
-        return (ascii_compatible(encoding), CharsetSource::HttpHeader);
+        return (
+            utf8_if_valid(body, ascii_compatible(encoding)),
+            CharsetSource::HttpHeader,
+        );
     }
     let head = &body[..body.len().min(PRESCAN_BYTES)];
     if let Some(encoding) = charset_from_markup(head) {
-        return (ascii_compatible(encoding), CharsetSource::MetaTag);
+        return (
+            utf8_if_valid(body, ascii_compatible(encoding)),
+            CharsetSource::MetaTag,
+        );
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Allow);
     detector.feed(body, true);
     let encoding = detector.guess(tld.map(str::as_bytes), chardetng::Utf8Detection::Allow);
     (encoding, CharsetSource::Detected)
+}
+
+/// A declared legacy charset loses to UTF-8 when the body has non-ASCII bytes and all of
+/// them form valid UTF-8: sites move to UTF-8 and forget the old declaration, while text
+/// in GB2312, Windows-1252 or KOI8-R is almost never valid UTF-8 by accident. Pure-ASCII
+/// bodies keep the declaration (ISO-2022-JP is seven-bit).
+fn utf8_if_valid(body: &[u8], declared: &'static Encoding) -> &'static Encoding {
+    if declared != UTF_8 && !body.is_ascii() && std::str::from_utf8(body).is_ok() {
+        UTF_8
+    } else {
+        declared
+    }
 }
 
 /// A page that declares UTF-16 in its markup was necessarily read as ASCII to find that
@@ -193,6 +211,19 @@ fn attribute_value<'a>(tag: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valid_utf8_wins_over_a_stale_legacy_declaration() {
+        let body = "<meta charset=\"gb2312\"><title>新闻</title>".as_bytes();
+        let d = decode_html(body, None, None);
+        assert_eq!(d.encoding, UTF_8);
+        assert!(d.text.contains("新闻"));
+        // real GB2312 bytes are not valid UTF-8 and keep their declaration
+        let (gb, _, _) = encoding_rs::GB18030.encode("<meta charset=\"gb2312\"><p>新闻</p>");
+        let d = decode_html(&gb, None, None);
+        assert_eq!(d.encoding.name(), "GBK");
+        assert!(d.text.contains("新闻"));
+    }
 
     #[test]
     fn header_charset_wins_over_markup() {

@@ -1,24 +1,48 @@
-//! Main-text extraction on the parsed DOM, in the spirit of trafilatura and Readability.
+//! Main-text extraction on the parsed DOM, combining trafilatura's, Readability's and
+//! jusText's ideas in one linear pass over a compact copy of the page.
 //!
-//! The `<body>` is copied once into a compact arena ([`Tree`]), dropping what is never
-//! text (scripts, forms, navigation, hidden elements). Per-element sums (characters,
-//! characters inside links) are computed bottom-up in one pass. Then:
+//! The `<body>` is copied once into an arena ([`Tree`]), dropping what is never text
+//! (scripts, styles, form controls, hidden elements). Per-element sums (characters,
+//! characters and count of links, commas) are computed bottom-up in one pass. Then:
 //!
-//! 1. boilerplate containers are marked by tag and by class/id patterns (navigation,
-//!    sharing, related stories, comments, newsletter and cookie boxes, sidebars...);
-//! 2. the article container is chosen by Readability's candidate scoring (paragraphs
-//!    vote for their ancestors, weighted by commas, length and link density), with a
-//!    bonus for the class names content-management systems give article bodies;
-//! 3. its text is written out block by block, skipping link-heavy lists and blocks and
-//!    short lines that are boilerplate by their wording ("Read more", "আরও পড়ুন",
-//!    "Anzeige", bare timestamps...).
+//! 1. boilerplate is marked by tag (navigation, asides, footers, small forms, captions)
+//!    and by class/id vocabulary (sharing, related stories, comments, newsletter and
+//!    cookie boxes, sidebars...), judged once per distinct class list;
+//! 2. the article is the first container the markup names, most specific names first
+//!    (`articleBody`/`entry-content`, then `<article>`, then story and content areas,
+//!    then the page's main area), when it yields enough text once its boilerplate is
+//!    pruned — with the lead box written before it ("intro", "chapo", "standfirst")
+//!    and the blocks that continue it in the same markup. When no container does, or
+//!    its text is short and Readability's candidate scoring (paragraphs vote for their
+//!    ancestors, by commas, length and link density) finds far more, the scored
+//!    candidate and its siblings are the article;
+//! 3. the text is written out block by block, skipping link farms and lines that are
+//!    furniture by their wording ("Read more", "আরও পড়ুন", "Foto: …", "© AFP", bare
+//!    timestamps), then the furniture left at both ends is trimmed by context
+//!    ([`justext`]) and headings of dropped boxes go;
+//! 4. when next to nothing survives, the page is read again without boilerplate marks
+//!    (class names that misled, an article inside an `<aside>`).
 //!
 //! Everything is linear in the page size.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use dom_query::{Document, NodeRef};
+use regex::{Regex, RegexBuilder};
+
+use super::justext;
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
 const MAX_NODES: usize = 400_000;
+/// A named container is taken when it yields two lines and this many characters.
+const MIN_CONTAINER_TEXT: usize = 200;
+/// A container text shorter than this is checked against candidate scoring...
+const SHORT_CONTAINER: usize = 1000;
+/// ...which wins when it finds this many times more.
+const SCORED_OVER_SHORT: usize = 3;
+/// Under this many characters the page is read again without boilerplate marks.
+const RETRY_BELOW: usize = 150;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -33,6 +57,9 @@ struct Node {
     tag: String,
     /// Lowercased class, id, itemprop and role, space-separated.
     hint: String,
+    /// Lowercased class attribute alone, and id alone.
+    class: String,
+    id: String,
     /// Text nodes: their text.
     text: String,
     parent: u32,
@@ -41,18 +68,28 @@ struct Node {
     chars: u32,
     /// Of which inside `<a>`.
     link_chars: u32,
+    /// `<a>` elements below (itself included).
+    links: u32,
     /// Commas (any script) below.
     commas: u32,
+    /// The element's own class/id/tag says boilerplate.
     discard: bool,
+    /// It or an ancestor is boilerplate.
+    under_discard: bool,
+    /// It or an ancestor is navigation, an aside, a footer or a dialog by its tag.
+    in_page_chrome: bool,
     score: f32,
     scored: bool,
 }
 
 struct Tree {
     nodes: Vec<Node>,
+    /// Whether navigation, asides and footers may be written out (the last resort,
+    /// for pages that put their article in an `<aside>`).
+    keep_chrome: bool,
 }
 
-/// Extract the main text; empty when no article-like container is found.
+/// Extract the main text; empty when the page has none.
 pub(crate) fn extract_body(doc: &Document) -> String {
     let Some(body) = doc.body() else {
         return String::new();
@@ -63,14 +100,19 @@ pub(crate) fn extract_body(doc: &Document) -> String {
     }
     tree.sums();
     tree.mark_boilerplate();
-    let Some(top) = tree.pick_candidate() else {
-        return String::new();
-    };
-    let mut out = Emitter::default();
-    for id in tree.with_siblings(top) {
-        tree.emit(id, &mut out);
+    let text = tree.choose();
+    let found = text.chars().count();
+    if found < RETRY_BELOW && tree.nodes[0].chars as usize > 2 * RETRY_BELOW {
+        // Next to nothing survived: the page's class names misled the boilerplate
+        // patterns (a "print" wrapper around the whole article, the article in an
+        // `<aside>`). Read it again without them.
+        tree.forget_boilerplate();
+        let retry = tree.choose();
+        if retry.chars().count() > 2 * found {
+            return retry;
+        }
     }
-    out.finish()
+    text
 }
 
 fn build(body: NodeRef) -> Tree {
@@ -91,7 +133,7 @@ fn build(body: NodeRef) -> Tree {
                     parent,
                     Kind::Text,
                     String::new(),
-                    String::new(),
+                    Default::default(),
                     " ".into(),
                 );
             } else if !text.is_empty() {
@@ -100,41 +142,75 @@ fn build(body: NodeRef) -> Tree {
                     parent,
                     Kind::Text,
                     String::new(),
-                    String::new(),
+                    Default::default(),
                     text.to_string(),
                 );
             }
             continue;
         }
-        if !n.is_element() {
+        // one borrow of the element for its name and every attribute
+        let Some(element) = n.element_ref() else {
+            continue;
+        };
+        let tag = (*element.name.local).to_ascii_lowercase();
+        if is_never_text(&tag) {
             continue;
         }
-        let tag = n
-            .node_name()
-            .map(|t| t.to_ascii_lowercase())
-            .unwrap_or_default();
-        if is_never_text(&tag) || is_hidden(&n) {
-            continue;
-        }
-        let mut hint = String::new();
-        for a in ["class", "id", "itemprop", "role"] {
-            if let Some(v) = n.attr(a) {
-                if !hint.is_empty() {
-                    hint.push(' ');
+        let (mut class, mut id, mut extra) = (String::new(), String::new(), String::new());
+        let mut hidden = false;
+        for a in &element.attrs {
+            match &*a.name.local {
+                "class" => class = a.value.to_ascii_lowercase(),
+                "id" => id = a.value.to_ascii_lowercase(),
+                "itemprop" | "role" => {
+                    extra.push(' ');
+                    extra.push_str(&a.value.to_ascii_lowercase());
                 }
-                hint.push_str(&v.to_ascii_lowercase());
+                "hidden" => hidden = true,
+                "style" => hidden |= style_hides(&a.value),
+                _ => {}
             }
         }
-        push(&mut nodes, parent, Kind::Element, tag, hint, String::new());
+        drop(element);
+        if hidden {
+            continue;
+        }
+        let mut hint = String::with_capacity(class.len() + id.len() + extra.len() + 1);
+        hint.push_str(&class);
+        if !id.is_empty() {
+            hint.push(' ');
+            hint.push_str(&id);
+        }
+        hint.push_str(&extra);
+        let hint = hint.trim_start().to_string();
+        push(
+            &mut nodes,
+            parent,
+            Kind::Element,
+            tag,
+            [hint, class, id],
+            String::new(),
+        );
         let kids: Vec<NodeRef> = n.children_it(true).collect();
         for k in kids {
             stack.push((k, idx));
         }
     }
-    Tree { nodes }
+    Tree {
+        nodes,
+        keep_chrome: false,
+    }
 }
 
-fn push(nodes: &mut Vec<Node>, parent: u32, kind: Kind, tag: String, hint: String, text: String) {
+fn push(
+    nodes: &mut Vec<Node>,
+    parent: u32,
+    kind: Kind,
+    tag: String,
+    attrs: [String; 3],
+    text: String,
+) {
+    let [hint, class, id] = attrs;
     let idx = nodes.len() as u32;
     if parent != u32::MAX {
         nodes[parent as usize].children.push(idx);
@@ -143,13 +219,18 @@ fn push(nodes: &mut Vec<Node>, parent: u32, kind: Kind, tag: String, hint: Strin
         kind,
         tag,
         hint,
+        class,
+        id,
         text,
         parent,
         children: Vec::new(),
         chars: 0,
         link_chars: 0,
+        links: 0,
         commas: 0,
         discard: false,
+        under_discard: false,
+        in_page_chrome: false,
         score: 0.0,
         scored: false,
     });
@@ -161,7 +242,6 @@ fn is_never_text(tag: &str) -> bool {
         tag,
         "script"
             | "style"
-            | "noscript"
             | "template"
             | "svg"
             | "head"
@@ -175,35 +255,34 @@ fn is_never_text(tag: &str) -> bool {
             | "button"
             | "math"
             | "canvas"
-            | "nav"
-            | "menu"
-            | "aside"
-            | "footer"
-            | "dialog"
             | "label"
             | "video"
             | "audio"
             | "map"
             | "link"
             | "meta"
+            | "fieldset"
+            | "legend"
+            | "rt"
+            | "rp"
+            | "datalist"
+            | "output"
+            | "progress"
+            | "marquee"
+            | "applet"
+            | "frameset"
+            | "noindex"
     )
 }
 
-fn is_hidden(n: &NodeRef) -> bool {
-    if n.has_attr("hidden") {
-        return true;
-    }
-    if let Some(style) = n.attr("style") {
-        let s: String = style
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if s.contains("display:none") || s.contains("visibility:hidden") {
-            return true;
-        }
-    }
-    false
+/// Does an inline style hide the element?
+fn style_hides(style: &str) -> bool {
+    let s: String = style
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_ascii_lowercase();
+    s.contains("display:none") || s.contains("visibility:hidden")
 }
 
 /// Class/id fragments of containers that are boilerplate whatever their content.
@@ -225,7 +304,7 @@ const BOILERPLATE_HINTS: &[&str] = &[
     "comment",
     "disqus",
     "widget",
-    "teaser",
+    // "teaser",
     "recommend",
     "outbrain",
     "taboola",
@@ -235,8 +314,6 @@ const BOILERPLATE_HINTS: &[&str] = &[
     "mostread",
     "more-news",
     "morenews",
-    "read-more",
-    "readmore",
     "also-read",
     "alsoread",
     "read-also",
@@ -265,6 +342,8 @@ const BOILERPLATE_HINTS: &[&str] = &[
     "postmeta",
     "dateline",
     "footer",
+    "disclosure",
+    "disclaimer",
 ];
 
 /// Class/id words (between `-`, `_` and spaces) of boilerplate containers.
@@ -285,7 +364,6 @@ const BOILERPLATE_TOKENS: &[&str] = &[
     "date",
     "author",
     "print",
-    "header",
     "aside",
     "follow",
     "respond",
@@ -392,37 +470,180 @@ const POSITIVE: &[&str] = &[
     "blog", "story",
 ];
 
+/// The class-name vocabularies compiled once into matchers (one automaton each
+/// instead of a substring search per word).
+struct HintPatterns {
+    boilerplate_part: Regex,
+    boilerplate_token: Regex,
+    hide_token: Regex,
+    responsive_token: Regex,
+    content_part: Regex,
+}
+
+fn hint_patterns() -> &'static HintPatterns {
+    static PATTERNS: OnceLock<HintPatterns> = OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        let any_of = |words: &[&str]| {
+            words
+                .iter()
+                .map(|w| regex::escape(w))
+                .collect::<Vec<_>>()
+                .join("|")
+        };
+        let token = |words: &[&str]| format!("(?:^|[-_])(?:{})(?:$|[-_])", any_of(words));
+        let compile = |pattern: String| {
+            RegexBuilder::new(&pattern)
+                .unicode(false)
+                .build()
+                .expect("class-name patterns are literal alternations")
+        };
+        let (hide, tokens): (Vec<&str>, Vec<&str>) = BOILERPLATE_TOKENS
+            .iter()
+            .partition(|t| matches!(**t, "hidden" | "hide"));
+        HintPatterns {
+            boilerplate_part: compile(any_of(BOILERPLATE_HINTS)),
+            boilerplate_token: compile(token(&tokens)),
+            hide_token: compile(token(&hide)),
+            responsive_token: compile(token(&[
+                "xs", "sm", "md", "lg", "xl", "mobile", "desktop", "tablet", "phone", "small",
+                "medium", "large",
+            ])),
+            content_part: compile(format!(
+                "(?:^|\\s)articlebody(?:$|\\s)|{}",
+                any_of(CONTENT_HINTS)
+            )),
+        }
+    })
+}
+
 /// Does a class/id/role list name a boilerplate box? Each name is judged on its own;
 /// WordPress's taxonomy classes on posts ("tag-social", "category-related") are not.
 fn is_boilerplate_hint(hint: &str) -> bool {
+    let patterns = hint_patterns();
     hint.split_ascii_whitespace().any(|name| {
-        if [
+        const TAXONOMY: &[&str] = &[
             "tag-",
             "category-",
             "format-",
             "type-",
             "status-",
-            "post-",
             "postid-",
             "has-",
             "no-",
             "with-",
-        ]
-        .iter()
-        .any(|p| name.starts_with(p))
+        ];
+        if TAXONOMY.iter().any(|p| name.starts_with(p))
+            || name
+                .strip_prefix("post-")
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
         {
             return false;
         }
-        BOILERPLATE_HINTS.iter().any(|h| name.contains(h))
-            || name
-                .split(['-', '_'])
-                .any(|t| BOILERPLATE_TOKENS.contains(&t))
+        patterns.boilerplate_part.is_match(name)
+            || patterns.boilerplate_token.is_match(name)
+            // responsive helpers ("hidden-xs") hide a box on some screens only
+            || (patterns.hide_token.is_match(name) && !patterns.responsive_token.is_match(name))
+    })
+}
+
+/// Class/id names of an article's lead paragraph.
+fn is_lead_hint(hint: &str) -> bool {
+    hint.split_ascii_whitespace().any(|name| {
+        name.split(['-', '_']).any(|t| {
+            matches!(
+                t,
+                "lead"
+                    | "intro"
+                    | "introtext"
+                    | "excerpt"
+                    | "chapo"
+                    | "summary"
+                    | "abstract"
+                    | "standfirst"
+                    | "subtitle"
+                    | "subheadline"
+                    | "subline"
+                    | "deck"
+                    | "dek"
+                    | "bajada"
+                    | "sapo"
+                    | "entradilla"
+                    | "lede"
+                    | "leadtext"
+            )
+        }) || name.contains("teaser-text")
+            || name.contains("article-teaser")
     })
 }
 
 fn is_content_hint(hint: &str) -> bool {
-    hint.split_ascii_whitespace().any(|w| w == "articlebody")
-        || CONTENT_HINTS.iter().any(|h| hint.contains(h))
+    hint_patterns().content_part.is_match(hint)
+}
+
+/// Class/id names of article bodies (the most specific markup).
+fn is_article_body_name(w: &str) -> bool {
+    const EXACT_PARTS: &[&str] = &[
+        "entry-content",
+        "article-content",
+        "art-content",
+        "article__content",
+        "article-body",
+        "article__body",
+        "article_body",
+        "articlebody",
+        "body-text",
+        "post-text",
+        "post_text",
+        "post-body",
+        "postbody",
+        "post-entry",
+        "postentry",
+        "post-content",
+        "post_content",
+        "postcontent",
+        "post_inner_wrapper",
+        "article-text",
+        "articletext",
+        "page-content",
+        "text-content",
+        "articlecontent",
+        "article__container",
+    ];
+    EXACT_PARTS.iter().any(|p| w.contains(p))
+}
+
+/// Class/id names of story containers.
+fn is_story_name(w: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "story-body",
+        "fulltext",
+        "post-bodycopy",
+        "story-content",
+        "storycontent",
+        "theme-content",
+        "blog-content",
+        "section-content",
+        "single-content",
+        "single-post",
+        "main-column",
+        "wpb_text_column",
+        "field-body",
+    ];
+    PARTS.iter().any(|p| w.contains(p))
+}
+
+/// Class/id names of a page's main content area.
+fn is_main_content_name(w: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "content-main",
+        "content_main",
+        "content-body",
+        "content__body",
+        "contentbody",
+        "main-content",
+        "page-content",
+    ];
+    PARTS.iter().any(|p| w.contains(p))
 }
 
 fn is_comma(c: char) -> bool {
@@ -456,13 +677,15 @@ impl Tree {
             n.commas = commas;
             if n.kind == Kind::Element && n.tag == "a" {
                 n.link_chars = n.chars;
+                n.links += 1;
             }
-            let (p, lc) = (n.parent, n.link_chars);
+            let (p, lc, ln) = (n.parent, n.link_chars, n.links);
             if p != u32::MAX {
                 let pn = &mut self.nodes[p as usize];
                 pn.chars += chars;
                 pn.commas += commas;
                 pn.link_chars += lc;
+                pn.links += ln;
             }
         }
         // link_chars of an <a> inside an <a> would count twice; cap.
@@ -482,43 +705,59 @@ impl Tree {
 
     fn mark_boilerplate(&mut self) {
         let total = self.nodes[0].chars.max(1);
-        for i in 0..self.nodes.len() {
+        // Pages repeat their class lists hundreds of times: judge each list once.
+        let mut judged: HashMap<&str, (bool, bool)> = HashMap::new();
+        let mut hint_says: Vec<(bool, bool)> = vec![(false, false); self.nodes.len()];
+        for (n, says) in self.nodes.iter().zip(hint_says.iter_mut()) {
+            if n.kind == Kind::Element && !n.hint.is_empty() {
+                *says = *judged
+                    .entry(n.hint.as_str())
+                    .or_insert_with(|| (is_content_hint(&n.hint), is_boilerplate_hint(&n.hint)));
+            }
+        }
+        for (i, &(content, boilerplate)) in hint_says.iter().enumerate() {
             let n = &self.nodes[i];
-            if n.kind != Kind::Element || n.hint.is_empty() {
-                if n.kind == Kind::Element && matches!(n.tag.as_str(), "header" | "figcaption") {
-                    // page headers: navigation and title; captions: credits
-                    let keep = n.tag == "header" && n.chars > 400 && self.link_density(i) < 0.3;
-                    self.nodes[i].discard = !keep;
+            if n.kind != Kind::Element {
+                continue;
+            }
+            let discard = match n.tag.as_str() {
+                // search, login, comment and newsletter forms; a form wrapping the whole
+                // page (ASP.NET) is layout
+                "form" => (n.chars as f32) < 0.5 * total as f32,
+                // with scripting off (as here) noscript holds markup: usually tracking
+                // pixels, sometimes the whole page behind an unclosed tag
+                "noscript" => (n.chars as f32) < 0.5 * total as f32,
+                // captions: credits and picture descriptions
+                "figcaption" => true,
+                // page headers are navigation; article headers hold the title and lead
+                "header" => self.link_density(i) >= 0.3 || boilerplate,
+                // navigation, sidebars, page footers, dialogs
+                "nav" | "menu" | "aside" | "footer" | "dialog" => true,
+                "body" | "html" => false,
+                _ if n.hint.is_empty() || content => false,
+                _ => {
+                    let hit =
+                        boilerplate || (n.hint.contains("teaser") && self.link_density(i) >= 0.1);
+                    // A wrapper holding most of the page is layout ("has-sidebar"), not a box.
+                    let big = n.chars as f32 > 0.4 * total as f32
+                        && n.chars > 1000
+                        && self.link_density(i) < 0.3
+                        && !n.hint.contains("comment");
+                    hit && !big
                 }
-                continue;
-            }
-            if matches!(n.tag.as_str(), "body" | "html") || is_content_hint(&n.hint) {
-                continue;
-            }
-            let hit = is_boilerplate_hint(&n.hint);
-            let header_like = n.tag == "header" || n.tag == "figcaption";
-            if !(hit || header_like) {
-                continue;
-            }
-            // A wrapper holding most of the page is layout ("has-sidebar"), not a box.
-            let big = n.chars as f32 > 0.4 * total as f32
-                && n.chars > 1000
-                && self.link_density(i) < 0.3
-                && !n.hint.contains("comment");
-            if big && !header_like {
-                continue;
-            }
-            if header_like && n.tag == "header" && n.chars > 400 && self.link_density(i) < 0.3 {
-                continue;
-            }
-            self.nodes[i].discard = true;
+            };
+            self.nodes[i].discard = discard;
         }
         // propagate: a node below a discarded one is discarded
+        self.nodes[0].under_discard = self.nodes[0].discard;
         for i in 1..self.nodes.len() {
             let p = self.nodes[i].parent as usize;
-            if self.nodes[p].discard {
-                self.nodes[i].discard = true;
-            }
+            self.nodes[i].under_discard = self.nodes[i].discard || self.nodes[p].under_discard;
+            let chrome = matches!(
+                self.nodes[i].tag.as_str(),
+                "nav" | "menu" | "aside" | "footer" | "dialog"
+            );
+            self.nodes[i].in_page_chrome = chrome || self.nodes[p].in_page_chrome;
         }
     }
 
@@ -585,7 +824,7 @@ impl Tree {
             .collect();
         let mut candidates: Vec<usize> = Vec::new();
         for i in 0..self.nodes.len() {
-            if self.nodes[i].kind != Kind::Element || self.nodes[i].discard {
+            if self.nodes[i].kind != Kind::Element || self.nodes[i].under_discard {
                 continue;
             }
             if !paragraph[i] {
@@ -605,7 +844,7 @@ impl Tree {
             let mut level = 0;
             while anc != u32::MAX && level < 5 {
                 let a = anc as usize;
-                if self.nodes[a].discard {
+                if self.nodes[a].under_discard {
                     break;
                 }
                 if !self.nodes[a].scored {
@@ -702,7 +941,7 @@ impl Tree {
                 continue;
             }
             let n = &self.nodes[s];
-            if n.kind != Kind::Element || n.discard {
+            if n.kind != Kind::Element || n.under_discard {
                 continue;
             }
             let mut append = n.scored && n.score >= threshold;
@@ -719,9 +958,247 @@ impl Tree {
         out
     }
 
-    fn emit(&self, i: usize, out: &mut Emitter) {
+    /// How surely an element is the article body by its markup: 1 (named so by the
+    /// content-management system) to 5 (the page's main area), `None` when it says nothing.
+    fn container_level(&self, i: usize) -> Option<u8> {
+        let n = &self.nodes[i];
+        if !matches!(n.tag.as_str(), "article" | "div" | "main" | "section") {
+            return None;
+        }
+        let (class, id) = (n.class.as_str(), n.id.as_str());
+        let names = || class.split_ascii_whitespace().chain(std::iter::once(id));
+        if class == "post"
+            || class == "entry"
+            || n.hint.split_ascii_whitespace().any(|w| w == "articlebody")
+            || names().any(is_article_body_name)
+        {
+            return Some(1);
+        }
+        if n.tag == "article" {
+            return Some(2);
+        }
+        if n.hint.split_ascii_whitespace().any(|w| w == "article")
+            || matches!(id, "article" | "story")
+            || matches!(
+                class,
+                "postarea" | "art-postcontent" | "text" | "cell" | "story"
+            )
+            || id.starts_with("primary")
+            || class.starts_with("article ")
+            || names().any(is_story_name)
+        {
+            return Some(3);
+        }
+        if id == "content" || class == "content" || names().any(is_main_content_name) {
+            return Some(4);
+        }
+        if n.tag == "main"
+            || class.starts_with("main")
+            || id.starts_with("main")
+            || n.hint.split_ascii_whitespace().any(|w| w == "main")
+        {
+            return Some(5);
+        }
+        None
+    }
+
+    /// The article: from a container the markup names; from candidate scoring when no
+    /// container holds enough text, or when the container's text is short and the
+    /// scored candidate holds several times more (an article the markup splits).
+    fn choose(&mut self) -> String {
+        let container = self.article_from_containers();
+        if let Some(text) = &container
+            && text.chars().count() >= SHORT_CONTAINER
+        {
+            return text.clone();
+        }
+        let scored = self.pick_candidate().map(|top| {
+            let mut out = Emitter::default();
+            for id in self.with_siblings(top) {
+                self.emit(id, true, &mut out);
+            }
+            out.finish()
+        });
+        match (container, scored) {
+            (Some(c), Some(s)) => {
+                if s.chars().count() > SCORED_OVER_SHORT * c.chars().count() {
+                    s
+                } else {
+                    c
+                }
+            }
+            (c, s) => c.or(s).unwrap_or_default(),
+        }
+    }
+
+    /// Drop every boilerplate mark and candidate score, for a second attempt.
+    fn forget_boilerplate(&mut self) {
+        self.keep_chrome = true;
+        for n in &mut self.nodes {
+            n.discard = false;
+            n.under_discard = false;
+            n.in_page_chrome = false;
+            n.score = 0.0;
+            n.scored = false;
+        }
+    }
+
+    /// The article from the first container whose markup names it, most specific names
+    /// first, when it holds enough text once its boilerplate is pruned; with the lead
+    /// boxes before it and the blocks that continue it in the same markup.
+    fn article_from_containers(&self) -> Option<String> {
+        let mut firsts: [Option<usize>; 5] = [None; 5];
+        for i in 0..self.nodes.len() {
+            let n = &self.nodes[i];
+            if n.kind != Kind::Element || n.chars < 50 || n.in_page_chrome {
+                continue;
+            }
+            if let Some(level) = self.container_level(i) {
+                firsts[level as usize - 1].get_or_insert(i);
+            }
+        }
+        for c in firsts.into_iter().flatten() {
+            let (text, prune) = self.container_text(c);
+            if text.lines().count() < 2 || text.chars().count() < MIN_CONTAINER_TEXT {
+                continue;
+            }
+            let mut roots = self.leads_before(c);
+            roots.push(c);
+            roots.extend(self.same_kind_blocks(c));
+            if roots.len() == 1 {
+                return Some(text);
+            }
+            roots.sort_unstable();
+            roots.dedup();
+            // a lead inside a text block found twice is written once
+            let all = roots.clone();
+            roots.retain(|&r| !all.iter().any(|&a| a != r && self.is_ancestor(a, r)));
+            let mut out = Emitter::default();
+            for r in roots {
+                self.emit(r, r != c || prune, &mut out);
+            }
+            return Some(out.finish());
+        }
+        None
+    }
+
+    /// The article's lead ("intro", "chapo", "standfirst"...) when the page puts it in
+    /// its own box before the body container.
+    fn leads_before(&self, c: usize) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut cur = c;
+        for _ in 0..4 {
+            let p = self.nodes[cur].parent;
+            if p == u32::MAX || self.nodes[p as usize].tag == "body" {
+                break;
+            }
+            for &s in &self.nodes[p as usize].children {
+                let s = s as usize;
+                if s == cur {
+                    break;
+                }
+                // the box itself or the first lead-named element inside it
+                let mut stack = vec![s];
+                while let Some(i) = stack.pop() {
+                    let n = &self.nodes[i];
+                    if n.kind != Kind::Element || n.chars < 30 {
+                        continue;
+                    }
+                    if is_lead_hint(&n.hint) {
+                        if self.link_density(i) < 0.3 && n.chars < 1500 {
+                            found.push(i);
+                        }
+                        continue;
+                    }
+                    stack.extend(n.children.iter().map(|&k| k as usize));
+                }
+            }
+            cur = p as usize;
+            if self.nodes[cur].tag == "article" {
+                break;
+            }
+        }
+        found
+    }
+
+    /// Blocks that continue the article body in the same markup as the chosen container
+    /// (sites that write each paragraph group in its own "text module").
+    fn same_kind_blocks(&self, c: usize) -> Vec<usize> {
+        let n = &self.nodes[c];
+        if n.class.is_empty() {
+            return Vec::new();
+        }
+        // the region they must share with the container
+        let mut scope = c;
+        for _ in 0..3 {
+            let p = self.nodes[scope].parent;
+            if p == u32::MAX || self.nodes[p as usize].tag == "body" {
+                break;
+            }
+            scope = p as usize;
+        }
+        if scope == c {
+            return Vec::new();
+        }
+        let end = self.subtree_end(scope);
+        let mut out = Vec::new();
+        let mut i = scope + 1;
+        while i < end {
+            let m = &self.nodes[i];
+            if i == c {
+                i = self.subtree_end(c);
+                continue;
+            }
+            if m.kind == Kind::Element
+                && m.tag == n.tag
+                && m.class == n.class
+                && !self.is_ancestor(i, c)
+            {
+                if m.chars >= 30 && !m.under_discard {
+                    out.push(i);
+                }
+                i = self.subtree_end(i);
+                continue;
+            }
+            i += 1;
+        }
+        out
+    }
+
+    /// One past the last index of the subtree rooted at `i` (indices are in document
+    /// order, a subtree is contiguous).
+    fn subtree_end(&self, i: usize) -> usize {
+        let mut cur = i;
+        loop {
+            match self.nodes[cur].children.last() {
+                Some(&k) => cur = k as usize,
+                None => return cur + 1,
+            }
+        }
+    }
+
+    /// A container's text with its boilerplate boxes pruned, unless pruning leaves almost
+    /// nothing (then the boxes were the layout, not boilerplate).
+    /// A container's text with its boilerplate boxes pruned, unless pruning leaves under
+    /// a seventh of its text: then the "boxes" were the layout. Also says which it was.
+    fn container_text(&self, c: usize) -> (String, bool) {
+        let mut out = Emitter::default();
+        self.emit(c, true, &mut out);
+        let pruned = out.finish();
+        let kept = pruned.chars().filter(|c| !c.is_whitespace()).count();
+        if kept * 7 > self.nodes[c].chars as usize {
+            return (pruned, true);
+        }
+        let mut out = Emitter::default();
+        self.emit(c, false, &mut out);
+        (out.finish(), false)
+    }
+
+    /// Write out the text below `root`. With `prune`, boilerplate boxes below it are
+    /// skipped; link-heavy blocks are skipped always.
+    fn emit(&self, root: usize, prune: bool, out: &mut Emitter) {
         // iterative walk: (node, entering)
-        let mut stack: Vec<(usize, bool)> = vec![(i, true)];
+        let mut stack: Vec<(usize, bool)> = vec![(root, true)];
         while let Some((i, entering)) = stack.pop() {
             let n = &self.nodes[i];
             if n.kind == Kind::Text {
@@ -730,6 +1207,13 @@ impl Tree {
             }
             let block = is_block(&n.tag);
             if !entering {
+                if n.tag == "a" {
+                    out.in_link = out.in_link.saturating_sub(1);
+                }
+                if heading_level(&n.tag) > 0 {
+                    out.flush();
+                    out.heading = 0;
+                }
                 if block {
                     out.flush();
                 } else if matches!(n.tag.as_str(), "td" | "th") {
@@ -737,7 +1221,13 @@ impl Tree {
                 }
                 continue;
             }
-            if n.discard || self.skip_block(i) {
+            let chrome = !self.keep_chrome
+                && i != root
+                && matches!(
+                    n.tag.as_str(),
+                    "nav" | "menu" | "aside" | "footer" | "dialog"
+                );
+            if chrome || (prune && n.discard && i != root) || self.skip_block(i) {
                 continue;
             }
             if n.tag == "br" || n.tag == "hr" {
@@ -746,6 +1236,14 @@ impl Tree {
             }
             if block {
                 out.flush();
+            }
+            let level = heading_level(&n.tag);
+            if level > 0 {
+                out.flush();
+                out.heading = level;
+            }
+            if n.tag == "a" {
+                out.in_link += 1;
             }
             stack.push((i, false));
             for &c in n.children.iter().rev() {
@@ -759,11 +1257,25 @@ impl Tree {
         let n = &self.nodes[i];
         let ld = self.link_density(i);
         match n.tag.as_str() {
-            "ul" | "ol" | "dl" => ld > 0.5,
+            // link farms: short all-link lists, or many links and nothing else (a list
+            // of sources or recommended reading inside the article stays)
+            "ul" | "ol" | "dl" => (n.chars < 100 && ld > 0.8) || (n.links > 4 && ld > 0.9),
             "div" | "section" | "table" | "tr" | "td" => ld > 0.65 && n.chars < 1000,
             "p" | "li" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => ld > 0.8 && n.chars < 200,
             _ => false,
         }
+    }
+}
+
+fn heading_level(tag: &str) -> u8 {
+    match tag {
+        "h1" => 1,
+        "h2" => 2,
+        "h3" => 3,
+        "h4" => 4,
+        "h5" => 5,
+        "h6" => 6,
+        _ => 0,
     }
 }
 
@@ -813,35 +1325,98 @@ fn is_block(tag: &str) -> bool {
     )
 }
 
+/// One line of output: its text, the heading level (1–6) when it is a heading, and
+/// how much of it sits inside links.
+struct Line {
+    text: String,
+    heading: u8,
+    chars: usize,
+    link_chars: usize,
+}
+
+/// Collects the text of the chosen elements as lines, one per block.
 #[derive(Default)]
 struct Emitter {
-    out: String,
+    lines: Vec<Line>,
     line: String,
+    /// Characters (whitespace excluded) of the current line, and of those inside links.
+    line_chars: usize,
+    line_links: usize,
+    /// The level of the heading being written, 0 outside headings.
+    heading: u8,
+    /// Depth of `<a>` elements around the current text.
+    in_link: u32,
 }
 
 impl Emitter {
     fn text(&mut self, t: &str) {
         self.line.push_str(t);
+        let n = t.chars().filter(|c| !c.is_whitespace()).count();
+        self.line_chars += n;
+        if self.in_link > 0 {
+            self.line_links += n;
+        }
     }
 
     fn flush(&mut self) {
-        if self.line.trim().is_empty() {
-            self.line.clear();
-            return;
-        }
+        let (chars, link_chars) = (self.line_chars, self.line_links);
+        self.line_chars = 0;
+        self.line_links = 0;
         let line = std::mem::take(&mut self.line);
         let trimmed = line.trim();
-        if !is_boilerplate_line(trimmed) {
-            if !self.out.is_empty() {
-                self.out.push('\n');
-            }
-            self.out.push_str(trimmed);
+        if trimmed.is_empty() || is_boilerplate_line(trimmed) {
+            return;
         }
+        // a "heading" holding a paragraph is styling, not a title
+        let heading = if trimmed.chars().count() > 100 {
+            0
+        } else {
+            self.heading
+        };
+        self.lines.push(Line {
+            text: trimmed.to_string(),
+            heading,
+            chars,
+            link_chars,
+        });
     }
 
+    /// The text: furniture trimmed from both ends (see [`justext`]), then headings that
+    /// head nothing dropped — a heading whose section (up to the next heading of its
+    /// level or above) kept no text titled a box that was dropped ("Related").
     fn finish(mut self) -> String {
         self.flush();
-        self.out
+        let paras: Vec<justext::Para> = self
+            .lines
+            .iter()
+            .map(|l| justext::Para {
+                text: &l.text,
+                chars: l.chars,
+                link_chars: l.link_chars,
+                heading: l.heading > 0,
+            })
+            .collect();
+        let kept = justext::kept_range(&paras);
+        drop(paras);
+        self.lines.truncate(kept.end);
+        self.lines.drain(..kept.start);
+        let mut out = String::new();
+        for (i, l) in self.lines.iter().enumerate() {
+            if l.heading > 0 {
+                let heads_text = self.lines[i + 1..]
+                    .iter()
+                    .take_while(|next| next.heading == 0 || next.heading > l.heading)
+                    .any(|next| next.heading == 0);
+                if !heads_text {
+                    continue;
+                }
+            }
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&l.text);
+        }
+        out
     }
 }
 
@@ -958,24 +1533,72 @@ const BOILERPLATE_STARTS: &[&str] = &[
     "verwandte artikel",
     "passend dazu",
     "empfohlene artikel",
+    "schon gelesen",
+    "zum weiterlesen",
+    "weitere beiträge",
+    "weitere artikel",
+    "inhaltsverzeichnis",
+    "quellen ausblenden",
+    "vous aimerez aussi",
+    "à lire également",
+    "lire la suite",
+    "le puede interesar",
+    "te puede interesar",
+    "puedes ver",
+    "lea también",
+    "ver también",
+    "leia também",
+    "leggi anche",
+    "czytaj też",
+    "czytaj także",
+    "zobacz też",
+    "zobacz także",
+    "dowiedz się więcej",
+    "you may be interested",
+    "recommended for you",
+];
+
+/// Words that open a picture caption or credit rather than a sentence: on their own
+/// ("Abbildung 4 …", "Vergrößern …"), or as a label before a colon ("Foto: …").
+const CAPTION_WORDS: &[&str] = &["abbildung", "abb.", "vergrößern", "bild anzeigen"];
+const CAPTION_LABELS: &[&str] = &[
+    "bild", "foto", "fotos", "photo", "photos", "image", "images",
 ];
 
 pub(crate) fn is_boilerplate_line(line: &str) -> bool {
     let n = line.chars().count();
+    if n > 250 {
+        return false;
+    }
+    // every pattern is a prefix of at most a few dozen characters
+    let head: String = line.chars().take(64).flat_map(char::to_lowercase).collect();
+    let starts = |p: &str| head.as_bytes().first() == p.as_bytes().first() && head.starts_with(p);
+    let caption = CAPTION_WORDS
+        .iter()
+        .any(|w| starts(w) && !head[w.len()..].starts_with(char::is_alphanumeric))
+        || CAPTION_LABELS.iter().any(|w| {
+            starts(w)
+                && head[w.len()..]
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == ' ')
+                    .starts_with(':')
+        });
+    // credits: "Marco Odermatt, Ski-Star. © AFP"
+    if caption || (n <= 150 && line.contains('©')) {
+        return true;
+    }
     if n > 120 {
         return false;
     }
-    let lower = line.to_lowercase();
-    if BOILERPLATE_STARTS.iter().any(|s| lower.starts_with(s)) {
+    if BOILERPLATE_STARTS.iter().any(|p| starts(p)) {
         return true;
     }
     // bare timestamps and counters: "19:49", "3:59 PM", "23.10.2018"
     if n <= 22 {
-        let rest: String = lower
+        let rest: String = head
             .chars()
             .filter(|c| !c.is_ascii_digit() && !matches!(c, '.' | ':' | '/' | '-' | ',' | ' '))
             .collect();
-        let digits = lower.chars().filter(|c| c.is_ascii_digit()).count();
+        let digits = head.chars().filter(|c| c.is_ascii_digit()).count();
         if digits >= 3 && matches!(rest.as_str(), "" | "am" | "pm" | "uhr" | "h") {
             return true;
         }
@@ -1042,5 +1665,111 @@ mod tests {
         let t = run(&html);
         assert!(t.contains("Schools 41%"), "{t}");
         assert!(t.contains("First point of the plan"), "{t}");
+    }
+
+    const PROSE: &str = "<p>The council published the figures on Monday, and they show, for \
+                         the first time, how the money the city raises is spent on its schools, \
+                         its roads and its parks.</p>";
+
+    #[test]
+    fn a_named_body_wins_inside_a_wrapper_named_like_a_sidebar() {
+        // "wsidebar" is a layout modifier; the body inside it is still the article
+        let html = format!(
+            "<body><div class='pagebody pagebody--wsidebar'><div class=newsticker><ul>\
+             <li><a href=/a>Ticker one, a headline of some length</a></li>\
+             <li><a href=/b>Ticker two, another headline</a></li></ul></div>\
+             <article><div class=entry-content>{PROSE}{PROSE}</div></article></div>\
+             <div class=cookie-modal><p>{}</p></div></body>",
+            "We use cookies to improve the site, to measure our reach and to show you \
+             advertising that fits, and you can change that at any time."
+                .repeat(3)
+        );
+        let t = run(&html);
+        assert!(t.starts_with("The council published"), "{t}");
+        assert!(!t.contains("Ticker") && !t.contains("cookies"), "{t}");
+    }
+
+    #[test]
+    fn the_lead_box_and_continued_text_blocks_belong_to_the_article() {
+        let html = format!(
+            "<body><article><header><h1>Budget</h1><div class=article-intro><p>The city \
+             spends more on schools than ever before.</p></div></header>\
+             <div class=text-module>{PROSE}</div><figure><img src=x.jpg></figure>\
+             <div class=text-module><p>A second block of the article, written in its own \
+             module, continues the story with the reactions of the parents.</p></div>\
+             </article><div class=related><a href=/x>Other story</a></div></body>"
+        );
+        let t = run(&html);
+        assert!(t.contains("spends more on schools"), "lead missing: {t}");
+        assert!(t.contains("The council published"), "{t}");
+        assert!(
+            t.contains("reactions of the parents"),
+            "second module missing: {t}"
+        );
+        assert!(!t.contains("Other story"), "{t}");
+    }
+
+    #[test]
+    fn furniture_at_the_ends_and_titles_of_dropped_boxes_go() {
+        let html = format!(
+            "<body><div class=entry-content><p><a href=/>Home</a> / <a href=/news>News</a></p>\
+             {PROSE}<p>Foto: Jane Doe / Agency</p>{PROSE}\
+             <p>Marco Odermatt at the finish. © AFP</p>\
+             <h3>Mehr zum Thema</h3><ul><li><a href=/1>One linked story</a></li>\
+             <li><a href=/2>Another linked story</a></li><li><a href=/3>A third one</a></li>\
+             <li><a href=/4>A fourth</a></li><li><a href=/5>And a fifth</a></li></ul>\
+             <p>Czytaj też: inny artykuł</p><p><a href=/share>Share</a></p></div></body>"
+        );
+        let t = run(&html);
+        assert!(t.starts_with("The council published"), "{t}");
+        assert!(t.ends_with("and its parks."), "{t}");
+        for gone in [
+            "Home",
+            "Foto:",
+            "© AFP",
+            "Mehr zum Thema",
+            "Czytaj",
+            "Share",
+        ] {
+            assert!(!t.contains(gone), "{gone} kept: {t}");
+        }
+    }
+
+    #[test]
+    fn articles_hidden_by_markup_are_still_found() {
+        // with scripting off, an unclosed tag inside <noscript> swallows the page
+        let html = format!("<body><noscript><div id=nojs></noscript><div>{PROSE}{PROSE}</div>");
+        assert!(run(&html).contains("The council published"));
+        // the article in an <aside>, the only text of the page
+        let html =
+            format!("<body><aside class=content-pane><div>{PROSE}{PROSE}{PROSE}</div></aside>");
+        assert!(run(&html).contains("The council published"));
+        // a "print" wrapper around the whole article
+        let html = format!("<body><div class=print-step><div>{PROSE}{PROSE}{PROSE}</div></div>");
+        assert!(run(&html).contains("The council published"));
+    }
+
+    #[test]
+    fn boilerplate_lines_by_their_wording() {
+        for line in [
+            "Read more: other story",
+            "আরও পড়ুন: অন্য খবর",
+            "Schon gelesen?",
+            "Le puede interesar: otra nota",
+            "Abbildung 4: Schwachschicht",
+            "Foto: Andina",
+            "Bild anzeigen",
+            "Rust am Neusiedler See. © Falstaff",
+            "23.10.2018",
+        ] {
+            assert!(is_boilerplate_line(line), "{line}");
+        }
+        for line in [
+            "Bilder sagen mehr als Worte, sagt die Ausstellung.",
+            "Photographers gathered at the border on Monday.",
+            "2018 war ein gutes Jahr.",
+        ] {
+            assert!(!is_boilerplate_line(line), "{line}");
+        }
     }
 }

@@ -1,17 +1,26 @@
 //! Publication and update dates of a page.
 //!
 //! This module owns two things: a forgiving parser that reads one date (with its time
-//! and offset when given) out of free text in English, Bengali and a few other
-//! European languages, and the policy that picks `published_at` / `updated_at` from the
-//! page's signals, strongest first: JSON-LD, `<meta>` and microdata, `<time>` elements,
-//! labelled dates in the visible text ("Published", "প্রকাশ", "আপডেট", …), date-like
-//! elements, and finally a date in the URL path.
+//! and offset when given) out of free text in English, Bengali and a few dozen other
+//! languages' month names and numeric orders, and the policy that picks `published_at` /
+//! `updated_at` from the page's signals.
+//!
+//! The policy (`choose_published`) trusts machine-readable dates first — JSON-LD of
+//! the article, `<meta>` / microdata / RDFa names, `<time>` elements marked published —
+//! but checks them against what readers see: `<time>` text, labelled datelines
+//! ("Published", "Stand", "প্রকাশ", …), elements whose class says date, and the URL.
+//! The strongest machine date the page also shows wins; a page that shows only its update
+//! date presents that as its date; generic values ("date", `dateCreated`) give way to the
+//! visible dateline when they disagree. Without machine dates it falls back, in order, to
+//! a labelled dateline, the URL, date elements (not in links, navigation or comments),
+//! the first date in the visible text, and dates in scripts.
 //!
 //! Dates without an offset take the caller's time zone. Instants given in UTC are
-//! re-expressed in that zone (same instant, the offset readers of the site see), and
-//! all times are kept to the minute: pages show minutes, and the seconds in machine
-//! readable copies often disagree between the copies of one page. Impossible dates
-//! (day 32, month 13, year 2099, later than `not_after`) are rejected, never guessed.
+//! re-expressed in that zone (same instant, the offset readers of the site see), or in
+//! the site's own offset when the page reveals it, and all times are kept to the minute:
+//! pages show minutes, and the seconds in machine readable copies often disagree between
+//! the copies of one page. Impossible dates (day 32, month 13, year 2099, later than
+//! `not_after`) are rejected, never guessed.
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono::{LocalResult, TimeZone, Timelike, Utc};
@@ -19,7 +28,7 @@ use chrono_tz::Tz;
 
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
-use super::page::PageSignals;
+use super::page::{PageSignals, Place};
 
 /// Earliest year accepted: the web news archive barely reaches further back, and old
 /// numbers in pages (founding years, copyright lines) are a common source of errors.
@@ -76,6 +85,9 @@ fn digit_value(c: char) -> Option<u32> {
         '\u{09E6}'..='\u{09EF}' => Some(c as u32 - 0x09E6),
         // Devanagari digits, used on some Bengali pages too
         '\u{0966}'..='\u{096F}' => Some(c as u32 - 0x0966),
+        // Arabic-Indic and Persian digits
+        '\u{0660}'..='\u{0669}' => Some(c as u32 - 0x0660),
+        '\u{06F0}'..='\u{06F9}' => Some(c as u32 - 0x06F0),
         _ => None,
     }
 }
@@ -178,6 +190,45 @@ fn month_number(w: &str) -> Option<u32> {
         "oktober" | "octobre" | "octubre" | "ottobre" | "outubro" => 10,
         "novembre" | "noviembre" | "novembro" => 11,
         "dezember" | "décembre" | "decembre" | "diciembre" | "dicembre" | "dezembro" => 12,
+        // Indonesian, Turkish and Polish names that differ from the above
+        "maret" | "mart" | "marca" => 3,
+        "agustus" | "ağustos" | "sierpnia" => 8,
+        "desember" | "aralık" | "grudnia" => 12,
+        "ocak" | "stycznia" => 1,
+        "şubat" | "lutego" => 2,
+        "nisan" | "kwietnia" => 4,
+        "mayıs" | "maja" => 5,
+        "haziran" | "czerwca" => 6,
+        "temmuz" | "lipca" => 7,
+        "eylül" | "września" => 9,
+        "ekim" | "października" => 10,
+        "kasım" | "listopada" => 11,
+        // Russian (nominative and genitive) and Ukrainian (genitive)
+        "январь" | "января" | "січня" => 1,
+        "февраль" | "февраля" | "лютого" => 2,
+        "март" | "марта" | "березня" => 3,
+        "апрель" | "апреля" | "квітня" => 4,
+        "мая" | "травня" => 5,
+        "июнь" | "июня" | "червня" => 6,
+        "июль" | "июля" | "липня" => 7,
+        "август" | "августа" | "серпня" => 8,
+        "сентябрь" | "сентября" | "вересня" => 9,
+        "октябрь" | "октября" | "жовтня" => 10,
+        "ноябрь" | "ноября" => 11,
+        "декабрь" | "декабря" | "грудня" => 12,
+        // Arabic: Egyptian/Gulf names and the single-word Levantine ones
+        "يناير" => 1,
+        "فبراير" | "شباط" => 2,
+        "مارس" | "آذار" => 3,
+        "أبريل" | "ابريل" | "إبريل" | "نيسان" => 4,
+        "مايو" | "أيار" => 5,
+        "يونيو" | "حزيران" => 6,
+        "يوليو" | "تموز" => 7,
+        "أغسطس" | "اغسطس" => 8,
+        "سبتمبر" | "أيلول" => 9,
+        "أكتوبر" | "اكتوبر" => 10,
+        "نوفمبر" => 11,
+        "ديسمبر" => 12,
         _ => return None,
     };
     Some(m)
@@ -388,8 +439,22 @@ fn small(t: &[Token], i: usize) -> Option<u32> {
 fn day_at(t: &[Token], i: usize, month_first: bool) -> Option<Day> {
     match &t.get(i)?.tok {
         Tok::Num(_, 4) => {
-            // 2025-07-12, 2025/07/12, 2025.07.12
             let y = year4(t, i)?;
+            // 2020年7月3日 (Chinese, Japanese), 2020년 7월 3일 (Korean)
+            if let Some(w) = word(t, i + 1)
+                && matches!(w, "年" | "년")
+            {
+                let m = small(t, i + 2)?;
+                if !word(t, i + 3).is_some_and(|w| w.starts_with(['月', '월'])) {
+                    return None;
+                }
+                let d = small(t, i + 4)?;
+                if !word(t, i + 5).is_some_and(|w| w.starts_with(['日', '일'])) {
+                    return None;
+                }
+                return Some((y, m, d, i + 6));
+            }
+            // 2025-07-12, 2025/07/12, 2025.07.12
             let sep = punct(t, i + 1).filter(|c| matches!(c, '-' | '/' | '.'))?;
             let m = small(t, i + 2)?;
             if punct(t, i + 3) != Some(sep) {
@@ -405,11 +470,35 @@ fn day_at(t: &[Token], i: usize, month_first: bool) -> Option<Day> {
         }
         Tok::Num(_, 1 | 2) => {
             let a = small(t, i)?;
-            if let Some(sep) = punct(t, i + 1).filter(|c| matches!(c, '-' | '/' | '.')) {
-                // 12/07/2025, 12.07.2025, 07/12/2025
+            if let Some(sep) = punct(t, i + 1).filter(|c| matches!(c, '-' | '/' | '.' | '|')) {
+                // 12/07/2025, 12.07.2025, 07/12/2025; 12.07.25 (two digits each, not
+                // part of a longer dotted run such as a version number)
+                let two_digit_year = || {
+                    let yy = match num(t, i + 4) {
+                        Some((v, 2)) => v,
+                        _ => return None,
+                    };
+                    let padded = |k: usize| matches!(num(t, k), Some((_, 2)));
+                    let run_before =
+                        i >= 2 && punct(t, i - 1) == Some(sep) && num(t, i - 2).is_some();
+                    let run_after = punct(t, i + 5) == Some(sep) && num(t, i + 6).is_some();
+                    if matches!(sep, '-' | '|')
+                        || !padded(i)
+                        || !padded(i + 2)
+                        || run_before
+                        || run_after
+                    {
+                        return None;
+                    }
+                    match yy {
+                        0..=39 => Some(2000 + yy as i32),
+                        90..=99 => Some(1900 + yy as i32),
+                        _ => None,
+                    }
+                };
                 if let Some(b) = small(t, i + 2)
                     && punct(t, i + 3) == Some(sep)
-                    && let Some(y) = year4(t, i + 4)
+                    && let Some(y) = year4(t, i + 4).or_else(two_digit_year)
                 {
                     let (d, m) = if a > 12 {
                         (a, b)
@@ -434,7 +523,8 @@ fn day_at(t: &[Token], i: usize, month_first: bool) -> Option<Day> {
             let m = month_number(word(t, j)?)?;
             let mut k = skip_while(t, j + 1, |x| match x {
                 Tok::Punct(c) => matches!(c, '.' | ',' | '-' | '/' | '\''),
-                Tok::Word(w) => matches!(w.as_str(), "de" | "del"),
+                // "24 نيسان / أبريل 2020": one month in two calendars' names
+                Tok::Word(w) => matches!(w.as_str(), "de" | "del") || month_number(w) == Some(m),
                 Tok::Num(..) => false,
             });
             if k > j + 3 {
@@ -731,7 +821,6 @@ const PUBLISHED_LABELS: &[&str] = &[
     "publish date",
     "posted",
     "first published",
-    "released",
     "প্রকাশিত",
     "প্রকাশ",
     "প্রকাশের সময়",
@@ -740,6 +829,13 @@ const PUBLISHED_LABELS: &[&str] = &[
     "publié",
     "publicado",
     "pubblicato",
+    "mis en ligne",
+    // German "Stand" (as of) and "Datum" head the only date many official pages show
+    "stand",
+    "datum",
+    "erstellt",
+    "fecha",
+    "data publicação",
 ];
 
 /// Labels that announce an update; checked before the published labels because
@@ -846,22 +942,74 @@ fn ld_type_rank(ty: &str) -> Option<u8> {
         | "AskPublicNewsArticle"
         | "DiscussionForumPosting"
         | "Blog"
-        | "CreativeWork"
-        | "VideoObject"
-        | "Event" => 0,
-        "WebPage" | "ItemPage" | "AboutPage" | "CollectionPage" | "ProfilePage" | "MediaObject" => {
-            1
-        }
+        | "CreativeWork" => 0,
+        "WebPage" | "ItemPage" | "AboutPage" | "CollectionPage" | "ProfilePage" => 1,
+        // things shown on the page, dated on their own
+        "VideoObject" | "MediaObject" | "Event" => LD_MEDIA,
         _ => return None,
     };
     Some(r)
 }
 
-/// A date with where it came from; lower `tier` is stronger.
+/// Where a candidate date came from. The order is the default strength, strongest
+/// first; `choose_published` refines it with what readers see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// JSON-LD `datePublished` / `dateModified` of the page's article.
+    LdArticle,
+    /// `<meta>` and itemprop names that mean publication or modification.
+    Meta,
+    /// `<time pubdate>` or a `<time>` whose class says published (or updated).
+    TimeMarked,
+    /// JSON-LD `dateCreated`, dates of WebPage objects, the less common meta names.
+    LdOther,
+    /// Generic meta names ("date", "dc.date"): often the time the page was generated.
+    MetaWeak,
+    /// A labelled dateline in the visible text ("Published …", "প্রকাশ …").
+    Label,
+    /// A date in the URL path.
+    Url,
+    /// A plain `<time>` element.
+    Time,
+    /// An element whose class or id says date.
+    DateNode,
+    /// Dates of media objects (an embedded video's upload date) and image paths.
+    Media,
+    /// The first date in the visible text.
+    Text,
+    /// A date in script text.
+    Script,
+}
+
+/// A date with where it came from.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     found: Found,
-    tier: u8,
+    kind: Kind,
+    /// Rank within its kind (e.g. the position of a meta name in its list).
+    rank: u8,
+    /// Where the element sits, for `<time>` and date elements.
+    place: Option<Place>,
+}
+
+impl Candidate {
+    fn new(found: Found, kind: Kind, rank: u8) -> Self {
+        Self {
+            found,
+            kind,
+            rank,
+            place: None,
+        }
+    }
+}
+
+/// The kinds whose values are written for machines: strongest evidence of the page's
+/// own date, yet the ones CMSs fill with stale or shifted values.
+fn is_structured(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::LdArticle | Kind::Meta | Kind::TimeMarked | Kind::LdOther | Kind::MetaWeak
+    )
 }
 
 fn ld_dates(sig: &PageSignals, ctx: &DateContext) -> (Vec<Candidate>, Vec<Candidate>) {
@@ -876,25 +1024,50 @@ fn ld_dates(sig: &PageSignals, ctx: &DateContext) -> (Vec<Candidate>, Vec<Candid
     let mut updated = Vec::new();
     for (rank, _, o) in ranked {
         for key in ["datePublished", "dateCreated", "uploadDate", "dateModified"] {
-            if let Some(s) = o.get(key).and_then(|v| v.as_str())
-                && let Some(found) = parse_first(s, ctx)
-            {
-                let tier = if key == "datePublished" || key == "dateModified" {
-                    rank
-                } else {
-                    rank + 1
-                };
-                let out = if key == "dateModified" {
-                    &mut updated
-                } else {
-                    &mut published
-                };
-                out.push(Candidate { found, tier });
+            let Some(s) = o.get(key).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let Some(found) = parse_first(s, ctx) else {
+                continue;
+            };
+            let kind = match (rank, key) {
+                (LD_MEDIA, _) => Kind::Media,
+                (0, "datePublished" | "dateModified") => Kind::LdArticle,
+                _ => Kind::LdOther,
+            };
+            let out = if key == "dateModified" {
+                &mut updated
+            } else {
+                &mut published
+            };
+            out.push(Candidate::new(found, kind, rank));
+        }
+    }
+    // Types outside the list (HowTo, Product, Movie…) still date the page when nothing
+    // else in the JSON-LD does.
+    if published.is_empty() {
+        for o in sig.ld_objects() {
+            for key in ["datePublished", "dateModified"] {
+                if let Some(found) = o
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| parse_first(s, ctx))
+                {
+                    let out = if key == "dateModified" {
+                        &mut updated
+                    } else {
+                        &mut published
+                    };
+                    out.push(Candidate::new(found, Kind::LdOther, LD_MEDIA + 1));
+                }
             }
         }
     }
     (published, updated)
 }
+
+/// JSON-LD rank of objects that are not the page itself but something shown on it.
+const LD_MEDIA: u8 = 2;
 
 /// The rank of a JSON-LD object by its `@type` (lower is the page's own article).
 pub(crate) fn ld_rank(o: &serde_json::Map<String, serde_json::Value>) -> Option<u8> {
@@ -908,80 +1081,123 @@ pub(crate) fn ld_rank(o: &serde_json::Map<String, serde_json::Value>) -> Option<
     }
 }
 
-fn meta_dates(
-    sig: &PageSignals,
-    keys: &[&str],
-    tier: u8,
-    ctx: &DateContext,
-    out: &mut Vec<Candidate>,
-) {
+fn meta_dates(sig: &PageSignals, keys: &[&str], ctx: &DateContext, out: &mut Vec<Candidate>) {
     for (rank, key) in keys.iter().enumerate() {
         for (k, v) in &sig.metas {
             if k == key
                 && let Some(found) = parse_first(v, ctx)
             {
-                // keys earlier in the list are stronger: spread them over two tiers
-                let t = if rank < 12 { tier } else { tier + 1 };
-                out.push(Candidate { found, tier: t });
+                let kind = if rank < STRONG_META_NAMES {
+                    Kind::Meta
+                } else if key.contains("pub") || key.contains("issued") {
+                    Kind::LdOther
+                } else {
+                    Kind::MetaWeak
+                };
+                out.push(Candidate::new(
+                    found,
+                    kind,
+                    u8::try_from(rank).unwrap_or(u8::MAX),
+                ));
             }
         }
     }
 }
 
+/// How many names at the head of `META_PUBLISHED` / `META_UPDATED` count as strong.
+const STRONG_META_NAMES: usize = 12;
+
+/// Where `label` occurs in `hay` as a whole word: "stand" in "Stand: 09.10.2017", not
+/// in "understand"; "প্রকাশ" in "প্রকাশঃ", not in "প্রকাশিত" (which has its own entry).
+fn find_label<'a>(hay: &'a str, label: &'a str) -> impl Iterator<Item = usize> + 'a {
+    hay.match_indices(label).map(|(p, _)| p).filter(move |&p| {
+        let before = hay[..p].chars().next_back();
+        let after = hay[p + label.len()..].chars().next();
+        let joins =
+            |c: char| (is_word_char(c) && c != '\u{0983}') || matches!(c, '\u{200C}' | '\u{200D}');
+        !before.is_some_and(joins) && !after.is_some_and(joins)
+    })
+}
+
 /// Which label, if any, governs the text at byte `pos` of `line`: the nearest one before it.
 fn label_before(line_lower: &str, pos: usize) -> Option<bool> {
     let head = line_lower.get(..pos)?;
-    let mut best: Option<(usize, bool)> = None;
+    let mut best: Option<(usize, usize, bool)> = None;
     for (labels, is_update) in [(UPDATED_LABELS, true), (PUBLISHED_LABELS, false)] {
         for l in labels {
-            if let Some(p) = head.rfind(l) {
+            if let Some(p) = find_label(head, l).last() {
                 let end = p + l.len();
                 // the longest/latest label wins; "সর্বশেষ আপডেট" over "আপডেট" (same end)
-                if best.is_none_or(|(e, _)| end > e) {
-                    best = Some((end, is_update));
+                if best.is_none_or(|(_, e, _)| end > e) {
+                    best = Some((p, end, is_update));
                 }
             }
         }
     }
     // The label must be near the date: "Published 3 photos … 12 July" is not a dateline.
-    let (end, is_update) = best?;
+    let (start, end, is_update) = best?;
+    // "Aktuelles Datum", "current date": the clock of the page, not its date
+    let mut from = start.saturating_sub(16);
+    while !head.is_char_boundary(from) {
+        from -= 1;
+    }
+    let before = &head[from..start];
+    if ["aktuell", "current", "today", "heute"]
+        .iter()
+        .any(|w| before.contains(w))
+    {
+        return None;
+    }
     (pos.saturating_sub(end) <= 40).then_some(is_update)
 }
 
 fn label_dates(sig: &PageSignals, ctx: &DateContext) -> (Vec<Candidate>, Vec<Candidate>) {
     let mut published = Vec::new();
     let mut updated = Vec::new();
-    let lines: Vec<&str> = sig.visible_text.lines().collect();
-    for (n, line) in lines.iter().enumerate() {
-        let line = line.trim();
+    let lines: Vec<&str> = sig.visible_text.lines().map(str::trim).collect();
+    for (n, &line) in lines.iter().enumerate() {
         if line.is_empty() || line.len() > MAX_LABEL_LINE {
+            continue;
+        }
+        // Cheap test first (most lines hold no date): a dateline has digits, or its date
+        // is on the next line.
+        if !has_digit(line) && !lines.get(n + 1).is_some_and(|next| has_digit(next)) {
             continue;
         }
         let lower: String = line.to_lowercase().nfc().collect();
         if !PUBLISHED_LABELS
             .iter()
             .chain(UPDATED_LABELS)
-            .any(|l| lower.contains(l))
+            .any(|l| find_label(&lower, l).next().is_some())
         {
             continue;
         }
         // "প্রকাশ:" on its own line, date on the next
-        let mut text = lower.clone();
+        let mut text = lower;
         if let Some(next) = lines.get(n + 1)
             && next.len() < 120
         {
             text.push(' ');
-            text.extend(next.trim().to_lowercase().nfc());
+            text.extend(next.to_lowercase().nfc());
         }
         for f in find_all(&text, ctx) {
             match label_before(&text, f.start) {
-                Some(true) => updated.push(Candidate { found: f, tier: 0 }),
-                Some(false) => published.push(Candidate { found: f, tier: 0 }),
+                Some(true) => updated.push(Candidate::new(f, Kind::Label, 0)),
+                Some(false) => published.push(Candidate::new(f, Kind::Label, 0)),
                 None => {}
             }
         }
     }
     (published, updated)
+}
+
+/// True if `s` holds a digit the date parser reads.
+fn has_digit(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_digit())
+    } else {
+        s.chars().any(|c| digit_value(c).is_some())
+    }
 }
 
 /// A date in the URL path: /2025/07/12/, /2025-07-12-, /20250712/.
@@ -991,17 +1207,31 @@ pub(crate) fn url_date(url: &str, ctx: &DateContext) -> Option<Found> {
         .map_or(url, |(_, rest)| rest.split_once('/').map_or("", |(_, p)| p));
     let path = path.split(['?', '#']).next().unwrap_or("");
     let t = tokenize(path, 400);
+    // One separator throughout, and the date ends there: "/2023/10/3-fragen" is a
+    // month folder and a title starting with a number, not 3 October.
+    let sep_at = |i: usize| punct(&t, i).filter(|c| matches!(c, '/' | '-' | '_'));
+    let ends = |i: usize, sep: char| match t.get(i).map(|x| &x.tok) {
+        None => true,
+        Some(Tok::Punct(c)) => *c == sep || matches!(c, '/' | '.'),
+        _ => false,
+    };
     for i in 0..t.len() {
-        let Some(y) = year4(&t, i) else { continue };
-        if !matches!(punct(&t, i + 1), Some('/' | '-' | '_')) {
+        let Some(sep) = sep_at(i + 1) else { continue };
+        if sep_at(i + 3) != Some(sep) || !ends(i + 5, sep) {
             continue;
         }
-        let Some(m) = small(&t, i + 2) else { continue };
-        if !matches!(punct(&t, i + 3), Some('/' | '-' | '_')) {
-            continue;
-        }
-        let Some(d) = small(&t, i + 4) else { continue };
-        if let Some(f) = build((y, m, d, i + 5), None, 0, ctx) {
+        // /2025/07/12/ and, less often, /12-07-2025
+        let day = match (small(&t, i), small(&t, i + 2), small(&t, i + 4)) {
+            (_, Some(m), Some(d)) if let Some(y) = year4(&t, i) => (y, m, d, i + 5),
+            (Some(d), Some(m), _)
+                if sep != '/'
+                    && let Some(y) = year4(&t, i + 4) =>
+            {
+                (y, m, d, i + 5)
+            }
+            _ => continue,
+        };
+        if let Some(f) = build(day, None, 0, ctx) {
             return Some(f);
         }
     }
@@ -1017,21 +1247,6 @@ pub(crate) fn url_date(url: &str, ctx: &DateContext) -> Option<Found> {
         }
     }
     None
-}
-
-fn pick(mut cands: Vec<Candidate>) -> Option<Found> {
-    // stable: among equal tiers, document order (the page's own date comes first)
-    cands.sort_by_key(|c| c.tier);
-    let first = *cands.first()?;
-    if first.found.has_time {
-        return Some(first.found);
-    }
-    // A bare day: take the time from a weaker source that names the same day.
-    let day = first.found.at.date_naive();
-    let timed = cands
-        .iter()
-        .find(|c| c.found.has_time && c.found.at.date_naive() == day);
-    Some(timed.map_or(first.found, |c| c.found))
 }
 
 /// The page's own UTC offset, if its dates reveal one.
@@ -1059,59 +1274,272 @@ fn site_offset<'a>(found: impl Iterator<Item = &'a Found> + Clone) -> Option<Fix
     None
 }
 
+/// True when `shown`, a date readers see, names the day of `c`. A UTC instant matches
+/// the days it falls on anywhere from UTC−12 to UTC+14: the page shows local time.
+fn shows_day(c: &Found, shown: &Found) -> bool {
+    let day = shown.wall.date();
+    if c.wall.date() == day {
+        return true;
+    }
+    if c.has_time && c.offset_given == Some(0) {
+        let utc = c.at.naive_utc();
+        return (utc - Duration::hours(12)).date() <= day
+            && day <= (utc + Duration::hours(14)).date();
+    }
+    false
+}
+
+/// True for an element in a link, navigation, an aside or the comments: its date is
+/// another page's or a reader's.
+fn elsewhere(place: Option<Place>) -> bool {
+    place.is_some_and(|p| p.linked || p.aside)
+}
+
+/// The date readers see as the page's own: a labelled dateline, else the first date
+/// element or `<time>` that is not another story's or a comment's.
+fn visible_choice(cands: &[Candidate]) -> Option<&Candidate> {
+    cands.iter().find(|c| c.kind == Kind::Label).or_else(|| {
+        cands
+            .iter()
+            .filter(|c| matches!(c.kind, Kind::Time | Kind::DateNode) && !elsewhere(c.place))
+            // document order (stable: an element's own text before its attributes)
+            .min_by_key(|c| c.place.map_or(usize::MAX, |p| p.pos))
+    })
+}
+
+/// The publication date. Machine-readable dates come first, checked against the dates
+/// readers see: the strongest one shown on the page wins. When the page shows none of
+/// them, it may show its update date as its date (the original is hidden, often a
+/// stale CMS value): then that shown date is the one the page presents, and is taken.
+/// Weak machine values ("date", `dateCreated`) that the page contradicts give way to
+/// the visible dateline. Pages without machine-readable dates fall back to the
+/// labelled dateline, the URL, date elements, and last the text and scripts.
+fn choose_published(
+    published: &[Candidate],
+    updated: &[Candidate],
+    seen: &[Found],
+) -> Option<Found> {
+    let shown = |c: &&Candidate| seen.iter().any(|s| shows_day(&c.found, s));
+    let sorted = |cands: &[Candidate]| {
+        let mut v: Vec<Candidate> = cands
+            .iter()
+            .filter(|c| is_structured(c.kind))
+            .copied()
+            .collect();
+        // stable: within a kind and rank, document order
+        v.sort_by_key(|c| (c.kind, c.rank));
+        v
+    };
+    let structured = sorted(published);
+    if let Some(first) = structured.first() {
+        if first.kind != Kind::MetaWeak {
+            if let Some(c) = structured.iter().find(shown) {
+                return Some(with_time(c.found, published));
+            }
+            // the first date the page shows (its `<time>`s first, then labelled datelines,
+            // then date elements) is its update: that is its dateline
+            if let Some(s) = seen.first()
+                && let Some(u) = sorted(updated).iter().find(|u| shows_day(&u.found, s))
+            {
+                return Some(with_time(u.found, updated));
+            }
+            return Some(with_time(first.found, published));
+        }
+        // Only weak machine values: the visible dateline decides.
+        if let Some(v) = visible_choice(published).or_else(|| visible_choice(updated)) {
+            let agrees = structured.iter().find(|c| shows_day(&c.found, &v.found));
+            return Some(with_time(agrees.map_or(v.found, |c| c.found), published));
+        }
+        return Some(with_time(first.found, published));
+    }
+    let chosen = visible_choice(published)
+        .filter(|c| c.kind == Kind::Label)
+        .or_else(|| published.iter().find(|c| c.kind == Kind::Url))
+        .or_else(|| visible_choice(published))
+        .or_else(|| {
+            published
+                .iter()
+                .find(|c| matches!(c.kind, Kind::Time | Kind::DateNode))
+        })
+        // a page that shows only when it was last updated
+        .or_else(|| visible_choice(updated))
+        .or_else(|| {
+            [Kind::Media, Kind::Text, Kind::Script]
+                .into_iter()
+                .find_map(|k| published.iter().find(|c| c.kind == k))
+        })?;
+    Some(with_time(chosen.found, published))
+}
+
+/// The days of `seen`, most frequent first (ties in document order).
+fn days_by_frequency(seen: &[Found]) -> Vec<NaiveDate> {
+    let mut counts: Vec<(NaiveDate, usize)> = Vec::new();
+    for s in seen {
+        let day = s.wall.date();
+        match counts.iter_mut().find(|(d, _)| *d == day) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((day, 1)),
+        }
+    }
+    // stable: equal counts keep their order
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+    counts.into_iter().map(|(d, _)| d).collect()
+}
+
+/// A UTC instant whose day the page shows nowhere (not in its URL, not to readers),
+/// while it shows a neighbouring one: the page is in another time zone. Re-express the
+/// instant in the nearest whole-hour offset that puts it on the shown day (the URL's day
+/// first, else the day shown most often); the instant stays exact.
+fn reconcile_day(f: Found, evidence: &[NaiveDate]) -> Found {
+    if f.offset_given != Some(0) || !f.has_time {
+        return f;
+    }
+    let own = f.at.date_naive();
+    // the page shows the instant's own day somewhere: nothing to reconcile
+    if evidence.contains(&own) {
+        return f;
+    }
+    let Some(&day) = evidence.first() else {
+        return f;
+    };
+    let utc = f.at.naive_utc();
+    let secs = i64::from(utc.time().num_seconds_from_midnight());
+    let hours = if day == utc.date() + Duration::days(1) {
+        // smallest whole hour that reaches midnight
+        (86_400 - secs + 3599) / 3600
+    } else if day == utc.date() - Duration::days(1) {
+        -(secs / 3600 + 1)
+    } else if day == utc.date() {
+        0
+    } else {
+        return f;
+    };
+    if !(-12..=14).contains(&hours) {
+        return f;
+    }
+    let Some(off) = i32::try_from(hours * 3600)
+        .ok()
+        .and_then(FixedOffset::east_opt)
+    else {
+        return f;
+    };
+    Found {
+        at: f.at.with_timezone(&off),
+        ..f
+    }
+}
+
+/// A bare day takes its time of day from another candidate naming the same day.
+fn with_time(chosen: Found, cands: &[Candidate]) -> Found {
+    if chosen.has_time {
+        return chosen;
+    }
+    let day = chosen.at.date_naive();
+    let mut timed: Vec<&Candidate> = cands
+        .iter()
+        .filter(|c| c.found.has_time && c.found.at.date_naive() == day)
+        .collect();
+    timed.sort_by_key(|c| (c.kind, c.rank));
+    timed.first().map_or(chosen, |c| c.found)
+}
+
 /// Choose the page's publication and update dates.
 pub(crate) fn resolve(
     sig: &PageSignals,
     url: Option<&str>,
     ctx: &DateContext,
 ) -> (Option<DateTime<FixedOffset>>, Option<DateTime<FixedOffset>>) {
-    let mut published: Vec<Candidate> = Vec::new();
-    let mut updated: Vec<Candidate> = Vec::new();
-
     // Machine-written values with slashes follow the US/JavaScript order (11/01/2023 is
     // 1 November) whatever the page's language.
     let machine = DateContext {
         month_first: true,
         ..*ctx
     };
-    let (ld_pub, ld_upd) = ld_dates(sig, &machine);
-    published.extend(ld_pub);
-    updated.extend(ld_upd);
-    meta_dates(sig, META_PUBLISHED, 2, &machine, &mut published);
-    meta_dates(sig, META_UPDATED, 2, &machine, &mut updated);
+    let (mut published, mut updated) = ld_dates(sig, &machine);
+    meta_dates(sig, META_PUBLISHED, &machine, &mut published);
+    meta_dates(sig, META_UPDATED, &machine, &mut updated);
+    // Dates readers see on the page, to confirm machine-readable ones.
+    let mut seen: Vec<Found> = Vec::new();
 
-    for tnode in &sig.times {
-        let found = tnode
+    for (n, tnode) in sig.times.iter().enumerate() {
+        let place = sig.time_places.get(n).copied();
+        let shown = parse_first(&tnode.text, ctx);
+        let Some(found) = tnode
             .datetime
             .as_deref()
             .and_then(|d| parse_first(d, ctx))
-            .or_else(|| parse_first(&tnode.text, ctx));
-        let Some(found) = found else { continue };
+            .or(shown)
+        else {
+            continue;
+        };
         let hint = tnode.hint.to_ascii_lowercase();
         let is_update = hint.contains("updated") || hint.contains("modified");
+        if let Some(s) = shown
+            && !elsewhere(place)
+            && !is_update
+        {
+            seen.push(s);
+        }
         let is_pub = tnode.pubdate
             || hint.contains("publish")
             || hint.contains("posted")
             || hint.contains("created")
             || hint.contains("entry-date")
             || hint.contains("post-date");
-        if is_update && !is_pub {
-            updated.push(Candidate { found, tier: 4 });
+        let kind = if (is_pub || is_update) && !elsewhere(place) {
+            Kind::TimeMarked
         } else {
-            published.push(Candidate {
-                found,
-                tier: if is_pub { 4 } else { 5 },
-            });
+            Kind::Time
+        };
+        let c = Candidate {
+            place,
+            ..Candidate::new(found, kind, 0)
+        };
+        if is_update && !is_pub {
+            updated.push(c);
+        } else {
+            published.push(c);
+        }
+    }
+
+    // Several "published" times naming different days are a list of posts, not the
+    // article's own dateline.
+    let marked_days: Vec<NaiveDate> = published
+        .iter()
+        .filter(|c| c.kind == Kind::TimeMarked)
+        .map(|c| c.found.wall.date())
+        .collect();
+    if marked_days.windows(2).any(|w| w[0] != w[1]) {
+        for c in published.iter_mut().filter(|c| c.kind == Kind::TimeMarked) {
+            c.kind = Kind::Time;
         }
     }
 
     let (lab_pub, lab_upd) = label_dates(sig, ctx);
-    published.extend(lab_pub.into_iter().map(|c| Candidate { tier: 4, ..c }));
-    updated.extend(lab_upd.into_iter().map(|c| Candidate { tier: 4, ..c }));
+    seen.extend(lab_pub.iter().map(|c| c.found));
+    published.extend(lab_pub);
+    updated.extend(lab_upd);
 
-    for node in &sig.date_nodes {
+    for (n, node) in sig.date_nodes.iter().enumerate() {
         if let Some(found) = parse_first(node, ctx) {
-            published.push(Candidate { found, tier: 6 });
+            let place = sig.date_node_places.get(n).copied();
+            let c = Candidate {
+                place,
+                ..Candidate::new(found, Kind::DateNode, 0)
+            };
+            // "Last updated: …" in the element, or a class saying so
+            let lower: String = node.to_lowercase().nfc().collect();
+            let labelled = find_all(&lower, ctx)
+                .first()
+                .and_then(|f| label_before(&lower, f.start));
+            if labelled == Some(true) || (labelled.is_none() && place.is_some_and(|p| p.update)) {
+                updated.push(c);
+                continue;
+            }
+            if !elsewhere(place) {
+                seen.push(found);
+            }
+            published.push(c);
         }
     }
 
@@ -1121,18 +1549,35 @@ pub(crate) fn resolve(
         .chain(sig.og_url.as_deref());
     for u in urls {
         if let Some(found) = url_date(u, ctx) {
-            published.push(Candidate { found, tier: 7 });
+            // the URL confirms a machine-readable date as much as a visible one does
+            seen.push(found);
+            published.push(Candidate::new(found, Kind::Url, 0));
+            break;
+        }
+    }
+    for key in ["og:image", "twitter:image"] {
+        if let Some(found) = sig.meta(key).and_then(|u| url_date(u, ctx)) {
+            published.push(Candidate::new(found, Kind::Media, 1));
             break;
         }
     }
 
-    // Last resort, as htmldate's extensive search: the first full date in the visible
-    // text, skipping copyright lines and long prose (dates mentioned in the story).
+    // Last resorts, as htmldate's extensive search: the first full date in the visible
+    // text, skipping copyright lines and long prose (dates mentioned in the story), then
+    // dates in scripts.
     if published.is_empty() {
         let mut budget = 400usize;
         for line in sig.visible_text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.len() > MAX_LABEL_LINE || line.contains('©') {
+            let mut line = line.trim();
+            if line.len() > MAX_LABEL_LINE {
+                // prose, but a dateline may open it: "27.1.2022 - Bei der Erinnerung …"
+                let mut end = 24;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                line = &line[..end];
+            }
+            if line.is_empty() || line.contains('©') {
                 continue;
             }
             budget = budget.saturating_sub(1);
@@ -1140,9 +1585,46 @@ pub(crate) fn resolve(
                 break;
             }
             if let Some(found) = parse_first(line, ctx) {
-                published.push(Candidate { found, tier: 8 });
+                published.push(Candidate::new(found, Kind::Text, 0));
                 break;
             }
+        }
+    }
+    if published.is_empty() {
+        // A key naming publication before the value ("published_at": "…") first; values
+        // of the page's clock (server time, cache and expiry stamps) never: that is the
+        // time of the request, not of the article.
+        let key_rank = |before: &str| {
+            let key = before.to_ascii_lowercase();
+            let clock = [
+                "now", "current", "server", "cache", "generat", "expire", "render",
+            ];
+            if clock.iter().any(|w| key.contains(w)) {
+                None
+            } else if key.contains("publish") || key.contains("pubdate") {
+                Some(0)
+            } else if key.contains("creat") || key.contains("upload") || key.contains("posted") {
+                Some(1)
+            } else {
+                Some(2)
+            }
+        };
+        let best = sig
+            .script_dates
+            .iter()
+            .filter_map(|snippet| {
+                // the window starts up to 40 bytes before the date
+                match parse_first(snippet, &machine) {
+                    Some(found) => {
+                        Some((key_rank(snippet.get(..found.start).unwrap_or(""))?, found))
+                    }
+                    // "…/20200428/story" in a URL
+                    None => url_date(snippet, &machine).map(|found| (2, found)),
+                }
+            })
+            .min_by_key(|(rank, _)| *rank);
+        if let Some((rank, found)) = best {
+            published.push(Candidate::new(found, Kind::Script, rank));
         }
     }
 
@@ -1157,8 +1639,29 @@ pub(crate) fn resolve(
         },
         _ => f,
     };
-    let published_at = pick(published).map(localise);
-    let mut updated_at = pick(updated).map(localise).map(|f| f.at);
+    // The URL's day is the page's own; failing that, the days readers see.
+    let url_day: Vec<NaiveDate> = published
+        .iter()
+        .filter(|c| c.kind == Kind::Url)
+        .map(|c| c.found.wall.date())
+        .collect();
+    let evidence = if url_day.is_empty() {
+        days_by_frequency(&seen)
+    } else {
+        url_day
+    };
+    let published_at = choose_published(&published, &updated, &seen)
+        .map(localise)
+        .map(|f| match site_offset {
+            Some(_) => f,
+            None => reconcile_day(f, &evidence),
+        });
+    updated.sort_by_key(|c| (c.kind, c.rank));
+    let mut updated_at = updated
+        .first()
+        .map(|c| with_time(c.found, &updated))
+        .map(localise)
+        .map(|f| f.at);
     // An "update" at or before publication is no update (CMSs copy the date).
     if let (Some(p), Some(u)) = (published_at, updated_at)
         && u <= p.at
@@ -1171,6 +1674,7 @@ pub(crate) fn resolve(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::extract::page::TimeNode;
 
     fn dhaka() -> Tz {
         chrono_tz::Asia::Dhaka
@@ -1397,5 +1901,296 @@ mod tests {
         ] {
             let _ = p(s);
         }
+    }
+
+    fn utc_ctx() -> DateContext {
+        DateContext {
+            tz: chrono_tz::UTC,
+            not_after: None,
+            month_first: false,
+        }
+    }
+
+    fn day(s: &str) -> Option<String> {
+        parse_first(s, &utc_ctx()).map(|f| f.at.date_naive().to_string())
+    }
+
+    fn rfc(d: Option<DateTime<FixedOffset>>) -> Option<String> {
+        d.map(|d| d.to_rfc3339())
+    }
+
+    #[test]
+    fn bengali_numeric_and_thirteenth_month_rejected() {
+        assert_eq!(
+            p("প্রকাশিত: ১২/০৭/২০২৫").as_deref(),
+            Some("2025-07-12T00:00:00+06:00")
+        );
+        assert_eq!(p("২০২৫-১৩-০১"), None);
+        assert_eq!(p("১৩/১৩/২০২৫"), None);
+        assert_eq!(p("০০ জুলাই ২০২৫"), None);
+        assert_eq!(p("৩১ জুন ২০২৫"), None);
+        assert_eq!(p("১২ জুলাই ২১০০"), None);
+    }
+
+    #[test]
+    fn english_wrong_dates_rejected() {
+        assert_eq!(p("32 July 2025"), None);
+        assert_eq!(p("13/13/2025"), None);
+        assert_eq!(p("June 31, 2025"), None);
+        assert_eq!(p("Published 2099-07-12"), None);
+        assert_eq!(p("12 July 2025, 24:30").map(|s| s.len()), Some(25));
+    }
+
+    #[test]
+    fn more_scripts_and_calendars() {
+        assert_eq!(day("2020年07月03日 17:16").as_deref(), Some("2020-07-03"));
+        assert_eq!(day("2020년 7월 3일").as_deref(), Some("2020-07-03"));
+        assert_eq!(day("15 августа 2016, 13:43").as_deref(), Some("2016-08-15"));
+        assert_eq!(day("7 жовтня 2021").as_deref(), Some("2021-10-07"));
+        assert_eq!(
+            day("تم نشره الجمعة 24 نيسان / أبريل 2020").as_deref(),
+            Some("2020-04-24")
+        );
+        assert_eq!(
+            day("الأربعاء، 07 أكتوبر 2020").as_deref(),
+            Some("2020-10-07")
+        );
+        assert_eq!(day("٢٤-٠٤-٢٠٢٠").as_deref(), Some("2020-04-24"));
+        assert_eq!(day("12 Ocak 2021").as_deref(), Some("2021-01-12"));
+        assert_eq!(day("26 | 01 | 2022").as_deref(), Some("2022-01-26"));
+        // a month word must be followed by a month, not by text
+        assert_eq!(day("2020年 の 7月"), None);
+    }
+
+    #[test]
+    fn two_digit_years_only_in_padded_dotted_dates() {
+        assert_eq!(day("28.01.22").as_deref(), Some("2022-01-28"));
+        assert_eq!(day("Party, 30.10.23").as_deref(), Some("2023-10-30"));
+        assert_eq!(day("02/12/99").as_deref(), Some("1999-12-02"));
+        // version numbers and ranges are not dates
+        assert_eq!(day("version 1.2.19"), None);
+        assert_eq!(day("release 10.12.19.4"), None);
+        assert_eq!(day("10-12-19"), None);
+        assert_eq!(day("01.02.55"), None);
+    }
+
+    #[test]
+    fn url_dates_need_one_separator_and_a_whole_day() {
+        let ctx = utc_ctx();
+        let d = |u: &str| url_date(u, &ctx).map(|f| f.at.date_naive().to_string());
+        assert_eq!(d("https://x.de/2023/10/3-fragen-an-tina/"), None);
+        assert_eq!(
+            d("https://x.de/home/2017/7/12/unter-uns").as_deref(),
+            Some("2017-07-12")
+        );
+        assert_eq!(
+            d("https://x.de/meldungen/29-10-2021").as_deref(),
+            Some("2021-10-29")
+        );
+        assert_eq!(d("https://x.de/a/12/10/2021/b"), None);
+        assert_eq!(
+            d("https://www.thelocal.se/20200428/meet-the-swede").as_deref(),
+            Some("2020-04-28")
+        );
+    }
+
+    #[test]
+    fn labels_are_whole_words_and_not_the_clock() {
+        let ctx = utc_ctx();
+        let labelled = |line: &str| {
+            let lower = line.to_lowercase();
+            let f = find_all(&lower, &ctx).into_iter().next()?;
+            label_before(&lower, f.start)
+        };
+        assert_eq!(labelled("Stand: 09.10.2017, 01:40 Uhr"), Some(false));
+        assert_eq!(labelled("Datum 25.01.2022"), Some(false));
+        assert_eq!(labelled("প্রকাশঃ ১২ জুলাই ২০২৫"), Some(false));
+        assert_eq!(labelled("Last updated: 12 July 2025"), Some(true));
+        assert_eq!(labelled("I understand 12 July 2025 was late"), None);
+        assert_eq!(labelled("Anmeldedatum 26.10.13"), None);
+        assert_eq!(
+            labelled("Aktuelles Datum und Uhrzeit: 11/02/2020, 07:22 pm"),
+            None
+        );
+    }
+
+    fn time_node(text: &str, datetime: Option<&str>, hint: &str) -> TimeNode {
+        TimeNode {
+            datetime: datetime.map(str::to_string),
+            text: text.to_string(),
+            hint: hint.to_string(),
+            pubdate: false,
+        }
+    }
+
+    #[test]
+    fn the_machine_date_readers_see_wins() {
+        // JSON-LD says 3 Nov (a stale CMS value), the meta and the visible <time> 6 Nov
+        let sig = PageSignals {
+            json_ld: vec![serde_json::json!({
+                "@type": "NewsArticle", "datePublished": "2023-11-03T11:25:00+01:00"})],
+            metas: vec![(
+                "article:published_time".into(),
+                "2023-11-06T09:00:00+01:00".into(),
+            )],
+            times: vec![time_node("06.11.2023, 09:00", None, "")],
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2023-11-06T09:00:00+01:00"));
+        // nothing visible: the article's JSON-LD stands
+        let sig = PageSignals {
+            times: Vec::new(),
+            ..sig
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2023-11-03T11:25:00+01:00"));
+    }
+
+    #[test]
+    fn a_page_that_shows_only_its_update_presents_it_as_its_date() {
+        let sig = PageSignals {
+            json_ld: vec![serde_json::json!({"@type": "Article",
+                "datePublished": "2017-08-21T13:09:00Z", "dateModified": "2019-04-03T08:04:00Z"})],
+            date_nodes: vec!["03.04.2019".into()],
+            ..PageSignals::default()
+        };
+        let (p, u) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2019-04-03T08:04:00+00:00"));
+        assert_eq!(u, None);
+        // labelled as an update on the page: the original publication stays
+        let sig = PageSignals {
+            date_nodes: vec!["Last updated: 03.04.2019".into()],
+            ..sig
+        };
+        let (p, u) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2017-08-21T13:09:00+00:00"));
+        assert_eq!(rfc(u).as_deref(), Some("2019-04-03T08:04:00+00:00"));
+    }
+
+    #[test]
+    fn a_generic_date_meta_gives_way_to_the_dateline() {
+        let sig = PageSignals {
+            metas: vec![("date".into(), "2020-04-29T11:52:00".into())],
+            visible_text: "Stand: 28.04.2020 18:00 Uhr\n".into(),
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2020-04-28T18:00:00+00:00"));
+    }
+
+    #[test]
+    fn an_embedded_video_does_not_date_the_article() {
+        let sig = PageSignals {
+            json_ld: vec![
+                serde_json::json!({"@type": "VideoObject", "uploadDate": "2020-09-29T22:40:00-07:00"}),
+                serde_json::json!({"@type": "Organization", "name": "Star"}),
+            ],
+            metas: vec![("parsely-pub-date".into(), "2020-09-30T02:00:07-0700".into())],
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2020-09-30T02:00:00-07:00"));
+    }
+
+    #[test]
+    fn dates_of_links_comments_and_post_lists_are_not_the_dateline() {
+        let place = |pos, linked, aside| Place {
+            pos,
+            linked,
+            aside,
+            update: false,
+        };
+        let sig = PageSignals {
+            date_nodes: vec![
+                "21.01.2009".into(),
+                "14.10.2020".into(),
+                "22.10.2019".into(),
+            ],
+            date_node_places: vec![
+                place(10, true, false),
+                place(20, false, true),
+                place(30, false, false),
+            ],
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(
+            p.map(|d| d.date_naive().to_string()).as_deref(),
+            Some("2019-10-22")
+        );
+
+        // three "published" <time>s of three days are a list of posts: the URL decides
+        let sig = PageSignals {
+            times: ["2009-04-11", "2013-09-27", "2012-01-01"]
+                .iter()
+                .map(|d| time_node("", Some(d), "entry-date published"))
+                .collect(),
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, Some("https://x.de/2019/10/22/entloeten/"), &utc_ctx());
+        assert_eq!(
+            p.map(|d| d.date_naive().to_string()).as_deref(),
+            Some("2019-10-22")
+        );
+    }
+
+    #[test]
+    fn a_utc_instant_takes_the_day_the_page_shows() {
+        let sig = PageSignals {
+            metas: vec![(
+                "article:published_time".into(),
+                "2018-12-31T23:11:00Z".into(),
+            )],
+            ..PageSignals::default()
+        };
+        let url = Some("https://blog.example/2019/01/01/ins-neue-jahr/");
+        let (p, _) = resolve(&sig, url, &utc_ctx());
+        let p = p.expect("a date");
+        assert_eq!(p.to_rfc3339(), "2019-01-01T00:11:00+01:00");
+        assert_eq!(p.timestamp(), 1_546_297_860, "the instant is unchanged");
+        // a page that shows the UTC day itself keeps it
+        let (p, _) = resolve(&sig, Some("https://blog.example/2018/12/31/x/"), &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2018-12-31T23:11:00+00:00"));
+    }
+
+    #[test]
+    fn scripts_are_the_last_resort() {
+        let sig = PageSignals {
+            script_dates: vec![
+                r#"","updated_at":"2020-11-01T00:00:00+01:00","x"#.into(),
+                r#"","published_at":"2019-03-02T06:22:28+01:00","created"#.into(),
+            ],
+            ..PageSignals::default()
+        };
+        let (p, _) = resolve(&sig, None, &utc_ctx());
+        assert_eq!(rfc(p).as_deref(), Some("2019-03-02T06:22:00+01:00"));
+    }
+
+    #[test]
+    fn never_a_future_date() {
+        let limit = "2024-01-01T00:00:00Z".parse::<DateTime<Utc>>().ok();
+        let ctx = DateContext {
+            not_after: limit,
+            ..utc_ctx()
+        };
+        let sig = PageSignals {
+            json_ld: vec![
+                serde_json::json!({"@type": "NewsArticle", "datePublished": "2030-05-01T10:00:00Z"}),
+            ],
+            visible_text: "Posted on 12 March 2023\n".into(),
+            ..PageSignals::default()
+        };
+        let (p, u) = resolve(&sig, None, &ctx);
+        assert_eq!(
+            p.map(|d| d.date_naive().to_string()).as_deref(),
+            Some("2023-03-12")
+        );
+        assert_eq!(u, None);
+        let sig = PageSignals {
+            visible_text: String::new(),
+            ..sig
+        };
+        assert_eq!(resolve(&sig, None, &ctx), (None, None));
     }
 }

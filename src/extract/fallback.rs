@@ -7,6 +7,8 @@
 //! line) and the head signals (meta, title, lang, canonical link, JSON-LD, `<time>`),
 //! so metadata and dates still work; only the boilerplate removal is lost.
 
+use std::borrow::Cow;
+
 use super::page::{PageSignals, TimeNode, is_block_element, parse_json_ld};
 
 /// Elements whose end tag may be omitted or that never have content: they do not
@@ -62,7 +64,9 @@ fn is_raw_text(name: &str) -> bool {
 
 /// One tag found by the scanner.
 struct Tag<'a> {
-    name: String,
+    /// Lowercased (borrowed from the page when it already is: the common case, and
+    /// this runs for every tag of every page).
+    name: Cow<'a, str>,
     closing: bool,
     self_closing: bool,
     /// The raw attribute text, between the name and `>`.
@@ -104,7 +108,12 @@ fn read_tag(html: &str, start: usize) -> Option<Tag<'_>> {
     if i == name_start || !b[name_start].is_ascii_alphabetic() {
         return None;
     }
-    let name = html.get(name_start..i)?.to_ascii_lowercase();
+    let raw = html.get(name_start..i)?;
+    let name = if raw.bytes().any(|c| c.is_ascii_uppercase()) {
+        Cow::Owned(raw.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(raw)
+    };
     let end = tag_end(b, start);
     let inner_end = end.saturating_sub(1).max(i);
     let attrs = html.get(i..inner_end).unwrap_or("");
@@ -187,10 +196,9 @@ pub(crate) fn nesting_depth(html: &str, limit: usize) -> usize {
 }
 
 fn memchr_lt(b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?
-        .iter()
-        .position(|&c| c == b'<')
-        .map(|p| p + from)
+    // a byte search on the slice: `str::find` would need a char boundary at `from`
+    let rest = b.get(from..)?;
+    rest.iter().position(|&c| c == b'<').map(|p| p + from)
 }
 
 /// The value of attribute `name` in a raw attribute string.
@@ -344,7 +352,7 @@ pub(crate) fn scan(html: &str) -> PageSignals {
             continue;
         };
         i = tag.end;
-        let name = tag.name.as_str();
+        let name = tag.name.as_ref();
         if tag.closing {
             if is_hidden(name) {
                 hidden = hidden.saturating_sub(1);

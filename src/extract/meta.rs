@@ -177,17 +177,17 @@ pub(crate) fn title(
                 if !dropped_ok {
                     continue;
                 }
-                let joined = candidate.join(" | ");
-                if confirmed(&joined) {
-                    return non_empty_line(&joined);
-                }
-                // the headline may itself contain a separator: match the original span
+                // the original span keeps the headline's own separators ("#282 - 0.17")
                 if let (Some(first), Some(last)) = (candidate.first(), candidate.last())
                     && let (Some(a), Some(b)) = (src.find(first), src.rfind(last))
                     && let Some(span) = src.get(a..b + last.len())
                     && confirmed(span)
                 {
                     return non_empty_line(span);
+                }
+                let joined = candidate.join(" | ");
+                if confirmed(&joined) {
+                    return non_empty_line(&joined);
                 }
             }
         }

@@ -14,6 +14,9 @@ const MAX_ITEMS: usize = 300;
 const MAX_JSON_LD: usize = 2_000_000;
 /// Visible text kept for date-label search.
 const MAX_VISIBLE_TEXT: usize = 400_000;
+/// Script text scanned for dates, per script, and snippets kept per page.
+const MAX_SCRIPT_SCAN: usize = 200_000;
+const MAX_SCRIPT_DATES: usize = 60;
 
 /// A `<time>` element.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +47,53 @@ pub(crate) struct PageSignals {
     pub date_nodes: Vec<String>,
     /// The page's visible text, one block element per line.
     pub visible_text: String,
+    /// Where each of `times` sits (filled by the DOM walk; the fallback scanner leaves
+    /// it empty).
+    pub time_places: Vec<Place>,
+    /// Where each of `date_nodes` sits, as `time_places`.
+    pub date_node_places: Vec<Place>,
+    /// Short windows of script text around ISO-like dates ("…published_at":
+    /// "2019-03-02T06:22:28…"), for pages that give their date nowhere else. (Comments
+    /// are not read: their dates are mostly the time the page was generated or cached.)
+    pub script_dates: Vec<String>,
+}
+
+/// Where a date-bearing element sits in the page.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Place {
+    /// Byte offset in `visible_text` where the element starts.
+    pub pos: usize,
+    /// Inside a link: teasers of other stories link their dates.
+    pub linked: bool,
+    /// Inside navigation or the comments: dates of other things.
+    pub aside: bool,
+    /// The element's class or id says "updated" / "modified" / "lastmod".
+    pub update: bool,
+}
+
+fn is_update_hint(class_id: &str) -> bool {
+    ["updated", "modified", "lastmod"]
+        .iter()
+        .any(|h| class_id.contains(h))
+}
+
+/// Elements whose dates belong to something other than the article: navigation and
+/// comment threads. (`<aside>` is not one: articles put their dateline in one.)
+fn is_aside(name: &str, node: &NodeRef) -> bool {
+    if name == "nav" {
+        return true;
+    }
+    // the page's own containers carry "comments-open"-style state classes
+    if matches!(name, "html" | "body" | "article" | "main") {
+        return false;
+    }
+    ["class", "id"].iter().any(|a| {
+        node.attr(a).is_some_and(|v| {
+            v.as_bytes()
+                .windows(7)
+                .any(|w| w.eq_ignore_ascii_case(b"comment"))
+        })
+    })
 }
 
 impl PageSignals {
@@ -119,9 +169,21 @@ pub(crate) fn parse_json_ld(raw: &str) -> Option<serde_json::Value> {
         }
     }
     let s = s.trim_end_matches(';').trim();
-    serde_json::from_str(s)
+    serde_json::from_str(s).ok().or_else(|| {
+        let flat = s.replace(['\n', '\r', '\t'], " ");
+        serde_json::from_str(&flat)
+            .ok()
+            // a complete object followed by junk (a stray brace, a second block)
+            .or_else(|| first_json_value(&flat))
+    })
+}
+
+/// The first complete JSON value at the start of `s`, ignoring what follows it.
+fn first_json_value(s: &str) -> Option<serde_json::Value> {
+    serde_json::Deserializer::from_str(s)
+        .into_iter::<serde_json::Value>()
+        .next()?
         .ok()
-        .or_else(|| serde_json::from_str(&s.replace(['\n', '\r', '\t'], " ")).ok())
 }
 
 /// Elements whose content is not visible text.
@@ -201,6 +263,15 @@ fn is_date_hint(s: &str) -> bool {
         "meta-info",
         "info",
         "updated",
+        // German and Spanish class names, and blocks that carry the dateline with the
+        // author's name
+        "datum",
+        "fecha",
+        "submitted",
+        "created",
+        "author",
+        "autor",
+        "subline",
     ];
     HINTS.iter().any(|h| s.contains(h))
 }
@@ -218,6 +289,49 @@ fn clip(s: &str, max_chars: usize) -> Option<String> {
     Some(t)
 }
 
+/// Push windows of `text` around ISO-like dates (1990-2039, `-` or `/` separated, or
+/// "/20200428/" in a URL) to `out`: up to 40 bytes before (the key that names the
+/// date) and 30 after.
+fn date_snippets(text: &str, out: &mut Vec<String>) {
+    let b = text.as_bytes();
+    let scan = b.len().min(MAX_SCRIPT_SCAN);
+    let mut i = 0;
+    while i + 10 <= scan && out.len() < MAX_SCRIPT_DATES {
+        let year = &b[i..i + 4];
+        let plausible =
+            (year.starts_with(b"20") && matches!(year[2], b'0'..=b'3')) || year.starts_with(b"199");
+        let sep = b[i + 4];
+        let separated = matches!(sep, b'-' | b'/')
+            && b[i + 5].is_ascii_digit()
+            && b[i + 6].is_ascii_digit()
+            && b[i + 7] == sep
+            && b[i + 8].is_ascii_digit();
+        // a URL path segment "/20200428/"
+        let compact = i > 0
+            && b[i - 1] == b'/'
+            && b[i + 4..i + 8].iter().all(u8::is_ascii_digit)
+            && b[i + 8] == b'/';
+        if plausible
+            && year.iter().all(u8::is_ascii_digit)
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && (separated || compact)
+        {
+            let mut start = i.saturating_sub(40);
+            while !text.is_char_boundary(start) {
+                start += 1;
+            }
+            let mut end = (i + 30).min(b.len());
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.push(text[start..end].to_string());
+            i += 10;
+        } else {
+            i += 1;
+        }
+    }
+}
+
 /// Walk the whole document once and collect its signals.
 pub(crate) fn collect(doc: &Document) -> PageSignals {
     let mut sig = PageSignals::default();
@@ -225,6 +339,8 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
     let mut stack: Vec<(NodeRef, bool)> = vec![(doc.root(), false)];
     let mut hidden = 0usize;
     let mut expensive = 0usize;
+    let mut links = 0usize;
+    let mut asides = 0usize;
     while let Some((node, leaving)) = stack.pop() {
         if node.is_text() {
             if hidden == 0 && sig.visible_text.len() < MAX_VISIBLE_TEXT {
@@ -241,6 +357,12 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
             if is_hidden_element(name) {
                 hidden = hidden.saturating_sub(1);
             }
+            if name == "a" {
+                links = links.saturating_sub(1);
+            }
+            if is_aside(name, &node) {
+                asides = asides.saturating_sub(1);
+            }
             if is_block_element(name) {
                 sig.visible_text.push('\n');
             }
@@ -249,11 +371,19 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
         match name {
             "script" => {
                 let ty = node.attr("type").map(|t| t.to_ascii_lowercase());
-                if ty.as_deref().is_some_and(|t| t.contains("ld+json"))
-                    && sig.json_ld.len() < 50
-                    && let Some(v) = parse_json_ld(&node.text())
-                {
-                    sig.json_ld.push(v);
+                let is_ld = ty.as_deref().is_some_and(|t| t.contains("ld+json"));
+                let text = node.text();
+                let parsed = if is_ld && sig.json_ld.len() < 50 {
+                    parse_json_ld(&text)
+                } else {
+                    None
+                };
+                match parsed {
+                    Some(v) => sig.json_ld.push(v),
+                    None if sig.script_dates.len() < MAX_SCRIPT_DATES => {
+                        date_snippets(&text, &mut sig.script_dates);
+                    }
+                    None => {}
                 }
                 // Script and style content is never visible: skip the subtree.
                 continue;
@@ -299,8 +429,10 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
             }
             _ => {}
         }
-        if let Some(ip) = node.attr("itemprop") {
-            let ip = ip.to_ascii_lowercase();
+        // microdata, or RDFa's property="schema:dateCreated"
+        let prop = node.attr("itemprop").or_else(|| node.attr("property"));
+        if let Some(ip) = prop {
+            let ip = ip.to_ascii_lowercase().replace("schema:", "");
             if ip.contains("date") && sig.metas.len() < MAX_ITEMS * 3 {
                 let v = node
                     .attr("content")
@@ -330,6 +462,12 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                     }
                 }
             }
+            sig.time_places.push(Place {
+                pos: sig.visible_text.len(),
+                linked: links > 0,
+                aside: asides > 0 || is_aside(name, &node),
+                update: is_update_hint(&hint.to_ascii_lowercase()),
+            });
             sig.times.push(TimeNode {
                 datetime: node.attr("datetime").map(|d| d.to_string()),
                 text: clip(&node.text(), MAX_SIGNAL_TEXT).unwrap_or_default(),
@@ -364,14 +502,22 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                 expensive += 1;
                 let text = node.text();
                 if date_like {
+                    let place = Place {
+                        pos: sig.visible_text.len(),
+                        linked: links > 0,
+                        aside: asides > 0 || is_aside(name, &node),
+                        update: is_update_hint(&class_id),
+                    };
                     if let Some(t) = clip(&text, MAX_SIGNAL_TEXT) {
                         sig.date_nodes.push(t);
+                        sig.date_node_places.push(place);
                     }
                     for a in ["title", "datetime", "content", "data-time", "data-date"] {
                         if let Some(v) = node.attr(a)
                             && v.len() < 100
                         {
                             sig.date_nodes.push(v.to_string());
+                            sig.date_node_places.push(place);
                         }
                     }
                 }
@@ -401,6 +547,12 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
         }
         if is_hidden_element(name) {
             hidden += 1;
+        }
+        if name == "a" {
+            links += 1;
+        }
+        if is_aside(name, &node) {
+            asides += 1;
         }
         if is_block_element(name) {
             sig.visible_text.push('\n');

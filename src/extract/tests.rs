@@ -71,6 +71,22 @@ fn deeply_nested_markup_is_bounded() {
 }
 
 #[test]
+fn a_million_elements_are_cut_to_the_tag_limit() {
+    let article = "The river rose through the night and by morning the low roads were under \
+        water, the district officer said, and boats were sent to the villages on the bank."
+        .repeat(3);
+    let html = format!(
+        "<html><head><title>Many</title></head><body><article><p>{article}</p></article>{}</body></html>",
+        "<span></span>".repeat(1_000_000)
+    );
+    assert_eq!(within_tag_limit("<a>1<b>2<c>3", 2), "<a>1<b>2");
+    assert_eq!(within_tag_limit("<a>1", 2), "<a>1");
+    let e = extract(&html, &dhaka());
+    assert_eq!(e.text, article);
+    assert_eq!(e.title.as_deref(), Some("Many"));
+}
+
+#[test]
 fn ten_megabyte_page_is_bounded() {
     let body = paragraphs(70_000);
     assert!(body.len() > 10_000_000);
@@ -184,4 +200,87 @@ fn declared_language_contradicted_by_script() {
             .repeat(5)
     );
     assert_eq!(extract(&html, &dhaka()).language.as_deref(), Some("bn"));
+}
+
+fn day_of(e: &Extracted) -> Option<String> {
+    e.published_at.map(|d| d.date_naive().to_string())
+}
+
+#[test]
+fn comments_and_teasers_do_not_date_the_article() {
+    let html = format!(
+        r#"<html lang="de"><body>
+        <ul class="teaser"><li><a href="/a"><span class="date">02.03.2021</span> Anderes</a></li></ul>
+        <article><h1>Titel</h1><div class="meta"><span class="date">14.12.2015</span></div>{}</article>
+        <div id="comments"><div class="comment"><span class="comment-date">30.05.2016</span>
+        <p>Danke!</p></div></div></body></html>"#,
+        paragraphs(4)
+    );
+    assert_eq!(
+        day_of(&extract(&html, &opts(chrono_tz::UTC))).as_deref(),
+        Some("2015-12-14")
+    );
+}
+
+#[test]
+fn broken_json_ld_and_rdfa_still_date_the_page() {
+    // a stray closing brace after the object
+    let html = format!(
+        r#"<html><head><script type="application/ld+json">
+        {{"@type": "NewsArticle", "datePublished": "2020-10-26T18:10:00+01:00"}} }}
+        </script></head><body>{}</body></html>"#,
+        paragraphs(3)
+    );
+    let e = extract(&html, &opts(chrono_tz::UTC));
+    assert_eq!(
+        e.published_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2020-10-26T18:10:00+01:00")
+    );
+    let html = format!(
+        r#"<html><body><span property="schema:dateCreated" content="2022-01-28T12:45:46+00:00"></span>{}</body></html>"#,
+        paragraphs(3)
+    );
+    assert_eq!(
+        day_of(&extract(&html, &opts(chrono_tz::UTC))).as_deref(),
+        Some("2022-01-28")
+    );
+}
+
+#[test]
+fn a_date_only_in_a_script_is_found_but_never_the_page_clock() {
+    let html = format!(
+        r#"<html><body><script>var product = {{"title":"Kaffee","published_at":"2019-03-02T06:22:28+01:00"}};</script>
+        {}</body></html>"#,
+        paragraphs(3)
+    );
+    assert_eq!(
+        day_of(&extract(&html, &opts(chrono_tz::UTC))).as_deref(),
+        Some("2019-03-02")
+    );
+    // the time the page was generated, cached or requested is not its date
+    let html = format!(
+        r#"<html><body><!-- cached 2020-04-24 21:36:31 -->
+        <script>var serverNow = "2020-04-24 21:36:31";</script>{}</body></html>"#,
+        paragraphs(3)
+    );
+    assert_eq!(day_of(&extract(&html, &opts(chrono_tz::UTC))), None);
+}
+
+#[test]
+fn bengali_labels_with_visarga_and_next_line_dates() {
+    let html = format!(
+        r#"<html lang="bn"><body><div class="info">প্রকাশঃ<br>১২ জুলাই ২০২৫, রাত ৯:১৫</div>
+        <div class="upd">আপডেটঃ ১৩ জুলাই ২০২৫, সকাল ১০:০৫</div><article>{}</article></body></html>"#,
+        "<p>রাশিয়ার পররাষ্ট্রমন্ত্রী সের্গেই লাভরভ শনিবার উত্তর কোরিয়া সফরকালে দেশটির সর্বোচ্চ নেতা কিম জং উনের সঙ্গে সাক্ষাৎ করেছেন।</p>"
+            .repeat(4)
+    );
+    let e = extract(&html, &dhaka());
+    assert_eq!(
+        e.published_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2025-07-12T21:15:00+06:00")
+    );
+    assert_eq!(
+        e.updated_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2025-07-13T10:05:00+06:00")
+    );
 }

@@ -1,7 +1,7 @@
 //! Text hygiene shared by every extracted string: Unicode NFC, no control characters,
 //! single spaces inside a line, trimmed lines, no blank lines.
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Normalise a multi-line text: NFC, each line trimmed with inner whitespace runs
 /// collapsed, empty lines dropped, paragraphs separated by a single `\n`.
@@ -26,18 +26,29 @@ pub(crate) fn tidy_line(s: &str) -> String {
 }
 
 fn clean_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+    // NFC first so the whitespace pass sees final characters; most text already is NFC,
+    // and the quick check is far cheaper than composing.
+    match is_nfc_quick(s.chars()) {
+        IsNormalized::Yes => clean_chars(s.chars(), s.len()),
+        _ => clean_chars(s.nfc(), s.len()),
+    }
+}
+
+fn clean_chars(chars: impl Iterator<Item = char>, len: usize) -> String {
+    let mut out = String::with_capacity(len);
     let mut pending_space = false;
-    // NFC first so the whitespace pass sees final characters.
-    for c in s.nfc() {
-        // Control characters come from binary junk or broken encodings; zero-width
-        // and BOM characters are invisible and break substring matches.
+    for c in chars {
+        // Control characters come from binary junk or broken encodings; zero-width,
+        // BOM and soft-hyphen characters are invisible and break substring matches.
         let is_space = c.is_whitespace() || (c.is_control() && c != '\u{200D}');
         if is_space {
             pending_space = !out.is_empty();
             continue;
         }
-        if matches!(c, '\u{FEFF}' | '\u{200B}' | '\u{2060}' | '\u{FFFD}') {
+        if matches!(
+            c,
+            '\u{FEFF}' | '\u{200B}' | '\u{2060}' | '\u{FFFD}' | '\u{AD}'
+        ) {
             continue;
         }
         if pending_space {
@@ -65,6 +76,16 @@ mod tests {
             tidy_text("  a \t b \n\n\n  c\u{a0}d  \n\u{0}\n"),
             "a b\nc d"
         );
+    }
+
+    #[test]
+    fn tidy_drops_invisible_characters() {
+        assert_eq!(
+            tidy_line("Mit\u{AD}tel\u{AD}al\u{AD}ter\u{200B}"),
+            "Mittelalter"
+        );
+        // joiners shape Bengali conjuncts and stay
+        assert_eq!(tidy_line("র\u{200D}্যাব"), "র\u{200D}্যাব");
     }
 
     #[test]

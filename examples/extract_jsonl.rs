@@ -45,6 +45,7 @@ fn main() {
                     url: None,
                     timezone: tz,
                     not_after: None,
+                    rules: Default::default(),
                 };
                 let t = Instant::now();
                 let e = extract(&html, &options);

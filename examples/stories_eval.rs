@@ -254,6 +254,7 @@ fn load_corpus(dest: &Path, gold: &Path) -> Vec<Article> {
         url: None,
         timezone: chrono_tz::UTC,
         not_after: None,
+        rules: Default::default(),
     };
     let mut seen_urls = HashSet::new();
     let mut seen_texts = HashSet::new();

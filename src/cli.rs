@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::clock::to_db_time;
 use crate::config::{Config, SourceKind};
 use crate::export;
-use crate::extract::{self, ExtractOptions};
+use crate::extract::{self, PageRules, SiteRules};
 use crate::fetch::charset::decode_html;
 use crate::logging::LogFormat;
 use crate::shutdown;
@@ -270,6 +270,15 @@ pub struct ExtractArgs {
     /// Time zone for dates that carry no offset.
     #[arg(long, default_value = "UTC")]
     pub timezone: Tz,
+    /// CSS selector for the article's content (as a source's `content_selector`).
+    #[arg(long, value_name = "CSS")]
+    pub content_selector: Option<String>,
+    /// CSS selector for elements to remove first (repeatable; `drop_selectors`).
+    #[arg(long = "drop-selector", value_name = "CSS")]
+    pub drop_selectors: Vec<String>,
+    /// CSS selector for the element holding the publication date (`date_selector`).
+    #[arg(long, value_name = "CSS")]
+    pub date_selector: Option<String>,
     /// One JSON object per line and per file.
     #[arg(long)]
     pub json: bool,
@@ -1190,12 +1199,13 @@ async fn stories(cli: &Cli, args: &StoriesArgs) -> Result<ExitCode, AppError> {
 }
 
 async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
-    // With a configuration, each source's time zone applies to dates without an offset.
-    let timezones = match &cli.config {
+    // With a configuration, each source's time zone applies to dates without an offset,
+    // and its selectors to its pages.
+    let page_rules = match &cli.config {
         Some(_) => load_config(cli)?
             .sources
             .iter()
-            .map(|s| (s.name.clone(), s.timezone))
+            .map(|s| (s.name.clone(), s.page_rules()))
             .collect(),
         None => {
             tracing::warn!(
@@ -1212,7 +1222,7 @@ async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
     };
     let options = crate::reparse::ReparseOptions {
         filter: article_filter(&store, &args.select, None).await?,
-        timezones,
+        page_rules,
     };
     let summary = crate::reparse::reparse(&store, &options).await?;
     let mut out = io::stdout().lock();
@@ -1275,11 +1285,17 @@ struct ExtractRecord<'a> {
 
 fn extract_files(args: &ExtractArgs) -> Result<ExitCode, AppError> {
     let now = Clock::System.now();
-    let options = ExtractOptions {
-        url: args.url.clone(),
+    let rules = SiteRules::new(
+        args.content_selector.as_deref(),
+        &args.drop_selectors,
+        args.date_selector.as_deref(),
+    )
+    .map_err(|e| AppError::Usage(e.to_string()))?;
+    let options = PageRules {
         timezone: args.timezone,
-        not_after: Some(now),
-    };
+        rules,
+    }
+    .options(args.url.clone(), Some(now));
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut failures = 0;
     for file in &args.files {
@@ -1492,7 +1508,7 @@ async fn backfill(cli: &Cli, args: &BackfillArgs) -> Result<ExitCode, AppError> 
     if let Some(source) = &source {
         let states = app.store().sources().await?;
         request.source_id = states.iter().find(|s| s.name == source.name).map(|s| s.id);
-        request.timezone = Some(source.timezone);
+        request.page_rules = Some(source.page_rules());
     }
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);

@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::backfill::ArchiveTemplate;
 use crate::discover::{LinkRules, Patterns};
+use crate::extract::{PageRules, SiteRules};
 use crate::schedule::CronSchedule;
 use crate::stories::{self, StoryRules};
 
@@ -144,6 +145,19 @@ pub struct SourceConfig {
     /// User name and password from the configured URL (`https://user:pass@host/feed`),
     /// taken out of `url`.
     pub credentials: Option<Credentials>,
+    /// `content_selector`, `drop_selectors` and `date_selector`: the site's own rules for
+    /// its article pages, where the extractor's heuristics fail on it.
+    pub extract_rules: SiteRules,
+}
+
+impl SourceConfig {
+    /// How this source's article pages are read.
+    pub fn page_rules(&self) -> PageRules {
+        PageRules {
+            timezone: self.timezone,
+            rules: self.extract_rules.clone(),
+        }
+    }
 }
 
 /// HTTP Basic credentials for one origin. Debug output never shows the password.
@@ -292,6 +306,10 @@ struct RawSource {
     per_host_requests: Option<usize>,
     per_host_delay: Option<String>,
     allow_private: Option<bool>,
+    content_selector: Option<String>,
+    #[serde(default)]
+    drop_selectors: Vec<String>,
+    date_selector: Option<String>,
 }
 
 // ------------------------------------------------------------------ loading
@@ -661,6 +679,12 @@ impl Validator<'_> {
             )?),
             None => None,
         };
+        let extract_rules = SiteRules::new(
+            raw.content_selector.as_deref(),
+            &raw.drop_selectors,
+            raw.date_selector.as_deref(),
+        )
+        .map_err(|e| self.invalid(&key(e.key), &e.selector, "not a valid CSS selector"))?;
         Ok(SourceConfig {
             name,
             url,
@@ -678,6 +702,7 @@ impl Validator<'_> {
             per_host_delay,
             allow_private: raw.allow_private.unwrap_or(false),
             credentials,
+            extract_rules,
         })
     }
 }
@@ -762,6 +787,30 @@ url = "https://example.org/rss.xml"
         assert_eq!(
             (key.as_str(), value.as_str()),
             ("http.max_body", "ten megs")
+        );
+
+        let (key, value) = invalid_key(&format!("{MINIMAL}drop_selectors = [\".ok\", \"div[\"]\n"));
+        assert_eq!(
+            (key.as_str(), value.as_str()),
+            ("source[0] (bss).drop_selectors", "div[")
+        );
+        let (key, _) = invalid_key(&format!("{MINIMAL}content_selector = \"\"\n"));
+        assert_eq!(key, "source[0] (bss).content_selector");
+    }
+
+    #[test]
+    fn selectors_are_kept_per_source() {
+        let config = parse(&format!(
+            "{MINIMAL}content_selector = \"div.story\"\ndate_selector = \"span.when\"\n"
+        ))
+        .expect("valid");
+        let expected =
+            SiteRules::new(Some("div.story"), &[], Some("span.when")).expect("valid selectors");
+        assert_eq!(config.sources[0].extract_rules, expected);
+        assert!(
+            parse(MINIMAL).expect("valid").sources[0]
+                .extract_rules
+                .is_empty()
         );
     }
 

@@ -14,7 +14,7 @@ use crate::canon;
 use crate::clock::Clock;
 use crate::config::{SourceConfig, SourceKind};
 use crate::discover;
-use crate::extract::{self, ExtractOptions, Extracted};
+use crate::extract::{self, Extracted, PageRules};
 use crate::feed::{self, FeedItem};
 use crate::fetch::charset::decode_html;
 use crate::fetch::guard;
@@ -856,7 +856,7 @@ impl Pipeline {
                 Some(state.id),
                 Some(item_key.clone()),
                 page_url,
-                source.timezone,
+                &source.page_rules(),
             )
             .await?
         {
@@ -886,7 +886,7 @@ impl Pipeline {
         source_id: Option<i64>,
         item_key: Option<String>,
         url: &Url,
-        timezone: chrono_tz::Tz,
+        page_rules: &PageRules,
     ) -> Result<Result<Archived, String>, StoreError> {
         let fetched = self
             .fetcher
@@ -916,7 +916,7 @@ impl Pipeline {
                 response,
                 fetch_id,
                 fetched.started_at,
-                timezone,
+                page_rules,
             )
             .await;
         self.store.archive(article).await.map(Ok)
@@ -931,18 +931,14 @@ impl Pipeline {
         response: Response,
         fetch_id: FetchId,
         fetched_at: DateTime<Utc>,
-        timezone: chrono_tz::Tz,
+        page_rules: &PageRules,
     ) -> NewArticle {
         let now = self.clock.now();
         let final_url = response.final_url.clone();
         // Charset decoding and extraction are CPU work: keep them off the async threads.
         let content_type = response.header("content-type").map(str::to_string);
         let body = response.body;
-        let options = ExtractOptions {
-            url: Some(final_url.clone()),
-            timezone,
-            not_after: Some(now),
-        };
+        let options = page_rules.options(Some(final_url.clone()), Some(now));
         let (body, decoded_charset, charset_source, extracted, story_fingerprint) = {
             let content_type = content_type.clone();
             tokio::task::spawn_blocking(move || {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 
 use crate::canon;
-use crate::extract::{self, ExtractOptions};
+use crate::extract::{self, PageRules};
 use crate::fetch::charset::decode_html;
 use crate::pipeline::EXTRACTOR;
 use crate::store::{
@@ -23,12 +23,13 @@ use crate::stories;
 /// Articles read per page; each is re-extracted before the next page is read.
 const PAGE: u32 = 64;
 
-/// Which articles to re-extract, and the time zone for dates without an offset.
+/// Which articles to re-extract, and how each source's pages are read.
 #[derive(Debug, Clone, Default)]
 pub struct ReparseOptions {
     pub filter: ArticleFilter,
-    /// Time zone per source name (from the configuration); others use UTC.
-    pub timezones: HashMap<String, Tz>,
+    /// Time zone and selectors per source name (from the configuration); articles of
+    /// other sources are read in UTC with the heuristics alone.
+    pub page_rules: HashMap<String, PageRules>,
 }
 
 /// What a re-parse did.
@@ -68,16 +69,16 @@ pub async fn reparse(
                 summary.failed += 1;
                 continue;
             };
-            let timezone = article
+            let page_rules = article
                 .source
                 .as_ref()
-                .and_then(|name| options.timezones.get(name))
-                .copied()
-                .unwrap_or(Tz::UTC);
+                .and_then(|name| options.page_rules.get(name))
+                .cloned()
+                .unwrap_or_else(|| PageRules::in_timezone(Tz::UTC));
             let stored_text_empty = article.text.trim().is_empty();
             let (id, url) = (article.id, article.canonical_url.clone());
             let fields =
-                tokio::task::spawn_blocking(move || extract_again(&article, &capture, timezone))
+                tokio::task::spawn_blocking(move || extract_again(&article, &capture, &page_rules))
                     .await
                     .map_err(|e| {
                         StoreError::Other(format!(
@@ -117,18 +118,18 @@ pub async fn reparse(
 
 /// Decodes a capture as the pipeline did and extracts it with the current extractor.
 /// Dates after the article was archived are impossible, as they were then.
-fn extract_again(article: &ArticleRecord, capture: &Capture, timezone: Tz) -> ExtractedFields {
+fn extract_again(
+    article: &ArticleRecord,
+    capture: &Capture,
+    page_rules: &PageRules,
+) -> ExtractedFields {
     let url = url::Url::parse(&capture.info.url).ok();
     let decoded = decode_html(
         &capture.body,
         capture.info.content_type.as_deref(),
         url.as_ref(),
     );
-    let options = ExtractOptions {
-        url,
-        timezone,
-        not_after: Some(article.first_seen_at),
-    };
+    let options = page_rules.options(url, Some(article.first_seen_at));
     let e = extract::extract(&decoded.text, &options);
     let text_fingerprint = canon::text_fingerprint(e.title.as_deref(), &e.text);
     let story_fingerprint = stories::fingerprint(&e.text);

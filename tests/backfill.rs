@@ -390,7 +390,7 @@ async fn an_interrupted_archive_walk_resumes_and_archives_each_article_once() {
             since,
             until,
             source_id,
-            timezone: Some(source.timezone),
+            page_rules: Some(source.page_rules()),
             ..Default::default()
         }
     };

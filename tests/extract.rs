@@ -53,6 +53,7 @@ fn run(name: &str) -> newsvault::extract::Extracted {
         url: None,
         timezone: chrono_tz::UTC,
         not_after: None,
+        rules: Default::default(),
     };
     extract(&decode(&bytes), &options)
 }

@@ -187,6 +187,7 @@ fn seed_with_ascii_digits() -> (Vec<String>, String) {
             url: None,
             timezone: chrono_tz::Asia::Dhaka,
             not_after: None,
+            rules: Default::default(),
         },
     );
     let ascii = |text: &str| -> String {

@@ -25,6 +25,7 @@ static OPTIONS: LazyLock<ExtractOptions> = LazyLock::new(|| ExtractOptions {
     url: Some(Url::parse("https://news.example.com/national/2025/07/12/story").expect("valid")),
     timezone: Dhaka,
     not_after: Some(*NOT_AFTER),
+    rules: Default::default(),
 });
 
 fuzz_target!(|data: &[u8]| {

@@ -11,13 +11,14 @@ mod archive_pages;
 mod feed_archive;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
-use chrono_tz::Tz;
 use tokio::task::JoinSet;
 use url::Url;
 
 use crate::canon;
+use crate::extract::PageRules;
 use crate::feed::FeedItem;
 use crate::fetch::guard;
 use crate::pipeline::Pipeline;
@@ -48,8 +49,9 @@ pub struct BackfillRequest {
     pub until: Option<DateTime<Utc>>,
     /// The source articles are attributed to, if any.
     pub source_id: Option<SourceId>,
-    /// Time zone for dates without an offset on the pages.
-    pub timezone: Option<Tz>,
+    /// How the pages are read: the time zone for dates without an offset and the
+    /// source's selectors (UTC and the heuristics alone when none is given).
+    pub page_rules: Option<PageRules>,
     /// List what would be fetched; fetch only sitemaps, feeds and archive pages.
     pub dry_run: bool,
     /// Pages fetched and extracted at the same time (at least 1); the per-host gate
@@ -248,7 +250,12 @@ pub async fn backfill(
         return Ok(summary);
     }
 
-    let timezone = request.timezone.unwrap_or(chrono_tz::UTC);
+    let page_rules = Arc::new(
+        request
+            .page_rules
+            .clone()
+            .unwrap_or_else(|| PageRules::in_timezone(chrono_tz::UTC)),
+    );
     // Pages are fetched and extracted `concurrency` at a time (the per-host gate still
     // decides how many reach one site); a dry run prints in list order, one at a time.
     let concurrency = if request.dry_run {
@@ -266,7 +273,7 @@ pub async fn backfill(
             let pipeline = pipeline.clone();
             let job = Job {
                 source_id: request.source_id,
-                timezone,
+                page_rules: page_rules.clone(),
                 dry_run: request.dry_run,
             };
             running.spawn(async move {
@@ -318,10 +325,10 @@ enum Outcome {
 }
 
 /// The settings one URL is archived with.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Job {
     source_id: Option<SourceId>,
-    timezone: Tz,
+    page_rules: Arc<PageRules>,
     dry_run: bool,
 }
 
@@ -357,7 +364,12 @@ impl Job {
             return Ok(Outcome::Listed);
         }
         let archived = pipeline
-            .fetch_and_archive(self.source_id, target.item_key, &target.url, self.timezone)
+            .fetch_and_archive(
+                self.source_id,
+                target.item_key,
+                &target.url,
+                &self.page_rules,
+            )
             .await?;
         Ok(match archived {
             Ok(Archived::New(_)) => Outcome::Archived,

@@ -115,6 +115,26 @@ pub(crate) fn extract_body(doc: &Document) -> String {
     text
 }
 
+/// The text of elements a site rule names as the article, in document order: each one's
+/// text with the boilerplate boxes inside it pruned (unless that would leave next to
+/// nothing, as for a container whose own class looks like boilerplate).
+pub(crate) fn text_within(roots: &[NodeRef]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for root in roots {
+        let mut tree = build(*root);
+        if tree.nodes.is_empty() {
+            continue;
+        }
+        tree.sums();
+        tree.mark_boilerplate();
+        let (text, _) = tree.container_text(0);
+        if !text.trim().is_empty() {
+            parts.push(text);
+        }
+    }
+    parts.join("\n")
+}
+
 fn build(body: NodeRef) -> Tree {
     let mut nodes: Vec<Node> = Vec::with_capacity(4096);
     // (dom node, parent index)

@@ -17,9 +17,11 @@ mod fallback;
 mod justext;
 mod meta;
 mod page;
+mod rules;
 mod text;
 
 pub use dates::parse_date;
+pub use rules::{RuleError, SiteRules};
 
 use chrono::{DateTime, FixedOffset};
 use chrono_tz::Tz;
@@ -44,6 +46,40 @@ pub struct ExtractOptions {
     pub timezone: Tz,
     /// Dates later than this are rejected as impossible (never a date from the future).
     pub not_after: Option<DateTime<chrono::Utc>>,
+    /// The source's own selectors, when its pages defeat the heuristics.
+    pub rules: SiteRules,
+}
+
+/// How one source's pages are read: the time zone for dates that carry no offset, and
+/// the source's own selectors. What [`ExtractOptions`] needs besides the page itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageRules {
+    pub timezone: Tz,
+    pub rules: SiteRules,
+}
+
+impl PageRules {
+    /// Pages read in `timezone` with the heuristics alone.
+    pub fn in_timezone(timezone: Tz) -> PageRules {
+        PageRules {
+            timezone,
+            rules: SiteRules::default(),
+        }
+    }
+
+    /// The options for one page fetched from `url`, rejecting dates after `not_after`.
+    pub fn options(
+        &self,
+        url: Option<url::Url>,
+        not_after: Option<DateTime<chrono::Utc>>,
+    ) -> ExtractOptions {
+        ExtractOptions {
+            url,
+            timezone: self.timezone,
+            not_after,
+            rules: self.rules.clone(),
+        }
+    }
 }
 
 /// The fields extracted from one page. Strings are Unicode NFC, trimmed.
@@ -101,6 +137,10 @@ fn with_dom(html: &str, options: &ExtractOptions) -> Extracted {
         Ok(r) => r,
         Err(_) => return without_dom(html, options),
     };
+    let rules = &options.rules;
+    // the date element is read before the drops, which may well remove it from the text
+    let rule_date = rules.date_text(&readability.doc);
+    rules.drop_elements(&readability.doc);
     let sig = page::collect(&readability.doc);
     // Readability's metadata (JSON-LD, meta tags) without its content scoring, which
     // would cost a second pass over the page for a text ours now beats. The byline
@@ -111,7 +151,13 @@ fn with_dom(html: &str, options: &ExtractOptions) -> Extracted {
         .clone()
         .or_else(|| byline_element(&readability.doc));
     page::pre_clean(&readability.doc);
-    let body = text::tidy_text(&body::extract_body(&readability.doc));
+    let roots = rules.content_roots(&readability.doc);
+    let body = if roots.is_empty() {
+        body::extract_body(&readability.doc)
+    } else {
+        body::text_within(&roots)
+    };
+    let body = text::tidy_text(&body);
     let guess = ReadabilityGuess {
         title: Some(metadata.title),
         byline,
@@ -121,7 +167,7 @@ fn with_dom(html: &str, options: &ExtractOptions) -> Extracted {
             .excerpt
             .or_else(|| body.lines().next().map(str::to_string)),
     };
-    assemble(&sig, &guess, body, options)
+    assemble(&sig, &guess, body, rule_date.as_deref(), options)
 }
 
 /// Readability's byline rule: the first element marked as the author (`rel=author`,
@@ -163,13 +209,14 @@ fn byline_element(doc: &dom_query::Document) -> Option<String> {
 fn without_dom(html: &str, options: &ExtractOptions) -> Extracted {
     let sig = fallback::scan(html);
     let body = text::tidy_text(&sig.visible_text);
-    assemble(&sig, &ReadabilityGuess::default(), body, options)
+    assemble(&sig, &ReadabilityGuess::default(), body, None, options)
 }
 
 fn assemble(
     sig: &page::PageSignals,
     guess: &ReadabilityGuess,
     body: String,
+    rule_date: Option<&str>,
     options: &ExtractOptions,
 ) -> Extracted {
     let page_url = options.url.as_ref().map(url::Url::as_str);
@@ -186,7 +233,11 @@ fn assemble(
         not_after: options.not_after,
         month_first: month_first(sig, language.as_deref()),
     };
-    let (published_at, updated_at) = dates::resolve(sig, page_url, &ctx);
+    let (mut published_at, updated_at) = dates::resolve(sig, page_url, &ctx);
+    // the site's own date selector, when it reads, outranks every heuristic
+    if let Some(at) = rule_date.and_then(|t| dates::parse_first(t, &ctx)) {
+        published_at = Some(at.at);
+    }
     Extracted {
         title,
         authors,

@@ -8,6 +8,7 @@ fn opts(tz: Tz) -> ExtractOptions {
         url: None,
         timezone: tz,
         not_after: None,
+        rules: Default::default(),
     }
 }
 
@@ -283,4 +284,58 @@ fn bengali_labels_with_visarga_and_next_line_dates() {
         e.updated_at.map(|d| d.to_rfc3339()).as_deref(),
         Some("2025-07-13T10:05:00+06:00")
     );
+}
+
+fn with_rules(content: Option<&str>, drop: &[&str], date: Option<&str>) -> ExtractOptions {
+    let drop: Vec<String> = drop.iter().map(|s| s.to_string()).collect();
+    ExtractOptions {
+        rules: SiteRules::new(content, &drop, date).expect("valid selectors"),
+        ..dhaka()
+    }
+}
+
+/// A page built to fool the heuristics: the article is a run of short link-free lines
+/// inside a box named like a sidebar, and a long promotional block sits in `<article>`.
+const RULED_PAGE: &str = r#"<html><head><title>Ruled</title></head><body>
+<article><p>Subscribe to our newsletter for the best deals of the season, delivered every
+morning with offers from all our partners across the country and beyond, and more.</p>
+<p>Click here to win a prize in our grand lucky draw open to all readers this month.</p></article>
+<div class="sidebar widget" id="x1"><div class="share-buttons">Share on Facebook</div>
+<span class="when">প্রকাশ: ১২ জুলাই ২০২৫, ১৮:৩১</span>
+<p>The river rose through the night.</p><p>Boats were sent to the villages.</p>
+<p>The district officer said roads were closed.</p></div>
+</body></html>"#;
+
+#[test]
+fn site_rules_pick_the_content_drop_elements_and_read_the_date() {
+    let e = extract(
+        RULED_PAGE,
+        &with_rules(Some("div.sidebar"), &[".share-buttons", ".when"], None),
+    );
+    assert_eq!(
+        e.text,
+        "The river rose through the night.\nBoats were sent to the villages.\nThe district officer said roads were closed."
+    );
+    let e = extract(
+        RULED_PAGE,
+        &with_rules(Some("#x1 p"), &[], Some("span.when")),
+    );
+    assert!(e.text.starts_with("The river rose"), "{}", e.text);
+    assert!(!e.text.contains("Share on Facebook"));
+    assert_eq!(
+        e.published_at.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2025-07-12T18:31:00+06:00")
+    );
+}
+
+#[test]
+fn site_rules_that_match_nothing_leave_the_page_to_the_heuristics() {
+    let plain = extract(RULED_PAGE, &dhaka());
+    let ruled = extract(
+        RULED_PAGE,
+        &with_rules(Some("div.no-such"), &[".nothing"], Some("time.none")),
+    );
+    assert_eq!(plain, ruled);
+    assert!(SiteRules::new(Some("div["), &[], None).is_err());
+    assert!(SiteRules::new(None, &["".to_string()], None).is_err());
 }

@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::metrics::{self, Metrics};
-use crate::pipeline::{Pipeline, PollError, PollSummary};
+use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
@@ -44,6 +44,15 @@ fn source_specs(config: &Config) -> Vec<SourceSpec> {
         .collect()
 }
 
+/// Each configured source's time zone, by name: revisits read page dates in it.
+pub fn source_timezones(config: &Config) -> std::collections::HashMap<String, chrono_tz::Tz> {
+    config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.timezone))
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -55,7 +64,8 @@ impl App {
     pub async fn open(config: Config, clock: Clock) -> Result<App, AppError> {
         let store = Store::open(&config.archive.database)
             .await?
-            .with_story_rules(config.stories);
+            .with_story_rules(config.stories)
+            .with_revisit_rules(config.revisit.clone());
         let fetcher = Fetcher::new(&config.http, clock.clone())
             .map_err(|e| AppError::Usage(e.to_string()))?;
         fetcher.apply_source_limits(&config.sources);
@@ -133,6 +143,40 @@ impl App {
         }
         summaries.sort_by(|a, b| a.source.cmp(&b.source));
         Ok(summaries)
+    }
+
+    /// Revisits the archived articles that are due now (those first found by `source`
+    /// only, when given), at most `limit`, `run.concurrency` at a time.
+    pub async fn revisit(
+        &self,
+        source: Option<String>,
+        limit: u32,
+        shutdown: &Shutdown,
+    ) -> Result<RevisitSummary, AppError> {
+        if let Some(name) = &source
+            && !self
+                .store()
+                .sources()
+                .await?
+                .iter()
+                .any(|s| &s.name == name)
+        {
+            return Err(AppError::Usage(format!(
+                "no source named {name:?} in the archive {}",
+                self.store().path().display()
+            )));
+        }
+        Ok(self
+            .pipeline
+            .revisit_due(
+                self.pipeline.clock.now(),
+                source,
+                limit,
+                self.config.run.concurrency,
+                &source_timezones(&self.config),
+                shutdown,
+            )
+            .await?)
     }
 
     /// Reads the configuration file again for a running daemon. A file that does not

@@ -16,6 +16,7 @@ use crate::backfill::ArchiveTemplate;
 use crate::discover::{LinkRules, Patterns};
 use crate::schedule::CronSchedule;
 use crate::stories::{self, StoryRules};
+use crate::versions::{RevisitRules, RevisitSchedule};
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +29,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// When articles are the same story (`[stories]`).
     pub stories: StoryRules,
+    /// When archived articles are looked at again (`[revisit]`, and sources'
+    /// `revisit_schedule`).
+    pub revisit: RevisitRules,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -144,6 +148,8 @@ pub struct SourceConfig {
     /// User name and password from the configured URL (`https://user:pass@host/feed`),
     /// taken out of `url`.
     pub credentials: Option<Credentials>,
+    /// Overrides `[revisit] schedule` for the articles this source finds first.
+    pub revisit_schedule: Option<RevisitSchedule>,
 }
 
 /// HTTP Basic credentials for one origin. Debug output never shows the password.
@@ -224,6 +230,8 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     stories: RawStories,
+    #[serde(default)]
+    revisit: RawRevisit,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
 }
@@ -233,6 +241,12 @@ struct RawConfig {
 struct RawStories {
     threshold: Option<f64>,
     min_words: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevisit {
+    schedule: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -292,6 +306,7 @@ struct RawSource {
     per_host_requests: Option<usize>,
     per_host_delay: Option<String>,
     allow_private: Option<bool>,
+    revisit_schedule: Option<Vec<String>>,
 }
 
 // ------------------------------------------------------------------ loading
@@ -352,6 +367,10 @@ impl Validator<'_> {
         let run = self.run(raw.run)?;
         let metrics = self.metrics(raw.metrics)?;
         let stories = self.stories(raw.stories)?;
+        let default_revisits = match raw.revisit.schedule {
+            Some(steps) => self.revisit_schedule("revisit.schedule", steps)?,
+            None => RevisitSchedule::default(),
+        };
         let mut names = HashSet::new();
         let mut sources = Vec::with_capacity(raw.sources.len());
         for (index, source) in raw.sources.into_iter().enumerate() {
@@ -365,6 +384,13 @@ impl Validator<'_> {
             }
             sources.push(source);
         }
+        let revisit = RevisitRules {
+            default: default_revisits,
+            sources: sources
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.revisit_schedule.clone()?)))
+                .collect(),
+        };
         Ok(Config {
             path: self.path.to_path_buf(),
             archive: ArchiveConfig {
@@ -374,8 +400,23 @@ impl Validator<'_> {
             run,
             metrics,
             stories,
+            revisit,
             sources,
         })
+    }
+
+    /// A list of durations after first archiving, such as `["1h", "6h", "24h"]`.
+    fn revisit_schedule(
+        &self,
+        key: &str,
+        steps: Vec<String>,
+    ) -> Result<RevisitSchedule, ConfigError> {
+        let shown = format!("{steps:?}");
+        let durations = steps
+            .into_iter()
+            .map(|step| self.duration(key, Some(step), Duration::ZERO))
+            .collect::<Result<Vec<_>, _>>()?;
+        RevisitSchedule::new(durations).map_err(|reason| self.invalid(key, &shown, reason))
     }
 
     fn stories(&self, raw: RawStories) -> Result<StoryRules, ConfigError> {
@@ -661,6 +702,10 @@ impl Validator<'_> {
             )?),
             None => None,
         };
+        let revisit_schedule = match raw.revisit_schedule {
+            Some(steps) => Some(self.revisit_schedule(&key("revisit_schedule"), steps)?),
+            None => None,
+        };
         Ok(SourceConfig {
             name,
             url,
@@ -678,6 +723,7 @@ impl Validator<'_> {
             per_host_delay,
             allow_private: raw.allow_private.unwrap_or(false),
             credentials,
+            revisit_schedule,
         })
     }
 }

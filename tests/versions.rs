@@ -449,6 +449,65 @@ async fn revisits_follow_the_schedule_and_stop_after_the_last() {
 }
 
 #[tokio::test]
+async fn the_daemon_revisits_due_articles_beside_its_polls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_page(&server, "/news/daemon", page("Daemon", &paragraphs(), 0));
+    serve_feed(&server, &["/news/daemon"]);
+    let config = config(dir.path(), server.url("/feed.xml"), "");
+    poll_at(&config, t0()).await;
+    let db = open_db(dir.path());
+    let id = article_id(&db, &server.url("/news/daemon"));
+    let seen = first_seen(&db, id);
+
+    // Seven virtual hours of the daemon, from just before the first revisit is due.
+    tokio::time::pause();
+    let clock = Clock::starting_at(seen + chrono::Duration::minutes(59));
+    let app = App::open(config.clone(), clock.clone())
+        .await
+        .expect("open app");
+    let (trigger, stop) = newsvault::shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+    clock.sleep_until(seen + hours(7)).await;
+    trigger.trigger();
+    let totals = daemon.await.expect("daemon task");
+
+    assert_eq!(totals.revisits, 2, "{totals:?}");
+    let fetched: Vec<DateTime<Utc>> = db
+        .prepare("SELECT started_at FROM fetches WHERE url = ?1 AND purpose = 'page' ORDER BY id")
+        .expect("query")
+        .query_map([server.url("/news/daemon")], |r| r.get::<_, String>(0))
+        .expect("rows")
+        .map(|t| from_db_time(&t.expect("row")).expect("time"))
+        .collect();
+    assert_eq!(
+        fetched.len(),
+        3,
+        "archived, then revisited twice: {fetched:?}"
+    );
+    // Each revisit starts when it is due (the loop may wake a little late, never early).
+    for (at, due) in fetched[1..].iter().zip([hours(1), hours(6)]) {
+        let late = *at - (seen + due);
+        assert!(
+            late >= chrono::Duration::zero() && late <= chrono::Duration::minutes(31),
+            "revisit at {at}, due {}",
+            seen + due
+        );
+    }
+    assert_eq!(next_revisit(&db, id), Some(seen + hours(24)));
+    assert_eq!(
+        count(
+            &db,
+            &format!("SELECT revisit_count FROM articles WHERE id = {id}")
+        ),
+        2
+    );
+}
+
+#[tokio::test]
 async fn an_empty_schedule_turns_revisits_off_and_a_source_may_set_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start().await;

@@ -496,8 +496,6 @@ impl Db {
         rules: &StoryRules,
         revisits: &RevisitRules,
     ) -> Result<Archived, StoreError> {
-        let headers = serde_json::to_string(&a.capture.headers)
-            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
         let authors = serde_json::to_string(&a.authors)
             .map_err(|e| StoreError::Other(format!("encode authors: {e}")))?;
         let now = a.first_seen_at;
@@ -553,28 +551,7 @@ impl Db {
                 )
                 .map_err(sql("insert article"))?;
                 let id = tx.last_insert_rowid();
-                let c = &a.capture;
-                tx.execute(
-                    "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
-                         content_type, charset, charset_source, body_size, body_sha256, body_zstd)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        id,
-                        c.fetch_id,
-                        c.url,
-                        time(c.fetched_at),
-                        c.status,
-                        headers,
-                        c.content_type,
-                        c.charset,
-                        c.charset_source,
-                        c.body.len() as i64,
-                        c.body_sha256,
-                        compressed,
-                    ],
-                )
-                .map_err(sql("insert capture"))?;
-                let capture_id = tx.last_insert_rowid();
+                let capture_id = insert_capture(&tx, id, &a.capture, compressed)?;
                 let published = a.published_at.map(|t| time(t.with_timezone(&Utc)));
                 let updated = a.updated_at.map(|t| time(t.with_timezone(&Utc)));
                 insert_version(
@@ -1093,141 +1070,139 @@ fn apply_extracted(
     rules: &StoryRules,
 ) -> Result<Reextracted, StoreError> {
     let extractor = fields.extractor.as_str();
+    let authors = serde_json::to_string(&fields.authors)
+        .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
+    let new = FieldValues {
+        title: fields.title.clone(),
+        authors,
+        published_at: fields.published_at.map(|t| time(t.with_timezone(&Utc))),
+        published_offset: fields.published_at.map(|t| t.offset().to_string()),
+        updated_at: fields.updated_at.map(|t| time(t.with_timezone(&Utc))),
+        updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
+        language: fields.language.clone(),
+        site_name: fields.site_name.clone(),
+        description: fields.description.clone(),
+        text: fields.text.clone(),
+        text_fingerprint: fields.text_fingerprint.clone(),
+    };
+    let current: Option<(FieldValues, String)> = tx
+        .query_row(
+            "SELECT title, authors, published_at, published_offset, updated_at,
+                 updated_offset, language, site_name, description, text, text_fingerprint,
+                 extractor
+             FROM articles WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    FieldValues {
+                        title: r.get(0)?,
+                        authors: r.get(1)?,
+                        published_at: r.get(2)?,
+                        published_offset: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        updated_offset: r.get(5)?,
+                        language: r.get(6)?,
+                        site_name: r.get(7)?,
+                        description: r.get(8)?,
+                        text: r.get(9)?,
+                        text_fingerprint: r.get(10)?,
+                    },
+                    r.get(11)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(sql("read article for re-extraction"))?;
+    let Some((old, old_extractor)) = current else {
+        return Ok(Reextracted::Missing);
+    };
+    // A fingerprint another article already holds means the two are one story; this
+    // one keeps none rather than breaking the unique index.
+    let mut new = new;
+    let mut clash = None;
+    if let Some(fp) = &new.text_fingerprint
+        && old.text_fingerprint.as_deref() != Some(fp.as_str())
     {
-        let authors = serde_json::to_string(&fields.authors)
-            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
-        let new = FieldValues {
-            title: fields.title.clone(),
-            authors,
-            published_at: fields.published_at.map(|t| time(t.with_timezone(&Utc))),
-            published_offset: fields.published_at.map(|t| t.offset().to_string()),
-            updated_at: fields.updated_at.map(|t| time(t.with_timezone(&Utc))),
-            updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
-            language: fields.language.clone(),
-            site_name: fields.site_name.clone(),
-            description: fields.description.clone(),
-            text: fields.text.clone(),
-            text_fingerprint: fields.text_fingerprint.clone(),
-        };
-        let current: Option<(FieldValues, String)> = tx
+        clash = tx
             .query_row(
-                "SELECT title, authors, published_at, published_offset, updated_at,
-                     updated_offset, language, site_name, description, text, text_fingerprint,
-                     extractor
-                 FROM articles WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        FieldValues {
-                            title: r.get(0)?,
-                            authors: r.get(1)?,
-                            published_at: r.get(2)?,
-                            published_offset: r.get(3)?,
-                            updated_at: r.get(4)?,
-                            updated_offset: r.get(5)?,
-                            language: r.get(6)?,
-                            site_name: r.get(7)?,
-                            description: r.get(8)?,
-                            text: r.get(9)?,
-                            text_fingerprint: r.get(10)?,
-                        },
-                        r.get(11)?,
-                    ))
-                },
+                "SELECT id FROM articles WHERE text_fingerprint = ?1 AND id <> ?2",
+                params![fp, id],
+                |r| r.get::<_, ArticleId>(0),
             )
             .optional()
-            .map_err(sql("read article for re-extraction"))?;
-        let Some((old, old_extractor)) = current else {
-            return Ok(Reextracted::Missing);
-        };
-        // A fingerprint another article already holds means the two are one story; this
-        // one keeps none rather than breaking the unique index.
-        let mut new = new;
-        let mut clash = None;
-        if let Some(fp) = &new.text_fingerprint
-            && old.text_fingerprint.as_deref() != Some(fp.as_str())
-        {
-            clash = tx
-                .query_row(
-                    "SELECT id FROM articles WHERE text_fingerprint = ?1 AND id <> ?2",
-                    params![fp, id],
-                    |r| r.get::<_, ArticleId>(0),
-                )
-                .optional()
-                .map_err(sql("look up fingerprint"))?;
-            if clash.is_some() {
-                new.text_fingerprint = None;
-            }
+            .map_err(sql("look up fingerprint"))?;
+        if clash.is_some() {
+            new.text_fingerprint = None;
         }
-        let mut changed = Vec::new();
-        macro_rules! compare {
-            ($($field:ident),*) => {
-                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
-            };
-        }
-        compare!(
-            title,
-            authors,
-            published_at,
-            published_offset,
-            updated_at,
-            updated_offset,
-            language,
-            site_name,
-            description,
-            text,
-            text_fingerprint
-        );
-        let story_changes = refresh_story(
-            tx,
-            id,
-            fields.story_fingerprint.as_ref(),
-            new.title.as_deref(),
-            rules,
-        )?;
-        if changed.is_empty() {
-            if old_extractor != extractor {
-                tx.execute(
-                    "UPDATE articles SET extractor = ?2 WHERE id = ?1",
-                    params![id, extractor],
-                )
-                .map_err(sql("record extractor"))?;
-            }
-            return Ok(if story_changes.is_empty() {
-                Reextracted::Unchanged
-            } else {
-                Reextracted::Changed(story_changes)
-            });
-        }
-        tx.execute(
-            "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
-                 published_offset = ?5, updated_at = ?6, updated_offset = ?7, language = ?8,
-                 site_name = ?9, description = ?10, text = ?11, text_fingerprint = ?12,
-                 extractor = ?13
-             WHERE id = ?1",
-            params![
-                id,
-                new.title,
-                new.authors,
-                new.published_at,
-                new.published_offset,
-                new.updated_at,
-                new.updated_offset,
-                new.language,
-                new.site_name,
-                new.description,
-                new.text,
-                new.text_fingerprint,
-                extractor,
-            ],
-        )
-        .map_err(sql("update article"))?;
-        changed.extend(story_changes);
-        Ok(match clash {
-            Some(other) => Reextracted::FingerprintClash { changed, other },
-            None => Reextracted::Changed(changed),
-        })
     }
+    let mut changed = Vec::new();
+    macro_rules! compare {
+        ($($field:ident),*) => {
+            $(if old.$field != new.$field { changed.push(stringify!($field)); })*
+        };
+    }
+    compare!(
+        title,
+        authors,
+        published_at,
+        published_offset,
+        updated_at,
+        updated_offset,
+        language,
+        site_name,
+        description,
+        text,
+        text_fingerprint
+    );
+    let story_changes = refresh_story(
+        tx,
+        id,
+        fields.story_fingerprint.as_ref(),
+        new.title.as_deref(),
+        rules,
+    )?;
+    if changed.is_empty() {
+        if old_extractor != extractor {
+            tx.execute(
+                "UPDATE articles SET extractor = ?2 WHERE id = ?1",
+                params![id, extractor],
+            )
+            .map_err(sql("record extractor"))?;
+        }
+        return Ok(if story_changes.is_empty() {
+            Reextracted::Unchanged
+        } else {
+            Reextracted::Changed(story_changes)
+        });
+    }
+    tx.execute(
+        "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
+             published_offset = ?5, updated_at = ?6, updated_offset = ?7, language = ?8,
+             site_name = ?9, description = ?10, text = ?11, text_fingerprint = ?12,
+             extractor = ?13
+         WHERE id = ?1",
+        params![
+            id,
+            new.title,
+            new.authors,
+            new.published_at,
+            new.published_offset,
+            new.updated_at,
+            new.updated_offset,
+            new.language,
+            new.site_name,
+            new.description,
+            new.text,
+            new.text_fingerprint,
+            extractor,
+        ],
+    )
+    .map_err(sql("update article"))?;
+    changed.extend(story_changes);
+    Ok(match clash {
+        Some(other) => Reextracted::FingerprintClash { changed, other },
+        None => Reextracted::Changed(changed),
+    })
 }
 
 /// Compresses a raw capture body for the `body_zstd` column.

@@ -174,6 +174,8 @@ pub struct RevisitSummary {
     pub removed: usize,
     /// Revisits without a usable answer; tried again at the next step.
     pub failed: usize,
+    /// Revisits not sent because the site asked to wait; made when it allows.
+    pub postponed: usize,
     /// Revisiting stopped early because shutdown was requested.
     pub interrupted: bool,
 }
@@ -185,6 +187,7 @@ impl RevisitSummary {
             Revisited::NewVersion(_) => self.new_versions += 1,
             Revisited::Removed => self.removed += 1,
             Revisited::Failed => self.failed += 1,
+            Revisited::Postponed => self.postponed += 1,
             Revisited::Missing => {}
         }
     }
@@ -194,12 +197,13 @@ impl fmt::Display for RevisitSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "revisited {} articles: {} unchanged, {} new versions, {} removed, {} failed{}",
+            "revisited {} articles: {} unchanged, {} new versions, {} removed, {} failed, {} postponed{}",
             self.due,
             self.unchanged,
             self.new_versions,
             self.removed,
             self.failed,
+            self.postponed,
             if self.interrupted {
                 " (interrupted)"
             } else {
@@ -1142,6 +1146,12 @@ impl Pipeline {
             }
             Ok(response) if response.is_success() => response,
             Ok(response) => return failed(response.status_error()),
+            Err(FetchError::Deferred(deferred)) => {
+                let until = self.clock.now()
+                    + chrono::Duration::from_std(deferred.wait).unwrap_or(chrono::Duration::MAX);
+                tracing::info!(source, url = %url, article = target.article_id, wait = ?deferred.wait, "revisit postponed: the site asked to wait");
+                return Ok(RevisitOutcome::Postponed { until });
+            }
             Err(error) => return failed(error.to_string()),
         };
         let page = self

@@ -406,6 +406,65 @@ async fn a_gone_page_is_marked_removed_and_keeps_its_versions() {
 }
 
 #[tokio::test]
+async fn a_site_that_asks_to_wait_gets_its_revisits_later_not_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    let mut other = paragraphs();
+    other.reverse();
+    serve_page(&server, "/news/one", page("One", &paragraphs(), 0));
+    serve_page(&server, "/news/two", page("Two", &other, 0));
+    serve_feed(&server, &["/news/one", "/news/two"]);
+    let config = config(dir.path(), server.url("/feed.xml"), "");
+    poll_at(&config, t0()).await;
+    let db = open_db(dir.path());
+    let ids = [
+        article_id(&db, &server.url("/news/one")),
+        article_id(&db, &server.url("/news/two")),
+    ];
+
+    // The site rate-limits: the first revisit is answered 429 with an hour's Retry-After,
+    // so the second is not sent; it is owed when the hour is over, not at the next step.
+    for path in ["/news/one", "/news/two"] {
+        server.route(path, Reply::status(429, &[("Retry-After", "3600")]));
+    }
+    let now = ids
+        .iter()
+        .map(|id| first_seen(&db, *id))
+        .max()
+        .expect("two")
+        + hours(1);
+    let summary = revisit_at(&config, now).await;
+    assert_eq!((summary.failed, summary.postponed), (1, 1), "{summary}");
+    let requests = server.requests("/news/one").len() + server.requests("/news/two").len();
+    assert_eq!(requests, 3, "two archived, one revisit sent");
+    let mut states: Vec<(i64, DateTime<Utc>)> = ids
+        .iter()
+        .map(|id| {
+            (
+                count(
+                    &db,
+                    &format!("SELECT revisit_count FROM articles WHERE id = {id}"),
+                ),
+                next_revisit(&db, *id).expect("still scheduled"),
+            )
+        })
+        .collect();
+    states.sort();
+    let (postponed, answered) = (states[0], states[1]);
+    assert_eq!(postponed.0, 0, "a revisit not sent is not counted");
+    assert!(
+        postponed.1 > now + chrono::Duration::minutes(55)
+            && postponed.1 <= now + hours(1) + chrono::Duration::minutes(1),
+        "{postponed:?}"
+    );
+    assert_eq!(answered.0, 1);
+    assert!(
+        answered.1 >= now + hours(4),
+        "the failed one moves to its next step: {answered:?}"
+    );
+}
+
+#[tokio::test]
 async fn revisits_follow_the_schedule_and_stop_after_the_last() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start().await;

@@ -1980,6 +1980,15 @@ impl Db {
             .schedule_for(source.as_deref())
             .next_after(first_seen, checked_at);
         let checked = time(checked_at);
+        if let RevisitOutcome::Postponed { until } = outcome {
+            tx.execute(
+                "UPDATE articles SET next_revisit_at = ?2 WHERE id = ?1",
+                params![id, time(*until)],
+            )
+            .map_err(sql("postpone revisit"))?;
+            tx.commit().map_err(sql("commit revisit"))?;
+            return Ok(Revisited::Postponed);
+        }
         let result = match outcome {
             RevisitOutcome::Removed { status } => {
                 tx.execute(
@@ -1992,7 +2001,7 @@ impl Db {
                 .map_err(sql("mark article removed"))?;
                 Revisited::Removed
             }
-            RevisitOutcome::Failed => Revisited::Failed,
+            RevisitOutcome::Failed | RevisitOutcome::Postponed { .. } => Revisited::Failed,
             RevisitOutcome::NotModified | RevisitOutcome::Unchanged => Revisited::Unchanged,
             RevisitOutcome::Fetched(version)
                 if latest_hash.as_deref() == Some(version.content_sha256.as_str()) =>

@@ -51,6 +51,9 @@ pub enum RevisitOutcome {
     Removed { status: u16 },
     /// No usable answer (network error, 5xx, not HTML); tried again at the next step.
     Failed,
+    /// Not sent: the site asked newsvault to wait (Retry-After, a long Crawl-delay queue).
+    /// The revisit stays owed and is made at `until` instead.
+    Postponed { until: DateTime<Utc> },
 }
 
 /// What [`super::Store::record_revisit`] did.
@@ -64,6 +67,8 @@ pub enum Revisited {
     Removed,
     /// Nothing but the schedule changed.
     Failed,
+    /// Not made; due again later.
+    Postponed,
     /// No such article (deleted meanwhile).
     Missing,
 }

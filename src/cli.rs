@@ -596,6 +596,11 @@ async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {
     );
     let _ = writeln!(
         out,
+        "versions        {} articles edited ({} later versions), {} removed",
+        stats.articles_edited, stats.later_versions, stats.articles_removed
+    );
+    let _ = writeln!(
+        out,
         "captures        {} ({:.1} MiB raw, {:.1} MiB stored)",
         stats.captures,
         mb(stats.capture_bytes_raw),

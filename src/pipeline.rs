@@ -1097,6 +1097,13 @@ impl Pipeline {
             .store
             .record_revisit(target.article_id, checked_at, outcome)
             .await?;
+        self.metrics.revisit(match revisited {
+            Revisited::Unchanged => "unchanged",
+            Revisited::NewVersion(_) => "new_version",
+            Revisited::Removed => "removed",
+            Revisited::Failed | Revisited::Missing => "failed",
+            Revisited::Postponed => "postponed",
+        });
         match revisited {
             Revisited::NewVersion(version) => {
                 tracing::info!(source, url = %target.url, article = target.article_id, version, "article changed; new version stored")

@@ -174,8 +174,22 @@ async fn an_edited_article_gets_a_second_version_and_a_diff_shows_the_change() {
         "/news/ports",
         page("Government unveils 16-port river plan", &edited, 1),
     );
-    let summary = revisit_at(&config, first_seen(&db, id) + hours(1)).await;
+    let app = App::open(
+        config.clone(),
+        Clock::starting_at(first_seen(&db, id) + hours(1)),
+    )
+    .await
+    .expect("open app");
+    let summary = app
+        .revisit(None, 100, &Shutdown::never())
+        .await
+        .expect("revisit");
     assert_eq!((summary.due, summary.new_versions), (1, 1), "{summary}");
+    let metrics = app.pipeline.metrics.render();
+    assert!(
+        metrics.contains("newsvault_revisits_total{outcome=\"new_version\"} 1"),
+        "{metrics}"
+    );
 
     assert_eq!(versions(&db, id), 2);
     assert_eq!(
@@ -403,6 +417,20 @@ async fn a_gone_page_is_marked_removed_and_keeps_its_versions() {
     assert_eq!(server.requests("/news/gone").len(), requests);
     let history = newsvault(dir.path(), &["history", &id.to_string()]);
     assert!(history.contains("(HTTP 410)"), "{history}");
+    let stats: serde_json::Value =
+        serde_json::from_str(&newsvault(dir.path(), &["stats", "--json"])).expect("stats");
+    assert_eq!(
+        (
+            &stats["articles_edited"],
+            &stats["later_versions"],
+            &stats["articles_removed"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        )
+    );
 }
 
 #[tokio::test]

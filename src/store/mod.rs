@@ -186,6 +186,11 @@ pub struct Stats {
     pub sources_failing: i64,
     pub articles: i64,
     pub article_urls: i64,
+    /// Articles a revisit found edited (more than one version), versions beyond the
+    /// first, and articles whose page was found gone.
+    pub articles_edited: i64,
+    pub later_versions: i64,
+    pub articles_removed: i64,
     pub captures: i64,
     pub capture_bytes_raw: i64,
     pub capture_bytes_stored: i64,

@@ -686,6 +686,11 @@ impl Db {
             )?,
             articles: count("SELECT count(*) FROM articles")?,
             article_urls: count("SELECT count(*) FROM article_urls")?,
+            articles_edited: count(
+                "SELECT count(DISTINCT article_id) FROM article_versions WHERE version > 1",
+            )?,
+            later_versions: count("SELECT count(*) FROM article_versions WHERE version > 1")?,
+            articles_removed: count("SELECT count(*) FROM articles WHERE removed_at IS NOT NULL")?,
             captures: count("SELECT count(*) FROM captures")?,
             capture_bytes_raw: count("SELECT sum(body_size) FROM captures")?,
             capture_bytes_stored: count("SELECT sum(length(body_zstd)) FROM captures")?,

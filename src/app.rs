@@ -202,6 +202,12 @@ impl App {
                 "[http], [run] and [metrics] changes take effect when newsvault is restarted"
             );
         }
+        if new.revisit != current.revisit {
+            tracing::warn!(
+                "[revisit] and revisit_schedule changes take effect when newsvault is restarted"
+            );
+        }
+        new.revisit = current.revisit.clone();
         new.archive = current.archive.clone();
         new.http = current.http.clone();
         new.run = current.run.clone();

@@ -1172,16 +1172,16 @@ impl Pipeline {
                 timezone,
             )
             .await;
-        let db_time = |t: Option<DateTime<chrono::FixedOffset>>| {
-            t.map(|t| crate::clock::to_db_time(t.with_timezone(&Utc)))
-        };
-        let content_sha256 = versions::content_hash(
-            page.title.as_deref(),
-            &page.text,
-            db_time(page.published_at).as_deref(),
-            db_time(page.updated_at).as_deref(),
-        );
+        let content_sha256 = page_hash(&page);
         if target.content_sha256.as_deref() == Some(content_sha256.as_str()) {
+            return Ok(RevisitOutcome::Unchanged);
+        }
+        if target.extractor != EXTRACTOR
+            && self.reextracted_hash(target, timezone).await?.as_deref()
+                == Some(content_sha256.as_str())
+        {
+            // The page is as it was; only this version's extractor reads it differently
+            // (`newsvault reparse` brings the article row up to date).
             return Ok(RevisitOutcome::Unchanged);
         }
         if page.text.trim().is_empty() && target.has_text {
@@ -1207,6 +1207,39 @@ impl Pipeline {
             content_sha256,
             capture: page.capture,
         })))
+    }
+
+    /// The content hash this version's extractor gives the article's latest capture; `None`
+    /// when it has none that reads.
+    async fn reextracted_hash(
+        &self,
+        target: &RevisitTarget,
+        timezone: chrono_tz::Tz,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(capture) = self.store.latest_capture(target.article_id).await? else {
+            return Ok(None);
+        };
+        let Ok(final_url) = Url::parse(&capture.info.url) else {
+            return Ok(None);
+        };
+        let response = Response {
+            final_url: final_url.clone(),
+            status: capture.info.status,
+            headers: capture.info.headers,
+            body: capture.body,
+        };
+        let page = self
+            .build_article(
+                target.source_id,
+                None,
+                &final_url,
+                response,
+                0,
+                capture.info.fetched_at,
+                timezone,
+            )
+            .await;
+        Ok(Some(page_hash(&page)))
     }
 
     /// Revisits the articles due at `now` (those first found by `source` only, when
@@ -1319,6 +1352,19 @@ impl Pipeline {
             })
             .await
     }
+}
+
+/// The content hash of a freshly extracted page (see [`versions::content_hash`]).
+fn page_hash(page: &NewArticle) -> String {
+    let db_time = |t: Option<DateTime<chrono::FixedOffset>>| {
+        t.map(|t| crate::clock::to_db_time(t.with_timezone(&Utc)))
+    };
+    versions::content_hash(
+        page.title.as_deref(),
+        &page.text,
+        db_time(page.published_at).as_deref(),
+        db_time(page.updated_at).as_deref(),
+    )
 }
 
 /// What a response is, for a source without a configured kind: a feed (RSS, Atom, RDF,

@@ -374,6 +374,41 @@ async fn an_unchanged_revisit_stores_nothing_but_the_time() {
 }
 
 #[tokio::test]
+async fn a_new_extractor_reading_an_unchanged_page_differently_makes_no_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    serve_page(&server, "/news/same", page("Same page", &paragraphs(), 0));
+    serve_feed(&server, &["/news/same"]);
+    let config = config(dir.path(), server.url("/feed.xml"), "");
+    poll_at(&config, t0()).await;
+    let db = open_db(dir.path());
+    let id = article_id(&db, &server.url("/news/same"));
+    let seen = first_seen(&db, id);
+    // As if an older newsvault had archived it and read the page a little differently.
+    rusqlite::Connection::open(dir.path().join("archive.sqlite3"))
+        .expect("open for writing")
+        .execute_batch(&format!(
+            "UPDATE articles SET extractor = 'newsvault 0.0.1' WHERE id = {id};
+             UPDATE article_versions SET content_sha256 = 'read-by-an-older-extractor'
+             WHERE article_id = {id};"
+        ))
+        .expect("age the article");
+
+    serve_page(&server, "/news/same", page("Same page", &paragraphs(), 1));
+    let summary = revisit_at(&config, seen + hours(1)).await;
+    assert_eq!(summary.unchanged, 1, "{summary}");
+    assert_eq!(versions(&db, id), 1);
+
+    // A real edit still counts.
+    let mut edited = paragraphs();
+    edited[2] = edited[2].replace("rice, jute", "rice, wheat, jute");
+    serve_page(&server, "/news/same", page("Same page", &edited, 2));
+    let summary = revisit_at(&config, seen + hours(6)).await;
+    assert_eq!(summary.new_versions, 1, "{summary}");
+    assert_eq!(versions(&db, id), 2);
+}
+
+#[tokio::test]
 async fn a_gone_page_is_marked_removed_and_keeps_its_versions() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start().await;

@@ -1861,12 +1861,13 @@ impl Db {
             Option<String>,
             Option<String>,
             bool,
+            String,
         );
         let rows: Vec<Row> = self
             .conn
             .prepare_cached(
                 "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
-                     c.url, c.headers, v.content_sha256, v.text <> ''
+                     c.url, c.headers, v.content_sha256, v.text <> '', a.extractor
                  FROM articles a
                  LEFT JOIN sources s ON s.id = a.source_id
                  LEFT JOIN captures c ON c.id = (
@@ -1897,6 +1898,7 @@ impl Db {
                             r.get(7)?,
                             r.get(8)?,
                             r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                            r.get(10)?,
                         ))
                     },
                 )?
@@ -1917,6 +1919,7 @@ impl Db {
                     headers,
                     hash,
                     has_text,
+                    extractor,
                 )| {
                     let headers: Vec<(String, String)> = headers
                         .and_then(|h| serde_json::from_str(&h).ok())
@@ -1934,6 +1937,7 @@ impl Db {
                         },
                         content_sha256: hash,
                         has_text,
+                        extractor,
                     }
                 },
             )

@@ -26,6 +26,8 @@ pub struct RevisitTarget {
     pub content_sha256: Option<String>,
     /// Whether the latest version has any text.
     pub has_text: bool,
+    /// The extractor that produced the article row's fields.
+    pub extractor: String,
 }
 
 /// A revisit's fetched and extracted page.

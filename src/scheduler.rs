@@ -1,8 +1,9 @@
 //! The daemon loop: asks the store which sources are due, polls them (at most
 //! `run.concurrency` at once), revisits the archived articles that are due (one batch at
 //! a time, beside the polls) and sleeps until the next due time, a finished poll or
-//! batch, or shutdown. The schedule lives in the database, so a restart loses nothing and a source
-//! that was due while the daemon was down is polled once on start. No HTTP, no SQL here.
+//! batch, or shutdown. The schedule lives in the database, so a restart loses nothing
+//! and a source that was due while the daemon was down is polled once on start. No HTTP,
+//! no SQL here.
 
 use std::collections::HashMap;
 use std::sync::Arc;

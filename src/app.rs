@@ -9,9 +9,10 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::extract::PageRules;
 use crate::fetch::Fetcher;
 use crate::metrics::{self, Metrics};
-use crate::pipeline::{Pipeline, PollError, PollSummary};
+use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
@@ -44,6 +45,16 @@ fn source_specs(config: &Config) -> Vec<SourceSpec> {
         .collect()
 }
 
+/// How each configured source's pages are read (time zone, selectors), by name:
+/// revisits read the pages of its articles so.
+pub fn source_page_rules(config: &Config) -> std::collections::HashMap<String, PageRules> {
+    config
+        .sources
+        .iter()
+        .map(|s| (s.name.clone(), s.page_rules()))
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -55,7 +66,8 @@ impl App {
     pub async fn open(config: Config, clock: Clock) -> Result<App, AppError> {
         let store = Store::open(&config.archive.database)
             .await?
-            .with_story_rules(config.stories);
+            .with_story_rules(config.stories)
+            .with_revisit_rules(config.revisit.clone());
         let fetcher = Fetcher::new(&config.http, clock.clone())
             .map_err(|e| AppError::Usage(e.to_string()))?;
         fetcher.apply_source_limits(&config.sources);
@@ -135,6 +147,40 @@ impl App {
         Ok(summaries)
     }
 
+    /// Revisits the archived articles that are due now (those first found by `source`
+    /// only, when given), at most `limit`, `run.concurrency` at a time.
+    pub async fn revisit(
+        &self,
+        source: Option<String>,
+        limit: u32,
+        shutdown: &Shutdown,
+    ) -> Result<RevisitSummary, AppError> {
+        if let Some(name) = &source
+            && !self
+                .store()
+                .sources()
+                .await?
+                .iter()
+                .any(|s| &s.name == name)
+        {
+            return Err(AppError::Usage(format!(
+                "no source named {name:?} in the archive {}",
+                self.store().path().display()
+            )));
+        }
+        Ok(self
+            .pipeline
+            .revisit_due(
+                self.pipeline.clock.now(),
+                source,
+                limit,
+                self.config.run.concurrency,
+                &source_page_rules(&self.config),
+                shutdown,
+            )
+            .await?)
+    }
+
     /// Reads the configuration file again for a running daemon. A file that does not
     /// validate is refused and the configuration in force stays. The archive cannot move
     /// while running, and HTTP and run settings take effect on the next start; sources are
@@ -158,6 +204,12 @@ impl App {
                 "[http], [run] and [metrics] changes take effect when newsvault is restarted"
             );
         }
+        if new.revisit != current.revisit {
+            tracing::warn!(
+                "[revisit] and revisit_schedule changes take effect when newsvault is restarted"
+            );
+        }
+        new.revisit = current.revisit.clone();
         new.archive = current.archive.clone();
         new.http = current.http.clone();
         new.run = current.run.clone();

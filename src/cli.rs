@@ -22,8 +22,8 @@ use crate::fetch::charset::decode_html;
 use crate::logging::LogFormat;
 use crate::shutdown;
 use crate::store::{
-    ArticleFilter, ArticleKey, SearchRequest, Store, StoreError, StoryDetail, StoryFilter,
-    StorySummary,
+    ArticleFilter, ArticleKey, ArticleVersion, SearchRequest, Store, StoreError, StoryDetail,
+    StoryFilter, StorySummary,
 };
 
 /// A news feed crawler and archiver: polls RSS, Atom and JSON feeds on cron schedules,
@@ -84,6 +84,14 @@ pub enum Command {
     /// Stories: articles whose texts are near-duplicates (one wire story on several
     /// sites, a site's re-publication), most recently joined first, with their sources.
     Stories(StoriesArgs),
+    /// Look again at archived articles whose revisit is due ([revisit] schedule) and store
+    /// a new version of each whose text, title or dates changed; `run` does this by itself.
+    Revisit(RevisitArgs),
+    /// The versions of an article, by id or URL: when each was read and what changed.
+    History(HistoryArgs),
+    /// A word-level diff of two versions of an article's text, with title and date
+    /// changes (default: the last two versions).
+    Diff(DiffArgs),
     /// The archived HTML of an article, byte for byte as served (its latest capture).
     Raw(RawArgs),
     /// Write articles as JSON Lines or CSV, or their raw captures as WARC 1.1.
@@ -159,6 +167,46 @@ pub struct ShowArgs {
     #[arg(value_name = "ID|URL")]
     pub article: String,
     /// One JSON object: the article's fields, URLs and captures.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevisitArgs {
+    /// Only articles first found by this source.
+    #[arg(long, short = 's', value_name = "NAME")]
+    pub source: Option<String>,
+    /// At most this many articles, earliest due first.
+    #[arg(long, short = 'n', default_value_t = 1000)]
+    pub limit: u32,
+    /// Print the counts as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// An article id, or any URL that led to the article.
+    #[arg(value_name = "ID|URL")]
+    pub article: String,
+    /// One JSON object: the article's revisit state and its versions, texts included.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// An article id, or any URL that led to the article.
+    #[arg(value_name = "ID|URL")]
+    pub article: String,
+    /// The older version (default: the one before --to).
+    #[arg(long, value_name = "N")]
+    pub from: Option<i64>,
+    /// The newer version (default: the latest).
+    #[arg(long, value_name = "M")]
+    pub to: Option<i64>,
+    /// One JSON object with the changed fields and the text as runs of same, removed and
+    /// added words.
     #[arg(long)]
     pub json: bool,
 }
@@ -357,6 +405,9 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Show(ref args) => show(&cli, args).await,
         Command::Stories(ref args) => stories(&cli, args).await,
         Command::Raw(ref args) => raw(&cli, args).await,
+        Command::Revisit(ref args) => revisit(&cli, args).await,
+        Command::History(ref args) => history(&cli, args).await,
+        Command::Diff(ref args) => diff(&cli, args).await,
         Command::Export(ref args) => export_archive(&cli, args).await,
         Command::Reparse(ref args) => reparse(&cli, args).await,
         Command::Completions(ref args) => completions(args),
@@ -551,6 +602,11 @@ async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {
         out,
         "articles        {} ({} URLs)",
         stats.articles, stats.article_urls
+    );
+    let _ = writeln!(
+        out,
+        "versions        {} articles edited ({} later versions), {} removed",
+        stats.articles_edited, stats.later_versions, stats.articles_removed
     );
     let _ = writeln!(
         out,
@@ -910,6 +966,17 @@ fn write_article(
             c.charset.as_deref().unwrap_or("charset unknown")
         )?;
     }
+    writeln!(
+        out,
+        "versions:    {}{}",
+        a.versions,
+        if a.versions > 1 {
+            format!(" (newsvault history {})", a.id)
+        } else {
+            String::new()
+        }
+    )?;
+    writeln!(out, "revisits:    {}", revisit_state(a))?;
     write_story_of(out, a.id, story)?;
     if let Some(description) = &a.description {
         writeln!(out, "description: {description}")?;
@@ -1597,4 +1664,344 @@ fn man_pages(args: &ManArgs) -> Result<ExitCode, AppError> {
         })?;
     eprintln!("newsvault: man pages written to {}", dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+// ------------------------------------------------------------------ versions
+
+async fn revisit(cli: &Cli, args: &RevisitArgs) -> Result<ExitCode, AppError> {
+    let app = App::open(load_config(cli)?, Clock::System).await?;
+    let (trigger, shutdown) = shutdown::channel();
+    shutdown::trigger_on_signals(trigger);
+    let summary = app
+        .revisit(args.source.clone(), args.limit, &shutdown)
+        .await?;
+    let mut out = io::stdout().lock();
+    let written = if args.json {
+        serde_json::to_string(&summary)
+            .map_err(io::Error::other)
+            .and_then(|line| writeln!(out, "{line}"))
+    } else {
+        writeln!(out, "{summary}")
+    };
+    if let Err(e) = written {
+        return output_error(e);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Which of the compared fields differ between two versions.
+fn changed_fields(old: &ArticleVersion, new: &ArticleVersion) -> Vec<&'static str> {
+    let mut changed = Vec::new();
+    if old.title != new.title {
+        changed.push("title");
+    }
+    if old.text != new.text {
+        changed.push("text");
+    }
+    if old.published_at != new.published_at {
+        changed.push("published_at");
+    }
+    if old.updated_at != new.updated_at {
+        changed.push("updated_at");
+    }
+    changed
+}
+
+/// `history --json`.
+#[derive(Debug, serde::Serialize)]
+struct HistoryRecord<'a> {
+    article_id: i64,
+    canonical_url: &'a str,
+    first_seen_at: String,
+    last_checked_at: Option<String>,
+    next_revisit_at: Option<String>,
+    removed_at: Option<String>,
+    removed_status: Option<u16>,
+    versions: Vec<VersionRecord<'a>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct VersionRecord<'a> {
+    version: i64,
+    seen_at: String,
+    capture_id: Option<i64>,
+    title: Option<&'a str>,
+    published_at: Option<String>,
+    updated_at: Option<String>,
+    words: usize,
+    /// Fields that differ from the version before.
+    changed: Vec<&'static str>,
+    content_sha256: Option<&'a str>,
+    text: &'a str,
+}
+
+/// The article an argument names, with its versions.
+async fn article_versions(
+    store: &Store,
+    key: &str,
+) -> Result<(crate::store::ArticleRecord, Vec<ArticleVersion>), AppError> {
+    let id = resolve_article(store, key).await?;
+    let article = store
+        .article(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("article {id} was deleted while being read")))?;
+    let versions = store.versions_of(id).await?;
+    Ok((article, versions))
+}
+
+async fn history(cli: &Cli, args: &HistoryArgs) -> Result<ExitCode, AppError> {
+    let store = open_archive(cli).await?;
+    let (article, versions) = article_versions(&store, &args.article).await?;
+    let changes: Vec<Vec<&'static str>> = versions
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match i.checked_sub(1).map(|p| &versions[p]) {
+            Some(previous) => changed_fields(previous, v),
+            None => Vec::new(),
+        })
+        .collect();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = if args.json {
+        let record = HistoryRecord {
+            article_id: article.id,
+            canonical_url: &article.canonical_url,
+            first_seen_at: to_db_time(article.first_seen_at),
+            last_checked_at: article.last_checked_at.map(to_db_time),
+            next_revisit_at: article.next_revisit_at.map(to_db_time),
+            removed_at: article.removed_at.map(to_db_time),
+            removed_status: article.removed_status,
+            versions: versions
+                .iter()
+                .zip(&changes)
+                .map(|(v, changed)| VersionRecord {
+                    version: v.version,
+                    seen_at: to_db_time(v.seen_at),
+                    capture_id: v.capture_id,
+                    title: v.title.as_deref(),
+                    published_at: v.published_at.map(to_db_time),
+                    updated_at: v.updated_at.map(to_db_time),
+                    words: v.text.split_whitespace().count(),
+                    changed: changed.clone(),
+                    content_sha256: v.content_sha256.as_deref(),
+                    text: &v.text,
+                })
+                .collect(),
+        };
+        serde_json::to_string(&record)
+            .map_err(io::Error::other)
+            .and_then(|line| writeln!(out, "{line}"))
+    } else {
+        write_history(&mut out, &article, &versions, &changes)
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => output_error(e),
+    }
+}
+
+/// The revisit state of an article in words: removed, checked, next revisit.
+fn revisit_state(a: &crate::store::ArticleRecord) -> String {
+    let when = |t: Option<DateTime<Utc>>| t.map(to_db_time);
+    let mut parts = Vec::new();
+    if let Some(removed) = when(a.removed_at) {
+        parts.push(match a.removed_status {
+            Some(status) => format!("removed {removed} (HTTP {status})"),
+            None => format!("removed {removed}"),
+        });
+    }
+    parts.push(match when(a.last_checked_at) {
+        Some(t) => format!("last checked {t}"),
+        None => "never revisited".into(),
+    });
+    parts.push(match when(a.next_revisit_at) {
+        Some(t) => format!("next revisit {t}"),
+        None => "no further revisits".into(),
+    });
+    parts.join("; ")
+}
+
+fn write_history(
+    out: &mut impl Write,
+    a: &crate::store::ArticleRecord,
+    versions: &[ArticleVersion],
+    changes: &[Vec<&'static str>],
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "article {}: {}",
+        a.id,
+        a.title.as_deref().unwrap_or("(no title)")
+    )?;
+    writeln!(out, "url:     {}", a.canonical_url)?;
+    writeln!(out, "state:   {}", revisit_state(a))?;
+    writeln!(out)?;
+    for (v, changed) in versions.iter().zip(changes) {
+        let what = if v.version == 1 {
+            "first archived".to_string()
+        } else if changed.is_empty() {
+            "no field changed".to_string()
+        } else {
+            format!("changed: {}", changed.join(", "))
+        };
+        writeln!(
+            out,
+            "{:>4}  {}  {:>6} words  {}\n      {}",
+            format!("v{}", v.version),
+            to_db_time(v.seen_at),
+            v.text.split_whitespace().count(),
+            what,
+            v.title.as_deref().unwrap_or("(no title)")
+        )?;
+    }
+    if versions.len() > 1 {
+        writeln!(out, "\n(newsvault diff {} shows the last change)", a.id)?;
+    }
+    Ok(())
+}
+
+/// `diff --json`.
+#[derive(Debug, serde::Serialize)]
+struct DiffRecord<'a> {
+    article_id: i64,
+    from: i64,
+    to: i64,
+    from_seen_at: String,
+    to_seen_at: String,
+    /// Present when the field changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<FieldChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    published_at: Option<FieldChange>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<FieldChange>,
+    words_removed: usize,
+    words_added: usize,
+    text: &'a [crate::versions::DiffPart],
+}
+
+#[derive(Debug, serde::Serialize)]
+struct FieldChange {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn field_change(from: Option<String>, to: Option<String>) -> Option<FieldChange> {
+    (from != to).then_some(FieldChange { from, to })
+}
+
+async fn diff(cli: &Cli, args: &DiffArgs) -> Result<ExitCode, AppError> {
+    let store = open_archive(cli).await?;
+    let (article, versions) = article_versions(&store, &args.article).await?;
+    let latest = versions.last().map_or(0, |v| v.version);
+    let to = args.to.unwrap_or(latest);
+    let from = args.from.unwrap_or(to - 1);
+    if args.from.is_none() && args.to.is_none() && versions.len() < 2 {
+        eprintln!(
+            "newsvault: article {} has one version: no revisit has found a change",
+            article.id
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let find = |n: i64| {
+        versions.iter().find(|v| v.version == n).ok_or_else(|| {
+            AppError::Usage(format!(
+                "article {} has no version {n} (it has versions 1 to {latest})",
+                article.id
+            ))
+        })
+    };
+    let (old, new) = (find(from)?, find(to)?);
+    let (old_text, new_text) = (old.text.clone(), new.text.clone());
+    // A word diff of long texts is CPU work: off the async threads.
+    let parts =
+        tokio::task::spawn_blocking(move || crate::versions::word_diff(&old_text, &new_text))
+            .await
+            .map_err(|e| AppError::Store(StoreError::Other(format!("diff task failed: {e}"))))?;
+    let (removed, added) = crate::versions::diff_counts(&parts);
+    let time = |t: Option<DateTime<Utc>>| t.map(to_db_time);
+    let title = field_change(old.title.clone(), new.title.clone());
+    let published = field_change(time(old.published_at), time(new.published_at));
+    let updated = field_change(time(old.updated_at), time(new.updated_at));
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let written = if args.json {
+        let record = DiffRecord {
+            article_id: article.id,
+            from,
+            to,
+            from_seen_at: to_db_time(old.seen_at),
+            to_seen_at: to_db_time(new.seen_at),
+            title,
+            published_at: published,
+            updated_at: updated,
+            words_removed: removed,
+            words_added: added,
+            text: &parts,
+        };
+        serde_json::to_string(&record)
+            .map_err(io::Error::other)
+            .and_then(|line| writeln!(out, "{line}"))
+    } else {
+        let style = if io::stdout().is_terminal() {
+            crate::versions::DiffStyle::terminal()
+        } else {
+            crate::versions::DiffStyle::plain()
+        };
+        write_diff(
+            &mut out,
+            article.id,
+            (old, new),
+            [
+                ("title", title),
+                ("published", published),
+                ("updated", updated),
+            ],
+            (&parts, removed, added),
+            &style,
+        )
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) => output_error(e),
+    }
+}
+
+fn write_diff(
+    out: &mut impl Write,
+    article: i64,
+    (old, new): (&ArticleVersion, &ArticleVersion),
+    fields: [(&str, Option<FieldChange>); 3],
+    (parts, removed, added): (&[crate::versions::DiffPart], usize, usize),
+    style: &crate::versions::DiffStyle,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "article {article}: version {} ({}) -> version {} ({})",
+        old.version,
+        to_db_time(old.seen_at),
+        new.version,
+        to_db_time(new.seen_at)
+    )?;
+    for (name, change) in fields {
+        if let Some(change) = change {
+            let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            writeln!(
+                out,
+                "{name}: {}{}{} -> {}{}{}",
+                style.removed.0,
+                show(&change.from),
+                style.removed.1,
+                style.added.0,
+                show(&change.to),
+                style.added.1
+            )?;
+        }
+    }
+    if removed + added == 0 {
+        return writeln!(out, "text: unchanged");
+    }
+    writeln!(out, "text: {removed} words removed, {added} added\n")?;
+    for paragraph in crate::versions::changed_paragraphs(parts, style) {
+        writeln!(out, "{paragraph}\n")?;
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ use crate::discover::{LinkRules, Patterns};
 use crate::extract::{PageRules, SiteRules};
 use crate::schedule::CronSchedule;
 use crate::stories::{self, StoryRules};
+use crate::versions::{RevisitRules, RevisitSchedule};
 
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// When articles are the same story (`[stories]`).
     pub stories: StoryRules,
+    /// When archived articles are looked at again (`[revisit]`, and sources'
+    /// `revisit_schedule`).
+    pub revisit: RevisitRules,
     pub sources: Vec<SourceConfig>,
 }
 
@@ -148,6 +152,8 @@ pub struct SourceConfig {
     /// `content_selector`, `drop_selectors` and `date_selector`: the site's own rules for
     /// its article pages, where the extractor's heuristics fail on it.
     pub extract_rules: SiteRules,
+    /// Overrides `[revisit] schedule` for the articles this source finds first.
+    pub revisit_schedule: Option<RevisitSchedule>,
 }
 
 impl SourceConfig {
@@ -238,6 +244,8 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     stories: RawStories,
+    #[serde(default)]
+    revisit: RawRevisit,
     #[serde(default, rename = "source")]
     sources: Vec<RawSource>,
 }
@@ -247,6 +255,12 @@ struct RawConfig {
 struct RawStories {
     threshold: Option<f64>,
     min_words: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRevisit {
+    schedule: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -310,6 +324,7 @@ struct RawSource {
     #[serde(default)]
     drop_selectors: Vec<String>,
     date_selector: Option<String>,
+    revisit_schedule: Option<Vec<String>>,
 }
 
 // ------------------------------------------------------------------ loading
@@ -370,6 +385,10 @@ impl Validator<'_> {
         let run = self.run(raw.run)?;
         let metrics = self.metrics(raw.metrics)?;
         let stories = self.stories(raw.stories)?;
+        let default_revisits = match raw.revisit.schedule {
+            Some(steps) => self.revisit_schedule("revisit.schedule", steps)?,
+            None => RevisitSchedule::default(),
+        };
         let mut names = HashSet::new();
         let mut sources = Vec::with_capacity(raw.sources.len());
         for (index, source) in raw.sources.into_iter().enumerate() {
@@ -383,6 +402,13 @@ impl Validator<'_> {
             }
             sources.push(source);
         }
+        let revisit = RevisitRules {
+            default: default_revisits,
+            sources: sources
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.revisit_schedule.clone()?)))
+                .collect(),
+        };
         Ok(Config {
             path: self.path.to_path_buf(),
             archive: ArchiveConfig {
@@ -392,8 +418,23 @@ impl Validator<'_> {
             run,
             metrics,
             stories,
+            revisit,
             sources,
         })
+    }
+
+    /// A list of durations after first archiving, such as `["1h", "6h", "24h"]`.
+    fn revisit_schedule(
+        &self,
+        key: &str,
+        steps: Vec<String>,
+    ) -> Result<RevisitSchedule, ConfigError> {
+        let shown = format!("{steps:?}");
+        let durations = steps
+            .into_iter()
+            .map(|step| self.duration(key, Some(step), Duration::ZERO))
+            .collect::<Result<Vec<_>, _>>()?;
+        RevisitSchedule::new(durations).map_err(|reason| self.invalid(key, &shown, reason))
     }
 
     fn stories(&self, raw: RawStories) -> Result<StoryRules, ConfigError> {
@@ -685,6 +726,10 @@ impl Validator<'_> {
             raw.date_selector.as_deref(),
         )
         .map_err(|e| self.invalid(&key(e.key), &e.selector, "not a valid CSS selector"))?;
+        let revisit_schedule = match raw.revisit_schedule {
+            Some(steps) => Some(self.revisit_schedule(&key("revisit_schedule"), steps)?),
+            None => None,
+        };
         Ok(SourceConfig {
             name,
             url,
@@ -703,6 +748,7 @@ impl Validator<'_> {
             allow_private: raw.allow_private.unwrap_or(false),
             credentials,
             extract_rules,
+            revisit_schedule,
         })
     }
 }

@@ -32,3 +32,4 @@ pub mod shutdown;
 pub mod sitemap;
 pub mod store;
 pub mod stories;
+pub mod versions;

@@ -43,6 +43,12 @@ struct SourceLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RevisitLabels {
+    /// unchanged, new_version, removed, failed, postponed.
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PurposeLabels {
     purpose: String,
 }
@@ -57,6 +63,7 @@ struct Figures {
     poll_failures: Family<SourceLabels, Counter>,
     polls: Family<SourceLabels, Counter>,
     poll_seconds: Family<SourceLabels, Histogram>,
+    revisits: Family<RevisitLabels, Counter>,
     polls_in_flight: Gauge,
     sources_enabled: Gauge,
     last_loop_unix: Gauge,
@@ -106,6 +113,7 @@ impl Metrics {
             poll_failures: Family::default(),
             polls: Family::default(),
             poll_seconds: Family::new_with_constructor(poll_histogram),
+            revisits: Family::default(),
             polls_in_flight: Gauge::default(),
             sources_enabled: Gauge::default(),
             last_loop_unix: Gauge::default(),
@@ -146,6 +154,11 @@ impl Metrics {
             "poll_duration_seconds",
             "How long a poll took, listing and articles included, by source",
             figures.poll_seconds.clone(),
+        );
+        registry.register(
+            "revisits",
+            "Revisits of archived articles, by outcome (unchanged, new_version, removed, failed, postponed)",
+            figures.revisits.clone(),
         );
         registry.register(
             "polls_in_flight",
@@ -225,6 +238,17 @@ impl Metrics {
             .poll_seconds
             .get_or_create(&labels)
             .observe(took.as_secs_f64());
+    }
+
+    /// One revisit of an archived article and what it found.
+    pub fn revisit(&self, outcome: &str) {
+        self.inner
+            .figures
+            .revisits
+            .get_or_create(&RevisitLabels {
+                outcome: outcome.to_string(),
+            })
+            .inc();
     }
 
     /// A turn of the scheduler loop: the time (Unix seconds), polls running, and whether

@@ -24,10 +24,12 @@ use crate::schedule;
 use crate::shutdown::Shutdown;
 use crate::sitemap;
 use crate::store::{
-    Archived, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle, NewCapture,
-    PollOutcome, PollRecord, SourceState, Store, StoreError,
+    Archived, ExtractedFields, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
+    NewCapture, NewVersion, PollOutcome, PollRecord, RevisitOutcome, RevisitTarget, Revisited,
+    SourceState, Store, StoreError,
 };
 use crate::stories;
+use crate::versions;
 
 /// A sitemap source reads at most this many sitemaps per poll, this deep into indexes.
 const MAX_SITEMAPS_PER_POLL: usize = 50;
@@ -156,6 +158,58 @@ impl fmt::Display for PollSummary {
                 }
             ),
         }
+    }
+}
+
+/// What one round of revisits did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RevisitSummary {
+    /// Articles that were due.
+    pub due: usize,
+    /// Revisits whose page was the same as archived (304, or the same extracted fields).
+    pub unchanged: usize,
+    /// Revisits that stored a new version.
+    pub new_versions: usize,
+    /// Pages found gone (404, 410) and marked removed.
+    pub removed: usize,
+    /// Revisits without a usable answer; tried again at the next step.
+    pub failed: usize,
+    /// Revisits not sent because the site asked to wait; made when it allows.
+    pub postponed: usize,
+    /// Revisiting stopped early because shutdown was requested.
+    pub interrupted: bool,
+}
+
+impl RevisitSummary {
+    fn add(&mut self, revisited: Revisited) {
+        match revisited {
+            Revisited::Unchanged => self.unchanged += 1,
+            Revisited::NewVersion(_) => self.new_versions += 1,
+            Revisited::Removed => self.removed += 1,
+            Revisited::Failed => self.failed += 1,
+            Revisited::Postponed => self.postponed += 1,
+            Revisited::Missing => {}
+        }
+    }
+}
+
+impl fmt::Display for RevisitSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "revisited {} articles: {} unchanged, {} new versions, {} removed, {} failed, {} postponed{}",
+            self.due,
+            self.unchanged,
+            self.new_versions,
+            self.removed,
+            self.failed,
+            self.postponed,
+            if self.interrupted {
+                " (interrupted)"
+            } else {
+                ""
+            }
+        )
     }
 }
 
@@ -1015,6 +1069,233 @@ impl Pipeline {
         }
     }
 
+    /// Looks at an archived article again (conditional GET from its latest capture,
+    /// through the same politeness gate, robots.txt and address guard as any page) and
+    /// records what changed: nothing, a new version, or that the page is gone. A failure
+    /// is logged with the source, URL and cause; the article is tried again at its next
+    /// scheduled time. The error is a storage failure.
+    pub async fn revisit(
+        &self,
+        target: &RevisitTarget,
+        page_rules: &PageRules,
+    ) -> Result<Revisited, StoreError> {
+        let source = target.source.as_deref().unwrap_or("-");
+        let outcome = match Url::parse(&target.url) {
+            Err(e) => {
+                tracing::warn!(source, url = %target.url, error = %e, article = target.article_id, "revisit failed: stored URL does not parse");
+                RevisitOutcome::Failed
+            }
+            Ok(url) => self.revisit_outcome(target, &url, page_rules).await?,
+        };
+        let checked_at = self.clock.now();
+        let revisited = self
+            .store
+            .record_revisit(target.article_id, checked_at, outcome)
+            .await?;
+        self.metrics.revisit(match revisited {
+            Revisited::Unchanged => "unchanged",
+            Revisited::NewVersion(_) => "new_version",
+            Revisited::Removed => "removed",
+            Revisited::Failed | Revisited::Missing => "failed",
+            Revisited::Postponed => "postponed",
+        });
+        match revisited {
+            Revisited::NewVersion(version) => {
+                tracing::info!(source, url = %target.url, article = target.article_id, version, "article changed; new version stored")
+            }
+            Revisited::Removed => {
+                tracing::info!(source, url = %target.url, article = target.article_id, "article page is gone; marked removed")
+            }
+            _ => {}
+        }
+        Ok(revisited)
+    }
+
+    async fn revisit_outcome(
+        &self,
+        target: &RevisitTarget,
+        url: &Url,
+        page_rules: &PageRules,
+    ) -> Result<RevisitOutcome, StoreError> {
+        let source = target.source.as_deref().unwrap_or("-");
+        let fetched = self
+            .fetcher
+            .get(url, Purpose::Page, &target.validators)
+            .await;
+        let problem = match &fetched.result {
+            Ok(response) if response.is_success() => response
+                .header("content-type")
+                .filter(|kind| !is_html_content_type(kind))
+                .map(|kind| format!("not an HTML page (Content-Type {kind})")),
+            _ => None,
+        };
+        let fetch_id = self
+            .log_fetch(target.source_id, &fetched, problem.clone())
+            .await?;
+        let failed = |cause: String| {
+            tracing::warn!(source, url = %url, article = target.article_id, error = %cause, "revisit failed; trying again at the next step");
+            Ok(RevisitOutcome::Failed)
+        };
+        if let Some(problem) = problem {
+            return failed(problem);
+        }
+        let response = match fetched.result {
+            Ok(response) if response.is_not_modified() => return Ok(RevisitOutcome::NotModified),
+            Ok(response) if matches!(response.status, 404 | 410) => {
+                return Ok(RevisitOutcome::Removed {
+                    status: response.status,
+                });
+            }
+            Ok(response) if response.is_success() => response,
+            Ok(response) => return failed(response.status_error()),
+            Err(FetchError::Deferred(deferred)) => {
+                let until = self.clock.now()
+                    + chrono::Duration::from_std(deferred.wait).unwrap_or(chrono::Duration::MAX);
+                tracing::info!(source, url = %url, article = target.article_id, wait = ?deferred.wait, "revisit postponed: the site asked to wait");
+                return Ok(RevisitOutcome::Postponed { until });
+            }
+            Err(error) => return failed(error.to_string()),
+        };
+        let page = self
+            .build_article(
+                target.source_id,
+                None,
+                url,
+                response,
+                fetch_id,
+                fetched.started_at,
+                page_rules,
+            )
+            .await;
+        let content_sha256 = page_hash(&page);
+        if target.content_sha256.as_deref() == Some(content_sha256.as_str()) {
+            return Ok(RevisitOutcome::Unchanged);
+        }
+        if target.extractor != EXTRACTOR
+            && self.reextracted_hash(target, page_rules).await?.as_deref()
+                == Some(content_sha256.as_str())
+        {
+            // The page is as it was; only this version's extractor reads it differently
+            // (`newsvault reparse` brings the article row up to date).
+            return Ok(RevisitOutcome::Unchanged);
+        }
+        if page.text.trim().is_empty() && target.has_text {
+            // A page that now yields no text at all is more likely an error page served
+            // with 200, a consent wall or a broken layout than an edit that deleted the
+            // article: it does not replace the archived text.
+            return failed("the page now yields no article text".into());
+        }
+        Ok(RevisitOutcome::Fetched(Box::new(NewVersion {
+            fields: ExtractedFields {
+                title: page.title,
+                authors: page.authors,
+                published_at: page.published_at,
+                updated_at: page.updated_at,
+                language: page.language,
+                site_name: page.site_name,
+                description: page.description,
+                text: page.text,
+                text_fingerprint: page.text_fingerprint,
+                story_fingerprint: page.story_fingerprint,
+                extractor: page.extractor,
+            },
+            content_sha256,
+            capture: page.capture,
+        })))
+    }
+
+    /// The content hash this version's extractor gives the article's latest capture; `None`
+    /// when it has none that reads.
+    async fn reextracted_hash(
+        &self,
+        target: &RevisitTarget,
+        page_rules: &PageRules,
+    ) -> Result<Option<String>, StoreError> {
+        let Some(capture) = self.store.latest_capture(target.article_id).await? else {
+            return Ok(None);
+        };
+        let Ok(final_url) = Url::parse(&capture.info.url) else {
+            return Ok(None);
+        };
+        let response = Response {
+            final_url: final_url.clone(),
+            status: capture.info.status,
+            headers: capture.info.headers,
+            body: capture.body,
+        };
+        let page = self
+            .build_article(
+                target.source_id,
+                None,
+                &final_url,
+                response,
+                0,
+                capture.info.fetched_at,
+                page_rules,
+            )
+            .await;
+        Ok(Some(page_hash(&page)))
+    }
+
+    /// Revisits the articles due at `now` (those first found by `source` only, when
+    /// given), at most `limit`, `concurrency` at a time (the per-host gate still spaces
+    /// requests to each site). Pages are read as `page_rules` says for the article's
+    /// source (time zone for dates without an offset, selectors). Stops starting revisits once
+    /// `shutdown` trips.
+    pub async fn revisit_due(
+        &self,
+        now: DateTime<Utc>,
+        source: Option<String>,
+        limit: u32,
+        concurrency: usize,
+        page_rules: &std::collections::HashMap<String, PageRules>,
+        shutdown: &Shutdown,
+    ) -> Result<RevisitSummary, StoreError> {
+        let targets = self.store.due_revisits(now, source, limit).await?;
+        let mut summary = RevisitSummary {
+            due: targets.len(),
+            ..RevisitSummary::default()
+        };
+        let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
+        let mut running = tokio::task::JoinSet::new();
+        for target in targets {
+            if shutdown.is_triggered() {
+                summary.interrupted = true;
+                break;
+            }
+            let rules = target
+                .source
+                .as_ref()
+                .and_then(|name| page_rules.get(name))
+                .cloned()
+                .unwrap_or_else(|| PageRules::in_timezone(chrono_tz::UTC));
+            let pipeline = self.clone();
+            let limit = std::sync::Arc::clone(&limit);
+            running.spawn(async move {
+                let _permit = limit.acquire_owned().await;
+                pipeline.revisit(&target, &rules).await
+            });
+        }
+        let mut first_error = None;
+        while let Some(done) = running.join_next().await {
+            match done {
+                Ok(Ok(revisited)) => summary.add(revisited),
+                Ok(Err(error)) => {
+                    summary.failed += 1;
+                    first_error.get_or_insert(error);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a revisit task panicked");
+                    summary.failed += 1;
+                }
+            }
+        }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(summary),
+        }
+    }
+
     /// Writes one request to the request log. `problem` is what was wrong with a response
     /// that arrived intact (not a feed, not HTML).
     pub async fn log_fetch(
@@ -1066,6 +1347,19 @@ impl Pipeline {
             })
             .await
     }
+}
+
+/// The content hash of a freshly extracted page (see [`versions::content_hash`]).
+fn page_hash(page: &NewArticle) -> String {
+    let db_time = |t: Option<DateTime<chrono::FixedOffset>>| {
+        t.map(|t| crate::clock::to_db_time(t.with_timezone(&Utc)))
+    };
+    versions::content_hash(
+        page.title.as_deref(),
+        &page.text,
+        db_time(page.published_at).as_deref(),
+        db_time(page.updated_at).as_deref(),
+    )
 }
 
 /// What a response is, for a source without a configured kind: a feed (RSS, Atom, RDF,

@@ -1,7 +1,9 @@
 //! The daemon loop: asks the store which sources are due, polls them (at most
-//! `run.concurrency` at once) and sleeps until the next due time, a finished poll, or
-//! shutdown. The schedule lives in the database, so a restart loses nothing and a source
-//! that was due while the daemon was down is polled once on start. No HTTP, no SQL here.
+//! `run.concurrency` at once), revisits the archived articles that are due (one batch at
+//! a time, beside the polls) and sleeps until the next due time, a finished poll or
+//! batch, or shutdown. The schedule lives in the database, so a restart loses nothing
+//! and a source that was due while the daemon was down is polled once on start. No HTTP,
+//! no SQL here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,8 +13,10 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::app::source_page_rules;
 use crate::config::{Config, SourceConfig};
-use crate::pipeline::{Pipeline, PollError, PollSummary};
+use crate::extract::PageRules;
+use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
 use crate::store::{SourceState, StoreError};
@@ -24,6 +28,10 @@ const MAX_IDLE: Duration = Duration::from_secs(300);
 /// How long to wait before asking the archive again after it failed.
 const STORE_RETRY: Duration = Duration::from_secs(30);
 
+/// Most articles revisited in one batch; the loop starts the next batch when one ends,
+/// so a backlog is worked through without one batch holding every due article.
+const REVISIT_BATCH: u32 = 100;
+
 /// Totals over the daemon's life, reported when it stops.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RunTotals {
@@ -34,6 +42,9 @@ pub struct RunTotals {
     pub item_errors: usize,
     /// Polls still running when the shutdown grace ran out.
     pub abandoned: usize,
+    /// Articles revisited, and new versions those revisits stored.
+    pub revisits: usize,
+    pub new_versions: usize,
 }
 
 impl RunTotals {
@@ -71,6 +82,10 @@ pub async fn run(
     let mut sources = source_map(config);
     let limit = Arc::new(Semaphore::new(config.run.concurrency));
     let mut polls: JoinSet<Result<PollSummary, PollError>> = JoinSet::new();
+    let mut revisits: JoinSet<Result<RevisitSummary, StoreError>> = JoinSet::new();
+    let mut page_rules = Arc::new(source_page_rules(config));
+    // After a batch failed on the archive, no new batch starts before this time.
+    let mut revisits_paused_until: Option<DateTime<Utc>> = None;
     let mut totals = RunTotals::default();
 
     let mut sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
@@ -105,6 +120,23 @@ pub async fn run(
                 now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default()
             }
         };
+        // One batch of revisits at a time; while it runs, its end wakes the loop.
+        let paused = revisits_paused_until.filter(|until| *until > now);
+        let wake_at = if let Some(until) = paused {
+            wake_at.min(until)
+        } else if revisits.is_empty() {
+            match start_revisits(pipeline, now, &mut revisits, config, &page_rules, &shutdown).await
+            {
+                Ok(Some(next)) => wake_at.min(next),
+                Ok(None) => wake_at,
+                Err(error) => {
+                    tracing::error!(%error, "cannot read the revisit schedule; retrying");
+                    wake_at.min(now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default())
+                }
+            }
+        } else {
+            wake_at
+        };
         // Wake in time for the watchdog even when nothing is due.
         let wake_at = match notifier.max_sleep() {
             Some(step) => wake_at.min(now + chrono::Duration::from_std(step).unwrap_or_default()),
@@ -113,9 +145,18 @@ pub async fn run(
         tokio::select! {
             _ = pipeline.clock.sleep_until(wake_at) => {}
             Some(done) = polls.join_next(), if !polls.is_empty() => settle(done, &mut totals),
+            Some(done) = revisits.join_next(), if !revisits.is_empty() => {
+                if !settle_revisits(done, &mut totals) {
+                    revisits_paused_until = Some(
+                        pipeline.clock.now()
+                            + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default(),
+                    );
+                }
+            }
             _ = shutdown.wait() => {}
             Some(new) = reloads.recv() => {
                 sources = source_map(&new);
+                page_rules = Arc::new(source_page_rules(&new));
                 sources_enabled = new.sources.iter().filter(|s| s.enabled).count();
                 pipeline.metrics.set_sources_enabled(sources_enabled);
                 tracing::info!(sources = sources_enabled, "configuration reloaded");
@@ -125,6 +166,9 @@ pub async fn run(
     }
 
     notifier.stopping();
+    // Revisits stop at once: each one is written in a single transaction, and an article
+    // not revisited stays due.
+    revisits.shutdown().await;
     let in_flight = polls.len();
     if in_flight > 0 {
         tracing::info!(in_flight, grace = ?config.run.shutdown_grace, "waiting for polls in flight");
@@ -168,6 +212,70 @@ async fn start_due(
         spawn_poll(polls, pipeline, Arc::clone(source), state, limit, shutdown);
     }
     pipeline.store.next_poll_at().await
+}
+
+/// Starts a batch of revisits when any is due; returns when the next one is due
+/// otherwise (`None`: none is scheduled, or a batch was started and its end wakes the
+/// loop).
+async fn start_revisits(
+    pipeline: &Pipeline,
+    now: DateTime<Utc>,
+    revisits: &mut JoinSet<Result<RevisitSummary, StoreError>>,
+    config: &Config,
+    page_rules: &Arc<HashMap<String, PageRules>>,
+    shutdown: &Shutdown,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(next) = pipeline.store.next_revisit_at().await? else {
+        return Ok(None);
+    };
+    if next > now {
+        return Ok(Some(next));
+    }
+    let pipeline = pipeline.clone();
+    let page_rules = Arc::clone(page_rules);
+    let shutdown = shutdown.clone();
+    let concurrency = config.run.concurrency;
+    revisits.spawn(async move {
+        pipeline
+            .revisit_due(
+                now,
+                None,
+                REVISIT_BATCH,
+                concurrency,
+                &page_rules,
+                &shutdown,
+            )
+            .await
+    });
+    Ok(None)
+}
+
+/// Counts a finished batch of revisits. A failed one is logged, and its articles stay
+/// due; returns false then, so that the loop waits before the next batch instead of
+/// retrying at once.
+fn settle_revisits(
+    done: Result<Result<RevisitSummary, StoreError>, tokio::task::JoinError>,
+    totals: &mut RunTotals,
+) -> bool {
+    match done {
+        Ok(Ok(summary)) => {
+            totals.revisits += summary.due;
+            totals.new_versions += summary.new_versions;
+            if summary.due > 0 {
+                tracing::info!("{summary}");
+            }
+            true
+        }
+        Ok(Err(error)) => {
+            tracing::error!(%error, "revisits stopped by an archive error");
+            false
+        }
+        Err(e) if e.is_cancelled() => true,
+        Err(e) => {
+            tracing::error!(error = %e, "a revisit task panicked");
+            false
+        }
+    }
 }
 
 fn next_wake(next_poll: Option<DateTime<Utc>>, now: DateTime<Utc>) -> DateTime<Utc> {

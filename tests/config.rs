@@ -54,6 +54,7 @@ fn example_config_sets_every_key() {
         ("[run]", "run"),
         ("[metrics]", "metrics"),
         ("[stories]", "stories"),
+        ("[revisit]", "revisit"),
     ] {
         let table = example
             .get(name)

@@ -73,6 +73,14 @@ pub struct ArticleRow<'a> {
     pub text: &'a str,
     pub text_fingerprint: Option<&'a str>,
     pub extractor: &'a str,
+    /// The story it belongs to (near-duplicates share one).
+    pub story_id: Option<i64>,
+    /// How many versions the archive holds; `text` and the other fields are the latest's.
+    pub versions: i64,
+    pub last_checked_at: Option<String>,
+    /// When a revisit found the page gone, and the status it answered (404 or 410).
+    pub removed_at: Option<String>,
+    pub removed_status: Option<u16>,
 }
 
 impl<'a> From<&'a ArticleRecord> for ArticleRow<'a> {
@@ -95,6 +103,11 @@ impl<'a> From<&'a ArticleRecord> for ArticleRow<'a> {
             text: &a.text,
             text_fingerprint: a.text_fingerprint.as_deref(),
             extractor: &a.extractor,
+            story_id: a.story_id,
+            versions: a.versions,
+            last_checked_at: a.last_checked_at.map(to_db_time),
+            removed_at: a.removed_at.map(to_db_time),
+            removed_status: a.removed_status,
         }
     }
 }
@@ -118,6 +131,11 @@ pub const CSV_COLUMNS: &[&str] = &[
     "text",
     "text_fingerprint",
     "extractor",
+    "story_id",
+    "versions",
+    "last_checked_at",
+    "removed_at",
+    "removed_status",
 ];
 
 /// Writes one CSV field, quoted when it holds a comma, quote, CR, LF or edge whitespace.
@@ -154,6 +172,11 @@ fn write_csv_row(out: &mut impl Write, a: &ArticleRecord) -> io::Result<()> {
     let published = time(a.published_at);
     let updated = time(a.updated_at);
     let first_seen = to_db_time(a.first_seen_at);
+    let story = a.story_id.map(|id| id.to_string()).unwrap_or_default();
+    let versions = a.versions.to_string();
+    let checked = time(a.last_checked_at);
+    let removed = time(a.removed_at);
+    let removed_status = a.removed_status.map(|s| s.to_string()).unwrap_or_default();
     let fields = [
         id.as_str(),
         &opt(&a.source),
@@ -172,6 +195,11 @@ fn write_csv_row(out: &mut impl Write, a: &ArticleRecord) -> io::Result<()> {
         &a.text,
         &opt(&a.text_fingerprint),
         &a.extractor,
+        &story,
+        &versions,
+        &checked,
+        &removed,
+        &removed_status,
     ];
     csv_record(out, &fields)
 }

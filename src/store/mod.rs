@@ -10,6 +10,7 @@
 
 pub mod query;
 mod sqlite;
+pub mod versions;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
+use crate::versions::RevisitRules;
 
 pub use query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
@@ -25,6 +27,7 @@ pub use query::{
     StorySource, StorySummary,
 };
 pub use sqlite::SCHEMA_VERSION;
+pub use versions::{ArticleVersion, NewVersion, RevisitOutcome, RevisitTarget, Revisited};
 
 /// Row id of a source.
 pub type SourceId = i64;
@@ -183,6 +186,11 @@ pub struct Stats {
     pub sources_failing: i64,
     pub articles: i64,
     pub article_urls: i64,
+    /// Articles a revisit found edited (more than one version), versions beyond the
+    /// first, and articles whose page was found gone.
+    pub articles_edited: i64,
+    pub later_versions: i64,
+    pub articles_removed: i64,
     pub captures: i64,
     pub capture_bytes_raw: i64,
     pub capture_bytes_stored: i64,
@@ -287,6 +295,8 @@ pub struct Store {
     path: PathBuf,
     /// When an archived article joins another's story.
     story_rules: StoryRules,
+    /// When archived articles are looked at again.
+    revisit_rules: Arc<RevisitRules>,
 }
 
 impl std::fmt::Debug for Store {
@@ -306,7 +316,15 @@ impl Store {
             db: Arc::new(Mutex::new(db)),
             path: path.to_path_buf(),
             story_rules: StoryRules::default(),
+            revisit_rules: Arc::new(RevisitRules::default()),
         })
+    }
+
+    /// This store, scheduling revisits of the articles it archives by `rules` (`[revisit]`
+    /// in the configuration) from now on; clones made afterwards share them.
+    pub fn with_revisit_rules(mut self, rules: RevisitRules) -> Store {
+        self.revisit_rules = Arc::new(rules);
+        self
     }
 
     /// This store, deciding stories by `rules` (`[stories]` in the configuration) from now
@@ -441,9 +459,10 @@ impl Store {
     pub async fn archive(&self, article: NewArticle) -> Result<Archived, StoreError> {
         let db = Arc::clone(&self.db);
         let rules = self.story_rules;
+        let revisits = Arc::clone(&self.revisit_rules);
         tokio::task::spawn_blocking(move || {
             let compressed = sqlite::compress_capture(&article.capture.body)?;
-            lock(&db).archive(&article, &compressed, &rules)
+            lock(&db).archive(&article, &compressed, &rules, &revisits)
         })
         .await
         .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
@@ -545,5 +564,62 @@ impl Store {
         limit: u32,
     ) -> Result<Option<StoryDetail>, StoreError> {
         self.call(move |db| db.story_of(article, limit)).await
+    }
+
+    /// Articles whose next revisit is due at `now` (not removed), earliest first, at most
+    /// `limit`; only those first found by the source named `source` when given.
+    pub async fn due_revisits(
+        &self,
+        now: DateTime<Utc>,
+        source: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<RevisitTarget>, StoreError> {
+        self.call(move |db| db.due_revisits(now, source.as_deref(), limit))
+            .await
+    }
+
+    /// The earliest next revisit of any article.
+    pub async fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.call(|db| db.next_revisit_at()).await
+    }
+
+    /// Records a revisit of an article made at `checked_at`, and schedules the next one by
+    /// the store's revisit rules. A response whose content hash equals the latest
+    /// version's stores nothing but the time; a changed one becomes a new version with its
+    /// own capture, the article row (full-text index and story fingerprint included) is
+    /// updated to it, all in one transaction. The article keeps its story.
+    pub async fn record_revisit(
+        &self,
+        article: ArticleId,
+        checked_at: DateTime<Utc>,
+        outcome: RevisitOutcome,
+    ) -> Result<Revisited, StoreError> {
+        let db = Arc::clone(&self.db);
+        let rules = self.story_rules;
+        let revisits = Arc::clone(&self.revisit_rules);
+        tokio::task::spawn_blocking(move || {
+            let compressed = match &outcome {
+                RevisitOutcome::Fetched(version) => {
+                    Some(sqlite::compress_capture(&version.capture.body)?)
+                }
+                _ => None,
+            };
+            lock(&db).record_revisit(
+                article,
+                checked_at,
+                &outcome,
+                compressed.as_deref(),
+                &rules,
+                &revisits,
+            )
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+        .map_err(|e| e.in_archive(&self.path))
+    }
+
+    /// An article's versions, oldest first (version 1 is what was first archived).
+    pub async fn versions_of(&self, article: ArticleId) -> Result<Vec<ArticleVersion>, StoreError> {
+        self.call(move |db| db.versions_of(article)).await
     }
 }

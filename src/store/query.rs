@@ -83,6 +83,17 @@ pub struct ArticleRecord {
     pub text: String,
     pub text_fingerprint: Option<String>,
     pub extractor: String,
+    /// The story it belongs to; `None` until it has one (see [`crate::stories`]).
+    pub story_id: Option<StoryId>,
+    /// How many versions the archive holds: 1 until a revisit finds an edit.
+    pub versions: i64,
+    /// The last revisit that got an answer.
+    pub last_checked_at: Option<DateTime<Utc>>,
+    /// When it is revisited next; `None` when it never will be again.
+    pub next_revisit_at: Option<DateTime<Utc>>,
+    /// When a revisit found the page gone (404 or 410), and that status.
+    pub removed_at: Option<DateTime<Utc>>,
+    pub removed_status: Option<u16>,
 }
 
 /// A capture's description, without its body.

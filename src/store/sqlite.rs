@@ -13,6 +13,7 @@ use super::query::{
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
+use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited};
 use super::{
     Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
     PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
@@ -21,6 +22,7 @@ use super::{
 use crate::clock::{from_db_time, to_db_time};
 use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
+use crate::versions::{RevisitRules, content_hash};
 
 /// Migrations in order; the schema version is the number applied. Never edit a released
 /// one: append a new file.
@@ -29,7 +31,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_views.sql"),
     include_str!("migrations/0003_adaptive_polling.sql"),
     include_str!("migrations/0004_stories.sql"),
+    include_str!("migrations/0005_versions.sql"),
 ];
+
+/// The schema version that adds `article_versions`, whose backfilled rows get their
+/// content hash from Rust in the migration's transaction.
+const VERSIONS_SCHEMA: i64 = 5;
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -185,6 +192,9 @@ impl Db {
             let version = current + 1;
             tx.execute_batch(migration)
                 .map_err(sql("apply migration"))?;
+            if version == VERSIONS_SCHEMA {
+                fill_version_hashes(&tx)?;
+            }
             tx.pragma_update(None, "user_version", version)
                 .map_err(sql("record schema version"))?;
             tx.commit().map_err(sql("commit migration"))?;
@@ -484,9 +494,8 @@ impl Db {
         a: &NewArticle,
         compressed: &[u8],
         rules: &StoryRules,
+        revisits: &RevisitRules,
     ) -> Result<Archived, StoreError> {
-        let headers = serde_json::to_string(&a.capture.headers)
-            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
         let authors = serde_json::to_string(&a.authors)
             .map_err(|e| StoreError::Other(format!("encode authors: {e}")))?;
         let now = a.first_seen_at;
@@ -542,27 +551,32 @@ impl Db {
                 )
                 .map_err(sql("insert article"))?;
                 let id = tx.last_insert_rowid();
-                let c = &a.capture;
+                let capture_id = insert_capture(&tx, id, &a.capture, compressed)?;
+                let published = a.published_at.map(|t| time(t.with_timezone(&Utc)));
+                let updated = a.updated_at.map(|t| time(t.with_timezone(&Utc)));
+                insert_version(
+                    &tx,
+                    &VersionRow {
+                        article_id: id,
+                        capture_id,
+                        title: a.title.as_deref(),
+                        text: &a.text,
+                        published_at: published.as_deref(),
+                        published_offset: a.published_at.map(|t| t.offset().to_string()),
+                        updated_at: updated.as_deref(),
+                        updated_offset: a.updated_at.map(|t| t.offset().to_string()),
+                        seen_at: now,
+                    },
+                )?;
+                let source_name = source_name(&tx, a.source_id)?;
+                let next_revisit = revisits
+                    .schedule_for(source_name.as_deref())
+                    .next_after(now, now);
                 tx.execute(
-                    "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
-                         content_type, charset, charset_source, body_size, body_sha256, body_zstd)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        id,
-                        c.fetch_id,
-                        c.url,
-                        time(c.fetched_at),
-                        c.status,
-                        headers,
-                        c.content_type,
-                        c.charset,
-                        c.charset_source,
-                        c.body.len() as i64,
-                        c.body_sha256,
-                        compressed,
-                    ],
+                    "UPDATE articles SET next_revisit_at = ?2 WHERE id = ?1",
+                    params![id, opt_time(next_revisit)],
                 )
-                .map_err(sql("insert capture"))?;
+                .map_err(sql("schedule revisit"))?;
                 let fingerprint = a.story_fingerprint.as_ref();
                 let seen_at = time(now);
                 join_story(
@@ -672,6 +686,11 @@ impl Db {
             )?,
             articles: count("SELECT count(*) FROM articles")?,
             article_urls: count("SELECT count(*) FROM article_urls")?,
+            articles_edited: count(
+                "SELECT count(DISTINCT article_id) FROM article_versions WHERE version > 1",
+            )?,
+            later_versions: count("SELECT count(*) FROM article_versions WHERE version > 1")?,
+            articles_removed: count("SELECT count(*) FROM articles WHERE removed_at IS NOT NULL")?,
             captures: count("SELECT count(*) FROM captures")?,
             capture_bytes_raw: count("SELECT sum(body_size) FROM captures")?,
             capture_bytes_stored: count("SELECT sum(length(body_zstd)) FROM captures")?,
@@ -695,7 +714,9 @@ const ARTICLE_FILTER: &str =
 
 const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.title, a.authors,
      a.published_at, a.published_offset, a.updated_at, a.updated_offset, a.first_seen_at,
-     a.language, a.site_name, a.description, a.text, a.text_fingerprint, a.extractor";
+     a.language, a.site_name, a.description, a.text, a.text_fingerprint, a.extractor,
+     a.story_id, (SELECT count(*) FROM article_versions v WHERE v.article_id = a.id),
+     a.last_checked_at, a.next_revisit_at, a.removed_at, a.removed_status";
 
 const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, c.headers,
      c.content_type, c.charset, c.body_size, c.body_sha256";
@@ -750,6 +771,12 @@ fn article_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ArticleRecord> {
         text: row.get(14)?,
         text_fingerprint: row.get(15)?,
         extractor: row.get(16)?,
+        story_id: row.get(17)?,
+        versions: row.get(18)?,
+        last_checked_at: optional_time(row, 19)?,
+        next_revisit_at: optional_time(row, 20)?,
+        removed_at: optional_time(row, 21)?,
+        removed_status: row.get(22)?,
     })
 }
 
@@ -1028,146 +1055,159 @@ impl Db {
         fields: &ExtractedFields,
         rules: &StoryRules,
     ) -> Result<Reextracted, StoreError> {
-        let authors = serde_json::to_string(&fields.authors)
-            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
-        let new = FieldValues {
-            title: fields.title.clone(),
-            authors,
-            published_at: fields.published_at.map(|t| time(t.with_timezone(&Utc))),
-            published_offset: fields.published_at.map(|t| t.offset().to_string()),
-            updated_at: fields.updated_at.map(|t| time(t.with_timezone(&Utc))),
-            updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
-            language: fields.language.clone(),
-            site_name: fields.site_name.clone(),
-            description: fields.description.clone(),
-            text: fields.text.clone(),
-            text_fingerprint: fields.text_fingerprint.clone(),
-        };
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql("begin re-extraction"))?;
-        let current: Option<(FieldValues, String)> = tx
+        let outcome = apply_extracted(&tx, id, fields, rules)?;
+        tx.commit().map_err(sql("commit re-extraction"))?;
+        Ok(outcome)
+    }
+}
+
+/// Writes extracted fields to an article where they differ from the stored ones (the
+/// full-text index follows), records the extractor and refreshes the story fingerprint,
+/// inside the caller's transaction.
+fn apply_extracted(
+    tx: &Connection,
+    id: ArticleId,
+    fields: &ExtractedFields,
+    rules: &StoryRules,
+) -> Result<Reextracted, StoreError> {
+    let extractor = fields.extractor.as_str();
+    let authors = serde_json::to_string(&fields.authors)
+        .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
+    let new = FieldValues {
+        title: fields.title.clone(),
+        authors,
+        published_at: fields.published_at.map(|t| time(t.with_timezone(&Utc))),
+        published_offset: fields.published_at.map(|t| t.offset().to_string()),
+        updated_at: fields.updated_at.map(|t| time(t.with_timezone(&Utc))),
+        updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
+        language: fields.language.clone(),
+        site_name: fields.site_name.clone(),
+        description: fields.description.clone(),
+        text: fields.text.clone(),
+        text_fingerprint: fields.text_fingerprint.clone(),
+    };
+    let current: Option<(FieldValues, String)> = tx
+        .query_row(
+            "SELECT title, authors, published_at, published_offset, updated_at,
+                 updated_offset, language, site_name, description, text, text_fingerprint,
+                 extractor
+             FROM articles WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    FieldValues {
+                        title: r.get(0)?,
+                        authors: r.get(1)?,
+                        published_at: r.get(2)?,
+                        published_offset: r.get(3)?,
+                        updated_at: r.get(4)?,
+                        updated_offset: r.get(5)?,
+                        language: r.get(6)?,
+                        site_name: r.get(7)?,
+                        description: r.get(8)?,
+                        text: r.get(9)?,
+                        text_fingerprint: r.get(10)?,
+                    },
+                    r.get(11)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(sql("read article for re-extraction"))?;
+    let Some((old, old_extractor)) = current else {
+        return Ok(Reextracted::Missing);
+    };
+    // A fingerprint another article already holds means the two are one story; this
+    // one keeps none rather than breaking the unique index.
+    let mut new = new;
+    let mut clash = None;
+    if let Some(fp) = &new.text_fingerprint
+        && old.text_fingerprint.as_deref() != Some(fp.as_str())
+    {
+        clash = tx
             .query_row(
-                "SELECT title, authors, published_at, published_offset, updated_at,
-                     updated_offset, language, site_name, description, text, text_fingerprint,
-                     extractor
-                 FROM articles WHERE id = ?1",
-                [id],
-                |r| {
-                    Ok((
-                        FieldValues {
-                            title: r.get(0)?,
-                            authors: r.get(1)?,
-                            published_at: r.get(2)?,
-                            published_offset: r.get(3)?,
-                            updated_at: r.get(4)?,
-                            updated_offset: r.get(5)?,
-                            language: r.get(6)?,
-                            site_name: r.get(7)?,
-                            description: r.get(8)?,
-                            text: r.get(9)?,
-                            text_fingerprint: r.get(10)?,
-                        },
-                        r.get(11)?,
-                    ))
-                },
+                "SELECT id FROM articles WHERE text_fingerprint = ?1 AND id <> ?2",
+                params![fp, id],
+                |r| r.get::<_, ArticleId>(0),
             )
             .optional()
-            .map_err(sql("read article for re-extraction"))?;
-        let Some((old, old_extractor)) = current else {
-            return Ok(Reextracted::Missing);
-        };
-        // A fingerprint another article already holds means the two are one story; this
-        // one keeps none rather than breaking the unique index.
-        let mut new = new;
-        let mut clash = None;
-        if let Some(fp) = &new.text_fingerprint
-            && old.text_fingerprint.as_deref() != Some(fp.as_str())
-        {
-            clash = tx
-                .query_row(
-                    "SELECT id FROM articles WHERE text_fingerprint = ?1 AND id <> ?2",
-                    params![fp, id],
-                    |r| r.get::<_, ArticleId>(0),
-                )
-                .optional()
-                .map_err(sql("look up fingerprint"))?;
-            if clash.is_some() {
-                new.text_fingerprint = None;
-            }
+            .map_err(sql("look up fingerprint"))?;
+        if clash.is_some() {
+            new.text_fingerprint = None;
         }
-        let mut changed = Vec::new();
-        macro_rules! compare {
-            ($($field:ident),*) => {
-                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
-            };
-        }
-        compare!(
-            title,
-            authors,
-            published_at,
-            published_offset,
-            updated_at,
-            updated_offset,
-            language,
-            site_name,
-            description,
-            text,
-            text_fingerprint
-        );
-        let story_changes = refresh_story(
-            &tx,
-            id,
-            fields.story_fingerprint.as_ref(),
-            new.title.as_deref(),
-            rules,
-        )?;
-        if changed.is_empty() {
-            if old_extractor != fields.extractor {
-                tx.execute(
-                    "UPDATE articles SET extractor = ?2 WHERE id = ?1",
-                    params![id, fields.extractor],
-                )
-                .map_err(sql("record extractor"))?;
-            }
-            tx.commit().map_err(sql("commit re-extraction"))?;
-            return Ok(if story_changes.is_empty() {
-                Reextracted::Unchanged
-            } else {
-                Reextracted::Changed(story_changes)
-            });
-        }
-        tx.execute(
-            "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
-                 published_offset = ?5, updated_at = ?6, updated_offset = ?7, language = ?8,
-                 site_name = ?9, description = ?10, text = ?11, text_fingerprint = ?12,
-                 extractor = ?13
-             WHERE id = ?1",
-            params![
-                id,
-                new.title,
-                new.authors,
-                new.published_at,
-                new.published_offset,
-                new.updated_at,
-                new.updated_offset,
-                new.language,
-                new.site_name,
-                new.description,
-                new.text,
-                new.text_fingerprint,
-                fields.extractor,
-            ],
-        )
-        .map_err(sql("update article"))?;
-        changed.extend(story_changes);
-        tx.commit().map_err(sql("commit re-extraction"))?;
-        Ok(match clash {
-            Some(other) => Reextracted::FingerprintClash { changed, other },
-            None => Reextracted::Changed(changed),
-        })
     }
+    let mut changed = Vec::new();
+    macro_rules! compare {
+        ($($field:ident),*) => {
+            $(if old.$field != new.$field { changed.push(stringify!($field)); })*
+        };
+    }
+    compare!(
+        title,
+        authors,
+        published_at,
+        published_offset,
+        updated_at,
+        updated_offset,
+        language,
+        site_name,
+        description,
+        text,
+        text_fingerprint
+    );
+    let story_changes = refresh_story(
+        tx,
+        id,
+        fields.story_fingerprint.as_ref(),
+        new.title.as_deref(),
+        rules,
+    )?;
+    if changed.is_empty() {
+        if old_extractor != extractor {
+            tx.execute(
+                "UPDATE articles SET extractor = ?2 WHERE id = ?1",
+                params![id, extractor],
+            )
+            .map_err(sql("record extractor"))?;
+        }
+        return Ok(if story_changes.is_empty() {
+            Reextracted::Unchanged
+        } else {
+            Reextracted::Changed(story_changes)
+        });
+    }
+    tx.execute(
+        "UPDATE articles SET title = ?2, authors = ?3, published_at = ?4,
+             published_offset = ?5, updated_at = ?6, updated_offset = ?7, language = ?8,
+             site_name = ?9, description = ?10, text = ?11, text_fingerprint = ?12,
+             extractor = ?13
+         WHERE id = ?1",
+        params![
+            id,
+            new.title,
+            new.authors,
+            new.published_at,
+            new.published_offset,
+            new.updated_at,
+            new.updated_offset,
+            new.language,
+            new.site_name,
+            new.description,
+            new.text,
+            new.text_fingerprint,
+            extractor,
+        ],
+    )
+    .map_err(sql("update article"))?;
+    changed.extend(story_changes);
+    Ok(match clash {
+        Some(other) => Reextracted::FingerprintClash { changed, other },
+        None => Reextracted::Changed(changed),
+    })
 }
 
 /// Compresses a raw capture body for the `body_zstd` column.
@@ -1667,5 +1707,385 @@ impl Db {
             })
             .map_err(sql("list story articles"))?;
         Ok(Some(StoryDetail { story, members }))
+    }
+}
+
+// ------------------------------------------------------------------ versions
+
+/// Gives the versions backfilled by migration 5 their content hash.
+fn fill_version_hashes(tx: &Connection) -> Result<(), StoreError> {
+    let mut read = tx
+        .prepare(
+            "SELECT article_id, version, title, text, published_at, updated_at
+             FROM article_versions WHERE content_sha256 IS NULL",
+        )
+        .map_err(sql("read versions to hash"))?;
+    let mut write = tx
+        .prepare(
+            "UPDATE article_versions SET content_sha256 = ?3
+             WHERE article_id = ?1 AND version = ?2",
+        )
+        .map_err(sql("record version hash"))?;
+    let mut rows = read.query([]).map_err(sql("read versions to hash"))?;
+    while let Some(r) = rows.next().map_err(sql("read versions to hash"))? {
+        let (article, version): (ArticleId, i64) = (
+            r.get(0).map_err(sql("read versions to hash"))?,
+            r.get(1).map_err(sql("read versions to hash"))?,
+        );
+        let title: Option<String> = r.get(2).map_err(sql("read versions to hash"))?;
+        let text: String = r.get(3).map_err(sql("read versions to hash"))?;
+        let published: Option<String> = r.get(4).map_err(sql("read versions to hash"))?;
+        let updated: Option<String> = r.get(5).map_err(sql("read versions to hash"))?;
+        let hash = content_hash(
+            title.as_deref(),
+            &text,
+            published.as_deref(),
+            updated.as_deref(),
+        );
+        write
+            .execute(params![article, version, hash])
+            .map_err(sql("record version hash"))?;
+    }
+    Ok(())
+}
+
+/// A version as written: dates already in the archive's text form.
+struct VersionRow<'a> {
+    article_id: ArticleId,
+    capture_id: CaptureId,
+    title: Option<&'a str>,
+    text: &'a str,
+    published_at: Option<&'a str>,
+    published_offset: Option<String>,
+    updated_at: Option<&'a str>,
+    updated_offset: Option<String>,
+    seen_at: DateTime<Utc>,
+}
+
+/// Appends a version (numbered after the article's last one) and returns its number.
+fn insert_version(tx: &Connection, v: &VersionRow<'_>) -> Result<i64, StoreError> {
+    let hash = content_hash(v.title, v.text, v.published_at, v.updated_at);
+    tx.prepare_cached(
+        "INSERT INTO article_versions (article_id, version, capture_id, title, text,
+             published_at, published_offset, updated_at, updated_offset, seen_at,
+             content_sha256)
+         VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM article_versions
+                      WHERE article_id = ?1),
+                 ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         RETURNING version",
+    )
+    .and_then(|mut s| {
+        s.query_row(
+            params![
+                v.article_id,
+                v.capture_id,
+                v.title,
+                v.text,
+                v.published_at,
+                v.published_offset,
+                v.updated_at,
+                v.updated_offset,
+                time(v.seen_at),
+                hash,
+            ],
+            |r| r.get(0),
+        )
+    })
+    .map_err(sql("record version"))
+}
+
+/// A source's name by id.
+fn source_name(tx: &Connection, source_id: Option<SourceId>) -> Result<Option<String>, StoreError> {
+    let Some(id) = source_id else {
+        return Ok(None);
+    };
+    tx.query_row("SELECT name FROM sources WHERE id = ?1", [id], |r| r.get(0))
+        .optional()
+        .map_err(sql("read source name"))
+}
+
+fn insert_capture(
+    tx: &Connection,
+    article_id: ArticleId,
+    c: &super::NewCapture,
+    compressed: &[u8],
+) -> Result<CaptureId, StoreError> {
+    let headers = serde_json::to_string(&c.headers)
+        .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
+    tx.execute(
+        "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
+             content_type, charset, charset_source, body_size, body_sha256, body_zstd)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            article_id,
+            c.fetch_id,
+            c.url,
+            time(c.fetched_at),
+            c.status,
+            headers,
+            c.content_type,
+            c.charset,
+            c.charset_source,
+            c.body.len() as i64,
+            c.body_sha256,
+            compressed,
+        ],
+    )
+    .map_err(sql("insert capture"))?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The first value of a header in a stored capture's headers.
+fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}
+
+impl Db {
+    pub(super) fn due_revisits(
+        &self,
+        now: DateTime<Utc>,
+        source: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RevisitTarget>, StoreError> {
+        type Row = (
+            ArticleId,
+            Option<SourceId>,
+            Option<String>,
+            String,
+            DateTime<Utc>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            bool,
+            String,
+        );
+        let rows: Vec<Row> = self
+            .conn
+            .prepare_cached(
+                "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
+                     c.url, c.headers, v.content_sha256, v.text <> '', a.extractor
+                 FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 LEFT JOIN captures c ON c.id = (
+                     SELECT id FROM captures WHERE article_id = a.id
+                     ORDER BY fetched_at DESC, id DESC LIMIT 1)
+                 LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = (
+                     SELECT max(version) FROM article_versions WHERE article_id = a.id)
+                 WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= :now
+                     AND a.removed_at IS NULL AND (:source IS NULL OR s.name = :source)
+                 ORDER BY a.next_revisit_at, a.id LIMIT :limit",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(
+                    rusqlite::named_params! {
+                        ":now": time(now),
+                        ":source": source,
+                        ":limit": limit,
+                    },
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            required_time(r, 4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                            r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                            r.get(10)?,
+                        ))
+                    },
+                )?
+                .collect()
+            })
+            .map_err(sql("list due revisits"))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(
+                    id,
+                    source_id,
+                    source,
+                    canonical,
+                    first_seen,
+                    count,
+                    url,
+                    headers,
+                    hash,
+                    has_text,
+                    extractor,
+                )| {
+                    let headers: Vec<(String, String)> = headers
+                        .and_then(|h| serde_json::from_str(&h).ok())
+                        .unwrap_or_default();
+                    RevisitTarget {
+                        article_id: id,
+                        source_id,
+                        source,
+                        url: url.unwrap_or(canonical),
+                        first_seen_at: first_seen,
+                        revisit_count: count,
+                        validators: crate::fetch::Validators {
+                            etag: header_value(&headers, "etag"),
+                            last_modified: header_value(&headers, "last-modified"),
+                        },
+                        content_sha256: hash,
+                        has_text,
+                        extractor,
+                    }
+                },
+            )
+            .collect())
+    }
+
+    pub(super) fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let next: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT min(next_revisit_at) FROM articles WHERE removed_at IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("find next revisit"))?;
+        Ok(read_time(next))
+    }
+
+    pub(super) fn record_revisit(
+        &mut self,
+        id: ArticleId,
+        checked_at: DateTime<Utc>,
+        outcome: &RevisitOutcome,
+        compressed: Option<&[u8]>,
+        rules: &StoryRules,
+        revisits: &RevisitRules,
+    ) -> Result<Revisited, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin revisit"))?;
+        let current: Option<(Option<String>, String, Option<String>)> = tx
+            .query_row(
+                "SELECT s.name, a.first_seen_at,
+                     (SELECT content_sha256 FROM article_versions
+                      WHERE article_id = a.id ORDER BY version DESC LIMIT 1)
+                 FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(sql("read article for revisit"))?;
+        let Some((source, first_seen, latest_hash)) = current else {
+            return Ok(Revisited::Missing);
+        };
+        let first_seen = from_db_time(&first_seen).unwrap_or(checked_at);
+        let next = revisits
+            .schedule_for(source.as_deref())
+            .next_after(first_seen, checked_at);
+        let checked = time(checked_at);
+        if let RevisitOutcome::Postponed { until } = outcome {
+            tx.execute(
+                "UPDATE articles SET next_revisit_at = ?2 WHERE id = ?1",
+                params![id, time(*until)],
+            )
+            .map_err(sql("postpone revisit"))?;
+            tx.commit().map_err(sql("commit revisit"))?;
+            return Ok(Revisited::Postponed);
+        }
+        let result = match outcome {
+            RevisitOutcome::Removed { status } => {
+                tx.execute(
+                    "UPDATE articles SET removed_at = ?2, removed_status = ?3,
+                         last_checked_at = ?2, next_revisit_at = NULL,
+                         revisit_count = revisit_count + 1
+                     WHERE id = ?1",
+                    params![id, checked, status],
+                )
+                .map_err(sql("mark article removed"))?;
+                Revisited::Removed
+            }
+            RevisitOutcome::Failed | RevisitOutcome::Postponed { .. } => Revisited::Failed,
+            RevisitOutcome::NotModified | RevisitOutcome::Unchanged => Revisited::Unchanged,
+            RevisitOutcome::Fetched(version)
+                if latest_hash.as_deref() == Some(version.content_sha256.as_str()) =>
+            {
+                Revisited::Unchanged
+            }
+            RevisitOutcome::Fetched(version) => {
+                let compressed = match compressed {
+                    Some(c) => c,
+                    None => &compress_capture(&version.capture.body)?,
+                };
+                let capture_id = insert_capture(&tx, id, &version.capture, compressed)?;
+                let f = &version.fields;
+                let published = f.published_at.map(|t| time(t.with_timezone(&Utc)));
+                let updated = f.updated_at.map(|t| time(t.with_timezone(&Utc)));
+                let number = insert_version(
+                    &tx,
+                    &VersionRow {
+                        article_id: id,
+                        capture_id,
+                        title: f.title.as_deref(),
+                        text: &f.text,
+                        published_at: published.as_deref(),
+                        published_offset: f.published_at.map(|t| t.offset().to_string()),
+                        updated_at: updated.as_deref(),
+                        updated_offset: f.updated_at.map(|t| t.offset().to_string()),
+                        seen_at: version.capture.fetched_at,
+                    },
+                )?;
+                apply_extracted(&tx, id, f, rules)?;
+                Revisited::NewVersion(number)
+            }
+        };
+        if result != Revisited::Removed {
+            let answered = result != Revisited::Failed;
+            tx.execute(
+                "UPDATE articles SET next_revisit_at = ?2, revisit_count = revisit_count + 1,
+                     last_checked_at = CASE WHEN ?3 THEN ?4 ELSE last_checked_at END
+                 WHERE id = ?1",
+                params![id, opt_time(next), answered, checked],
+            )
+            .map_err(sql("record revisit"))?;
+        }
+        tx.commit().map_err(sql("commit revisit"))?;
+        Ok(result)
+    }
+
+    pub(super) fn versions_of(
+        &self,
+        article: ArticleId,
+    ) -> Result<Vec<ArticleVersion>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT article_id, version, capture_id, title, text, published_at,
+                     published_offset, updated_at, updated_offset, seen_at, content_sha256
+                 FROM article_versions WHERE article_id = ?1 ORDER BY version",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([article], |r| {
+                    Ok(ArticleVersion {
+                        article_id: r.get(0)?,
+                        version: r.get(1)?,
+                        capture_id: r.get(2)?,
+                        title: r.get(3)?,
+                        text: r.get(4)?,
+                        published_at: optional_time(r, 5)?,
+                        published_offset: r.get(6)?,
+                        updated_at: optional_time(r, 7)?,
+                        updated_offset: r.get(8)?,
+                        seen_at: required_time(r, 9)?,
+                        content_sha256: r.get(10)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql("list versions"))
     }
 }

@@ -1322,18 +1322,25 @@ async fn compact(cli: &Cli, args: &CompactArgs) -> Result<ExitCode, AppError> {
                 format!("{} to re-compress", site.recompressed)
             } else {
                 format!(
-                    "{} re-compressed ({:.1} → {:.1} MiB)",
+                    "{} re-compressed ({:.1} → {:.1} MiB){}",
                     site.recompressed,
                     mb(site.bytes_before as i64),
-                    mb(site.bytes_after as i64)
+                    mb(site.bytes_after as i64),
+                    if site.kept > 0 {
+                        format!(", {} kept (no smaller with it)", site.kept)
+                    } else {
+                        String::new()
+                    }
                 )
             }
         );
     }
     let _ = writeln!(
         out,
-        "{} sites with fewer than {} captures left in plain zstd",
-        summary.small_sites, options.min_captures
+        "{} sites with fewer than {} captures share the dictionary of site {}",
+        summary.small_sites,
+        options.min_captures,
+        crate::store::SHARED_DICTIONARY_SITE
     );
     let (b, a) = (&summary.before, &summary.after);
     if summary.dry_run {

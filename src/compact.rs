@@ -6,7 +6,9 @@
 //! ones and stored in the archive; the site's new captures are compressed with it as they
 //! arrive (see [`crate::store`]), and compaction re-compresses its older captures with it.
 //! A site's dictionary is trained again when the site has grown to twice the captures it
-//! was trained on, up to [`MAX_TRAINING_SAMPLES`].
+//! was trained on, up to [`MAX_TRAINING_SAMPLES`]. The sites too small for a dictionary
+//! of their own share one ([`SHARED_DICTIONARY_SITE`]), trained on their captures
+//! together, once they have enough between them.
 //!
 //! Re-compression goes in batches, one transaction each, and checks every body against
 //! its SHA-256 before replacing it, so compaction can be stopped at any moment: each
@@ -17,15 +19,16 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use crate::store::{
-    COMPACT_LEVEL, CaptureId, DEFAULT_DICTIONARY_SIZE, DictionaryInfo, NewDictionary, StorageUsage,
-    Store, StoreError, site_of,
+    COMPACT_LEVEL, CaptureId, DEFAULT_DICTIONARY_SIZE, DictionaryInfo, NewDictionary,
+    SHARED_DICTIONARY_SITE, StorageUsage, Store, StoreError, site_of,
 };
 
 /// Captures a site needs before it gets a dictionary. Measured (docs/performance.md): a
-/// dictionary trained on 50 pages already takes most of the gain, but costs about as much
-/// as it saves on a site with few pages; from about 100 pages on it pays for itself
-/// several times over.
-pub const DEFAULT_MIN_CAPTURES: usize = 100;
+/// dictionary pays for its own size after a few pages, and on pages that share a
+/// template, 10 samples already give nearly all of the gain; real sites vary more (section
+/// templates, redesigns), so 50 leaves a margin, and the retraining at each doubling
+/// (100, 200, 400, 800 captures) follows the site as it grows.
+pub const DEFAULT_MIN_CAPTURES: usize = 50;
 
 /// Most captures a dictionary is trained on (the site's most recent ones).
 pub const MAX_TRAINING_SAMPLES: usize = 800;
@@ -84,6 +87,8 @@ pub struct SiteCompaction {
     pub would_train: bool,
     /// Captures re-compressed (in a dry run: that would be).
     pub recompressed: u64,
+    /// Captures the newest dictionary would not have made smaller, left as they were.
+    pub kept: u64,
     pub bytes_before: u64,
     pub bytes_after: u64,
 }
@@ -102,7 +107,9 @@ pub struct CompactSummary {
     pub dry_run: bool,
     /// Sites with at least `min_captures` captures.
     pub sites: Vec<SiteCompaction>,
-    /// Sites with fewer captures, left in plain zstd.
+    /// Sites with fewer captures: they share the dictionary of the pseudo-site
+    /// [`SHARED_DICTIONARY_SITE`] (listed in `sites` when they have enough captures
+    /// between them).
     pub small_sites: u64,
     pub recompressed: u64,
     /// Captures left as they were because their body could not be read or did not match
@@ -154,13 +161,24 @@ pub async fn compact(
         before: before.clone(),
         after: before,
     };
+    // Sites too small for a dictionary of their own share one, trained on their captures
+    // together: pages of unrelated sites still share markup, scripts and boilerplate.
+    let mut groups = Vec::new();
+    let mut small = Vec::new();
     for (site, captures) in by_site {
+        if captures.len() >= options.min_captures && !site.is_empty() {
+            groups.push((site, captures));
+        } else {
+            summary.small_sites += 1;
+            small.extend(captures);
+        }
+    }
+    if wanted_site.is_none() && small.len() >= options.min_captures {
+        groups.push((SHARED_DICTIONARY_SITE.to_string(), small));
+    }
+    for (site, captures) in groups {
         if !summary.complete {
             break;
-        }
-        if captures.len() < options.min_captures || site.is_empty() {
-            summary.small_sites += 1;
-            continue;
         }
         let current = newest.get(&site);
         let outdated = current.is_none_or(|d| {
@@ -212,10 +230,9 @@ pub async fn compact(
         if !pending.is_empty() {
             let encoder = store.site_encoder(dictionary_id, options.level).await?;
             for batch in pending.chunks(options.batch.max(1)) {
-                if options
-                    .limit
-                    .is_some_and(|limit| summary.recompressed + part.recompressed >= limit)
-                {
+                if options.limit.is_some_and(|limit| {
+                    summary.recompressed + part.recompressed + part.kept >= limit
+                }) {
                     summary.complete = false;
                     break;
                 }
@@ -225,6 +242,7 @@ pub async fn compact(
                 }
                 summary.failures += done.failures.len() as u64;
                 part.recompressed += done.replaced;
+                part.kept += done.kept;
                 part.bytes_before += done.bytes_before;
                 part.bytes_after += done.bytes_after;
             }

@@ -14,7 +14,8 @@ use common::process::newsvault;
 use newsvault::compact::{CompactOptions, compact};
 use newsvault::export::{self, ExportOptions, Format};
 use newsvault::store::{
-    ArticleFilter, Capture, NewArticle, NewCapture, Store, StoreError, site_of,
+    ArticleFilter, Capture, NewArticle, NewCapture, SHARED_DICTIONARY_SITE, Store, StoreError,
+    site_of,
 };
 
 const SITE: &str = "bssnews.net";
@@ -90,11 +91,11 @@ async fn archive_site(store: &Store, from: usize, to: usize) {
     }
 }
 
-/// Archives `count` pages of a site too small for a dictionary.
-async fn archive_small_site(store: &Store, count: usize) {
+/// Archives pages `from..to` of a site too small for a dictionary.
+async fn archive_small_site(store: &Store, from: usize, to: usize) {
     let template = String::from_utf8(common::fixture("pages/nabadiganta-mango-market.html"))
         .expect("fixture is UTF-8");
-    for n in 0..count {
+    for n in from..to {
         let url = format!("https://small.example/{n}");
         store
             .archive(article(&url, page(&template, n), 10_000 + n))
@@ -188,40 +189,63 @@ async fn a_site_gets_a_dictionary_once_it_has_enough_captures_and_new_captures_u
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&database(dir.path())).await.expect("open");
     archive_site(&store, 0, MIN - 1).await;
-    archive_small_site(&store, 5).await;
+    archive_small_site(&store, 0, 5).await;
 
+    // Neither site has enough captures of its own, but together they have: they share a
+    // dictionary.
     let summary = compact(&store, &options()).await.expect("compact");
-    assert!(summary.sites.is_empty(), "{summary:?}");
     assert_eq!(summary.small_sites, 2);
-    assert!(store.dictionaries().await.expect("list").is_empty());
-
+    assert_eq!(summary.sites.len(), 1, "{summary:?}");
+    assert_eq!(summary.sites[0].site, SHARED_DICTIONARY_SITE);
+    let shared = summary.sites[0].trained.clone().expect("shared dictionary");
+    assert_eq!(shared.samples, (MIN - 1 + 5) as u64);
+    assert_eq!(summary.recompressed, (MIN - 1 + 5) as u64);
+    // A new capture of a site without its own dictionary uses the shared one.
     archive_site(&store, MIN - 1, MIN).await;
+    let used = dictionary_use(dir.path());
+    assert_eq!(used.last().map(|u| u.1), Some(Some(shared.id)));
+
+    // Now the site has enough for its own; the other stays with the shared one.
     let summary = compact(&store, &options()).await.expect("compact");
     assert_eq!(summary.sites.len(), 1, "{summary:?}");
-    let trained = summary.sites[0].trained.clone().expect("trained");
     assert_eq!(summary.sites[0].site, SITE);
+    let trained = summary.sites[0].trained.clone().expect("trained");
     assert_eq!(trained.samples, MIN as u64);
-    assert_eq!(summary.recompressed, MIN as u64);
+    // Each capture takes the site's dictionary unless that would make it larger than it
+    // is with the shared one (here, trained mostly on the same site's pages).
+    assert_eq!(
+        summary.sites[0].recompressed + summary.sites[0].kept,
+        MIN as u64
+    );
     assert!(
-        summary.after.capture_bytes_stored < summary.before.capture_bytes_stored,
+        summary.after.capture_bytes_stored <= summary.before.capture_bytes_stored,
         "{summary:?}"
     );
     let dictionaries = store.dictionaries().await.expect("list");
-    assert_eq!(dictionaries.len(), 1);
-    assert_eq!(dictionaries[0].site, SITE);
-    assert_eq!(dictionaries[0].captures, MIN as i64);
+    assert_eq!(dictionaries.len(), 2, "{dictionaries:?}");
+    assert_eq!(dictionaries[0].site, SHARED_DICTIONARY_SITE);
+    assert_eq!(dictionaries[0].captures, 5 + summary.sites[0].kept as i64);
+    assert_eq!(dictionaries[1].site, SITE);
+    assert_eq!(
+        dictionaries[1].captures,
+        summary.sites[0].recompressed as i64
+    );
+    let kept = summary.sites[0].kept as usize;
 
-    // New captures of the site are compressed with its dictionary; the small site's not.
+    // New captures of the site are compressed with its dictionary, the other's with the
+    // shared one.
     archive_site(&store, MIN, MIN + 3).await;
-    archive_small_site(&store, 6).await;
+    archive_small_site(&store, 5, 8).await;
     let used = dictionary_use(dir.path());
-    let newest = used.iter().rev().find(|(_, d)| d.is_some()).expect("some");
-    assert_eq!(newest.1, Some(trained.id));
     assert_eq!(
         used.iter().filter(|(_, d)| *d == Some(trained.id)).count(),
-        MIN + 3
+        MIN + 3 - kept
     );
-    assert_eq!(used.iter().filter(|(_, d)| d.is_none()).count(), 6);
+    assert_eq!(
+        used.iter().filter(|(_, d)| *d == Some(shared.id)).count(),
+        8 + kept
+    );
+    assert!(used.iter().all(|(_, d)| d.is_some()));
     assert_eq!(site_of("https://www.bssnews.net/bangla/1"), SITE);
     integrity(dir.path());
 }
@@ -231,7 +255,7 @@ async fn captures_read_back_byte_for_byte_before_and_after_compaction() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&database(dir.path())).await.expect("open");
     archive_site(&store, 0, MIN + 10).await;
-    archive_small_site(&store, 3).await;
+    archive_small_site(&store, 0, 3).await;
     let before = all_captures(&store).await;
     let raw_before = run(dir.path(), &["raw", "1"]);
     assert!(raw_before.status.success());

@@ -19,8 +19,10 @@ pub(super) const CAPTURE_LEVEL: i32 = 9;
 /// can afford more time per page.
 pub const COMPACT_LEVEL: i32 = 19;
 
-/// Dictionary size `compact` trains by default: measured on real pages (see
-/// docs/performance.md), larger dictionaries gain little more and cost more per site.
+/// Dictionary size `compact` trains by default (zstd's own default). A dictionary pays
+/// when it holds a site's whole template, which is often larger than 64 KiB: measured on
+/// real pages (docs/performance.md), unseen pages of a site were stored in 3-4 % of their
+/// size with 110 KiB against 8-9 % with 64 KiB and 17 % with 32 KiB.
 pub const DEFAULT_DICTIONARY_SIZE: usize = 110 * 1024;
 
 /// Prepared dictionaries kept per kind. A prepared encoder dictionary at level 19 takes a

@@ -235,6 +235,10 @@ pub fn site_of(url: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The `site` of the dictionary shared by the sites too small for one of their own: a
+/// site's captures are compressed with its own newest dictionary, else with this one.
+pub const SHARED_DICTIONARY_SITE: &str = "*";
+
 /// A trained zstd dictionary, without its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DictionaryInfo {
@@ -310,6 +314,8 @@ impl SiteEncoder {
 pub struct Recompressed {
     /// Captures now stored with the new dictionary.
     pub replaced: u64,
+    /// Captures it would not have made smaller, left as they were.
+    pub kept: u64,
     /// Their stored bytes before and after.
     pub bytes_before: u64,
     pub bytes_after: u64,
@@ -744,7 +750,7 @@ impl Store {
     }
 
     /// Compresses these captures again with `encoder`'s dictionary and replaces their
-    /// bodies in one transaction. Each body is checked against its SHA-256 before it is
+    /// bodies in one transaction, where that makes them smaller. Each body is checked against its SHA-256 before it is
     /// replaced, and a capture another process re-compressed meanwhile is left alone; the
     /// connection is not held while compressing. Killed at any point, every capture is in
     /// its old form or its new one.
@@ -777,6 +783,13 @@ impl Store {
                     }
                 };
                 let bytes = codec::compress_with(&body, &encoder.dictionary)?;
+                // A dictionary trained on few or unusual pages can do worse than the
+                // capture's present form; it keeps that form (and is tried again by the
+                // next run, with the next dictionary).
+                if bytes.len() as u64 >= capture.stored_size {
+                    outcome.kept += 1;
+                    continue;
+                }
                 outcome.bytes_before += capture.stored_size;
                 outcome.bytes_after += bytes.len() as u64;
                 batch.push(ReplacedBody {

@@ -19,8 +19,8 @@ use super::query::{
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
     MAX_ITEM_ATTEMPTS, NewArticle, NewDictionary, ObjectSize, PollOutcome, PollRecord,
-    ReplacedBody, SourceId, SourceSpec, SourceState, SourceStats, Stats, StorageUsage, StoreError,
-    StoryId,
+    ReplacedBody, SHARED_DICTIONARY_SITE, SourceId, SourceSpec, SourceState, SourceStats, Stats,
+    StorageUsage, StoreError, StoryId,
 };
 use crate::clock::{from_db_time, to_db_time};
 use crate::config::SourceKind;
@@ -1713,7 +1713,7 @@ impl Db {
 
 impl Db {
     /// The prepared dictionary new captures of `site` are compressed with (the site's
-    /// newest), or `None` for plain zstd. One indexed lookup per call; the dictionary is
+    /// newest, else the newest shared one), or `None` for plain zstd. One indexed lookup per call; the dictionary is
     /// parsed only when the cache does not have it.
     pub(super) fn capture_encoder(
         &mut self,
@@ -1731,11 +1731,11 @@ impl Db {
         let stored = self
             .conn
             .prepare_cached(
-                "SELECT id, dictionary FROM zstd_dictionaries WHERE site = ?1
-                 ORDER BY id DESC LIMIT 1",
+                "SELECT id, dictionary FROM zstd_dictionaries WHERE site IN (?1, ?2)
+                 ORDER BY site = ?1 DESC, id DESC LIMIT 1",
             )
             .and_then(|mut s| {
-                s.query_row([site], |r| {
+                s.query_row([site, SHARED_DICTIONARY_SITE], |r| {
                     Ok(StoredDictionary {
                         id: r.get(0)?,
                         bytes: r.get(1)?,

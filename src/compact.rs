@@ -181,8 +181,12 @@ pub async fn compact(
             break;
         }
         let current = newest.get(&site);
+        // A dictionary trained on as many samples as training takes (by count or by
+        // bytes) is not outdated by growth: training again would read the same amount.
         let outdated = current.is_none_or(|d| {
-            captures.len() as i64 >= 2 * d.samples && d.samples < MAX_TRAINING_SAMPLES as i64
+            captures.len() as i64 >= 2 * d.samples
+                && d.samples < MAX_TRAINING_SAMPLES as i64
+                && (d.sample_bytes as u64) < MAX_SAMPLE_BYTES
         });
         let mut part = SiteCompaction {
             site: site.clone(),

@@ -99,6 +99,10 @@ pub enum Command {
     /// Re-extract archived articles from their stored HTML with this version's extractor
     /// (no network), updating the fields that change.
     Reparse(ReparseArgs),
+    /// Shrink the archive: train a zstd dictionary per site once it has enough captures
+    /// and re-compress its older captures with it, in batches (safe to interrupt, and run
+    /// again to carry on). Prints the bytes before and after.
+    Compact(CompactArgs),
     /// Print a shell completion script (generated from these definitions) to standard
     /// output, e.g. `newsvault completions bash > /etc/bash_completion.d/newsvault`.
     Completions(CompletionsArgs),
@@ -257,6 +261,30 @@ pub struct StoriesArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Only this site (its registrable domain, or any host of it).
+    #[arg(long, value_name = "HOST")]
+    pub site: Option<String>,
+    /// Say which sites would get a dictionary and how many captures would be
+    /// re-compressed; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Captures a site needs before it gets a dictionary.
+    #[arg(long, value_name = "N", default_value_t = crate::compact::DEFAULT_MIN_CAPTURES)]
+    pub min_captures: usize,
+    /// Then give the freed space back to the file system (VACUUM: rewrites the archive,
+    /// needs as much free disk space again, and holds writers off while it runs).
+    #[arg(long)]
+    pub vacuum: bool,
+    /// Stop after re-compressing about this many captures; run again to carry on.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ReparseArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -410,6 +438,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Diff(ref args) => diff(&cli, args).await,
         Command::Export(ref args) => export_archive(&cli, args).await,
         Command::Reparse(ref args) => reparse(&cli, args).await,
+        Command::Compact(ref args) => compact(&cli, args).await,
         Command::Completions(ref args) => completions(args),
         Command::Man(ref args) => man_pages(args),
     };
@@ -1331,6 +1360,108 @@ async fn reparse(cli: &Cli, args: &ReparseArgs) -> Result<ExitCode, AppError> {
             ExitCode::SUCCESS
         },
     )
+}
+
+async fn compact(cli: &Cli, args: &CompactArgs) -> Result<ExitCode, AppError> {
+    let store = open_archive(cli).await?;
+    let mut options = crate::compact::CompactOptions::new(Clock::System.now());
+    options.site = args.site.clone();
+    options.dry_run = args.dry_run;
+    options.min_captures = args.min_captures.max(1);
+    options.vacuum = args.vacuum;
+    options.limit = args.limit;
+    let summary = crate::compact::compact(&store, &options).await?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&summary).unwrap_or_default()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mb = |b: i64| b as f64 / 1_048_576.0;
+    for site in &summary.sites {
+        let _ = writeln!(
+            out,
+            "{:<32} {:>7} captures  {}{}",
+            site.site,
+            site.captures,
+            match (&site.trained, summary.dry_run) {
+                (Some(d), _) => format!(
+                    "dictionary {} trained ({} bytes, {} samples), ",
+                    d.id, d.size, d.samples
+                ),
+                (None, true) if site.would_train => "would train a dictionary, ".to_string(),
+                _ => String::new(),
+            },
+            if summary.dry_run {
+                format!("{} to re-compress", site.recompressed)
+            } else {
+                format!(
+                    "{} re-compressed ({:.1} → {:.1} MiB){}",
+                    site.recompressed,
+                    mb(site.bytes_before as i64),
+                    mb(site.bytes_after as i64),
+                    if site.kept > 0 {
+                        format!(", {} kept (no smaller with it)", site.kept)
+                    } else {
+                        String::new()
+                    }
+                )
+            }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} sites with fewer than {} captures share the dictionary of site {}",
+        summary.small_sites,
+        options.min_captures,
+        crate::store::SHARED_DICTIONARY_SITE
+    );
+    let (b, a) = (&summary.before, &summary.after);
+    if summary.dry_run {
+        let _ = writeln!(
+            out,
+            "dry run: {} captures would be re-compressed; archive {:.1} MiB, captures {:.1} MiB stored for {:.1} MiB raw",
+            summary.recompressed,
+            mb(b.file_bytes),
+            mb(b.capture_bytes_stored),
+            mb(b.capture_bytes_raw)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "captures stored: {:.1} MiB before, {:.1} MiB after ({:.1} MiB raw; dictionaries {:.1} MiB)",
+            mb(b.capture_bytes_stored),
+            mb(a.capture_bytes_stored),
+            mb(a.capture_bytes_raw),
+            mb(a.dictionary_bytes)
+        );
+        let _ = writeln!(
+            out,
+            "archive file: {:.1} MiB before, {:.1} MiB after, {:.1} MiB of it free for reuse{}",
+            mb(b.file_bytes),
+            mb(a.file_bytes),
+            mb(a.free_bytes),
+            if summary.vacuumed {
+                ""
+            } else {
+                " (--vacuum gives it back)"
+            }
+        );
+        if !summary.complete {
+            let _ = writeln!(out, "stopped at --limit: run it again to carry on");
+        }
+        if summary.failures > 0 {
+            let _ = writeln!(
+                out,
+                "{} captures or sites could not be compacted (see the log)",
+                summary.failures
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One record of `extract --json`.

@@ -12,6 +12,7 @@ pub mod backfill;
 pub mod canon;
 pub mod cli;
 pub mod clock;
+pub mod compact;
 pub mod config;
 pub mod discover;
 pub mod export;

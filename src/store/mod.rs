@@ -8,6 +8,7 @@
 //! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
 //! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
 
+mod codec;
 pub mod query;
 mod sqlite;
 pub mod versions;
@@ -21,6 +22,7 @@ use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
 use crate::versions::RevisitRules;
 
+pub use codec::{COMPACT_LEVEL, DEFAULT_DICTIONARY_SIZE};
 pub use query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
@@ -231,6 +233,130 @@ pub struct DayCount {
     pub articles: i64,
 }
 
+/// The site a capture belongs to for its zstd dictionary: the registrable domain of its
+/// URL ("bssnews.net" for "https://www.bssnews.net/bangla/…"), or the host for an address
+/// or a name the public suffix list does not know.
+pub fn site_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| crate::discover::registrable_domain(&u))
+        .unwrap_or_default()
+}
+
+/// The `site` of the dictionary shared by the sites too small for one of their own: a
+/// site's captures are compressed with its own newest dictionary, else with this one.
+pub const SHARED_DICTIONARY_SITE: &str = "*";
+
+/// A trained zstd dictionary, without its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DictionaryInfo {
+    pub id: i64,
+    pub site: String,
+    pub trained_at: DateTime<Utc>,
+    /// Captures it was trained on, and their uncompressed bytes.
+    pub samples: i64,
+    pub sample_bytes: i64,
+    /// Its own size in bytes.
+    pub size: i64,
+    /// Captures compressed with it now.
+    pub captures: i64,
+}
+
+/// A dictionary to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDictionary {
+    pub site: String,
+    pub trained_at: DateTime<Utc>,
+    pub samples: i64,
+    pub sample_bytes: i64,
+    pub bytes: Vec<u8>,
+}
+
+/// A capture's body read for training or re-compression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureBody {
+    pub id: CaptureId,
+    pub article_id: ArticleId,
+    pub url: String,
+    /// The dictionary its stored form uses (`None`: plain zstd).
+    pub dictionary_id: Option<i64>,
+    /// Bytes it takes in `body_zstd` now.
+    pub stored_size: u64,
+    pub body_sha256: String,
+    /// The body; or why it cannot be read, naming the capture.
+    pub body: Result<Vec<u8>, String>,
+}
+
+/// A capture body compressed again, to replace the stored one if that still uses
+/// `previous_dictionary`.
+pub(crate) struct ReplacedBody {
+    id: CaptureId,
+    previous_dictionary: Option<i64>,
+    dictionary_id: i64,
+    bytes: Vec<u8>,
+}
+
+/// A site's dictionary prepared for re-compressing its captures (at the compaction
+/// level). Cheap to clone.
+#[derive(Clone)]
+pub struct SiteEncoder {
+    id: i64,
+    dictionary: Arc<zstd::dict::EncoderDictionary<'static>>,
+}
+
+impl std::fmt::Debug for SiteEncoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SiteEncoder").field("id", &self.id).finish()
+    }
+}
+
+impl SiteEncoder {
+    /// The dictionary's row id.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+/// What one batch of [`Store::recompress`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recompressed {
+    /// Captures now stored with the new dictionary.
+    pub replaced: u64,
+    /// Captures it would not have made smaller, left as they were.
+    pub kept: u64,
+    /// Their stored bytes before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    /// Captures left as they were, each with the reason (a body that does not decompress
+    /// or does not match its SHA-256).
+    pub failures: Vec<String>,
+}
+
+/// The space one table or index takes (from SQLite's dbstat).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ObjectSize {
+    pub name: String,
+    /// Pages it occupies, in bytes.
+    pub bytes: i64,
+    /// Of which data (the rest is page headers and free space inside pages).
+    pub payload: i64,
+}
+
+/// What the archive occupies.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StorageUsage {
+    /// The database file (pages × page size), without its WAL.
+    pub file_bytes: i64,
+    /// Free pages inside it, reused by later writes.
+    pub free_bytes: i64,
+    pub captures: i64,
+    pub capture_bytes_raw: i64,
+    pub capture_bytes_stored: i64,
+    pub dictionary_bytes: i64,
+    /// Per table and index, largest first, when asked for.
+    pub objects: Vec<ObjectSize>,
+}
+
 /// A storage failure. The message names the operation.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -286,6 +412,24 @@ impl StoreError {
 /// half-applied (rusqlite rolls back on drop), so a poisoned lock is safe to reuse.
 fn lock(db: &Mutex<sqlite::Db>) -> std::sync::MutexGuard<'_, sqlite::Db> {
     db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A capture body compressed for storage: with the site's dictionary when `encoder` has
+/// one (its id and the prepared dictionary), else plain zstd.
+fn compress_body(
+    body: &[u8],
+    encoder: Option<(i64, Arc<zstd::dict::EncoderDictionary<'static>>)>,
+) -> Result<sqlite::CompressedBody, StoreError> {
+    Ok(match encoder {
+        Some((id, dictionary)) => sqlite::CompressedBody {
+            bytes: codec::compress_with(body, &dictionary)?,
+            dictionary_id: Some(id),
+        },
+        None => sqlite::CompressedBody {
+            bytes: codec::compress_plain(body, codec::CAPTURE_LEVEL)?,
+            dictionary_id: None,
+        },
+    })
 }
 
 /// The archive. Cheap to clone; clones share one connection.
@@ -461,7 +605,10 @@ impl Store {
         let rules = self.story_rules;
         let revisits = Arc::clone(&self.revisit_rules);
         tokio::task::spawn_blocking(move || {
-            let compressed = sqlite::compress_capture(&article.capture.body)?;
+            let site = site_of(&article.capture.url);
+            let encoder = lock(&db).capture_encoder(&site)?;
+            // Compressed without the connection held: this is the slow part.
+            let compressed = compress_body(&article.capture.body, encoder)?;
             lock(&db).archive(&article, &compressed, &rules, &revisits)
         })
         .await
@@ -600,7 +747,9 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let compressed = match &outcome {
                 RevisitOutcome::Fetched(version) => {
-                    Some(sqlite::compress_capture(&version.capture.body)?)
+                    let site = site_of(&version.capture.url);
+                    let encoder = lock(&db).capture_encoder(&site)?;
+                    Some(compress_body(&version.capture.body, encoder)?)
                 }
                 _ => None,
             };
@@ -608,7 +757,7 @@ impl Store {
                 article,
                 checked_at,
                 &outcome,
-                compressed.as_deref(),
+                compressed.as_ref(),
                 &rules,
                 &revisits,
             )
@@ -621,5 +770,150 @@ impl Store {
     /// An article's versions, oldest first (version 1 is what was first archived).
     pub async fn versions_of(&self, article: ArticleId) -> Result<Vec<ArticleVersion>, StoreError> {
         self.call(move |db| db.versions_of(article)).await
+    }
+
+    /// The trained zstd dictionaries, by site.
+    pub async fn dictionaries(&self) -> Result<Vec<DictionaryInfo>, StoreError> {
+        self.call(|db| db.dictionaries()).await
+    }
+
+    /// Every capture's id, URL's site and dictionary (`None`: plain zstd), by id. Reads
+    /// URLs a page at a time and dictionaries from their index, never the bodies.
+    pub async fn capture_sites(&self) -> Result<Vec<(CaptureId, String, Option<i64>)>, StoreError> {
+        let used = self.call(|db| db.dictionary_use()).await?;
+        let mut sites = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .call(move |db| db.capture_urls_page(after, 1000))
+                .await?;
+            let Some(&(last, _)) = page.last() else {
+                break;
+            };
+            after = last;
+            for (id, url) in page {
+                sites.push((id, site_of(&url), used.get(&id).copied()));
+            }
+        }
+        Ok(sites)
+    }
+
+    /// These captures' bodies, decompressed (each with the reason when it cannot be).
+    pub async fn capture_bodies(
+        &self,
+        ids: Vec<CaptureId>,
+    ) -> Result<Vec<CaptureBody>, StoreError> {
+        self.call(move |db| db.capture_bodies(&ids)).await
+    }
+
+    /// Trains a zstd dictionary of at most `max_size` bytes on sample bodies. CPU work,
+    /// run off the async threads; an error says why zstd could not build one.
+    pub async fn train_dictionary(
+        samples: Vec<Vec<u8>>,
+        max_size: usize,
+    ) -> Result<Vec<u8>, String> {
+        tokio::task::spawn_blocking(move || codec::train(&samples, max_size))
+            .await
+            .map_err(|e| format!("training task failed: {e}"))?
+    }
+
+    /// Stores a trained dictionary; the site's new captures use it from now on.
+    pub async fn add_dictionary(&self, dictionary: NewDictionary) -> Result<i64, StoreError> {
+        self.call(move |db| db.add_dictionary(&dictionary)).await
+    }
+
+    /// Prepares a stored dictionary for [`Store::recompress`] at zstd `level`.
+    pub async fn site_encoder(&self, id: i64, level: i32) -> Result<SiteEncoder, StoreError> {
+        let bytes = self
+            .call(move |db| db.dictionary_bytes(id))
+            .await?
+            .ok_or_else(|| StoreError::Other(format!("zstd dictionary {id} is missing")))?;
+        tokio::task::spawn_blocking(move || SiteEncoder {
+            id,
+            dictionary: Arc::new(zstd::dict::EncoderDictionary::copy(&bytes, level)),
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("dictionary task failed: {e}")))
+    }
+
+    /// Compresses these captures again with `encoder`'s dictionary and replaces their
+    /// bodies in one transaction, where that makes them smaller. Each body is checked against its SHA-256 before it is
+    /// replaced, and a capture another process re-compressed meanwhile is left alone; the
+    /// connection is not held while compressing. Killed at any point, every capture is in
+    /// its old form or its new one.
+    pub async fn recompress(
+        &self,
+        ids: Vec<CaptureId>,
+        encoder: &SiteEncoder,
+    ) -> Result<Recompressed, StoreError> {
+        let bodies = self.capture_bodies(ids).await?;
+        let encoder = encoder.clone();
+        let (outcome, batch) = tokio::task::spawn_blocking(move || {
+            let mut outcome = Recompressed::default();
+            let mut batch = Vec::new();
+            for capture in bodies {
+                if capture.dictionary_id == Some(encoder.id) {
+                    continue;
+                }
+                let body = match capture.body {
+                    Ok(body) if crate::canon::body_hash(&body) == capture.body_sha256 => body,
+                    Ok(_) => {
+                        outcome.failures.push(format!(
+                            "capture {} of article {} ({}): its body does not match its SHA-256",
+                            capture.id, capture.article_id, capture.url
+                        ));
+                        continue;
+                    }
+                    Err(reason) => {
+                        outcome.failures.push(reason);
+                        continue;
+                    }
+                };
+                let bytes = codec::compress_with(&body, &encoder.dictionary)?;
+                // A dictionary trained on few or unusual pages can do worse than the
+                // capture's present form; it keeps that form (and is tried again by the
+                // next run, with the next dictionary).
+                if bytes.len() as u64 >= capture.stored_size {
+                    outcome.kept += 1;
+                    continue;
+                }
+                outcome.bytes_before += capture.stored_size;
+                outcome.bytes_after += bytes.len() as u64;
+                batch.push(ReplacedBody {
+                    id: capture.id,
+                    previous_dictionary: capture.dictionary_id,
+                    dictionary_id: encoder.id,
+                    bytes,
+                });
+            }
+            Ok::<_, StoreError>((outcome, batch))
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("compression task failed: {e}")))??;
+        let mut outcome = outcome;
+        if !batch.is_empty() {
+            let replaced = self
+                .call(move |db| db.replace_capture_bodies(&batch))
+                .await?;
+            outcome.replaced = replaced as u64;
+        }
+        Ok(outcome)
+    }
+
+    /// Deletes dictionaries no capture uses any more (a site's newest is kept).
+    pub async fn drop_unused_dictionaries(&self) -> Result<usize, StoreError> {
+        self.call(|db| db.drop_unused_dictionaries()).await
+    }
+
+    /// What the archive occupies; with `by_object`, per table and index (reads every
+    /// page, so for measurements rather than routine use).
+    pub async fn storage_usage(&self, by_object: bool) -> Result<StorageUsage, StoreError> {
+        self.call(move |db| db.storage_usage(by_object)).await
+    }
+
+    /// Gives the archive's free pages back to the file system (VACUUM, or
+    /// `incremental_vacuum` where the archive allows it). Holds the write lock throughout.
+    pub async fn reclaim_space(&self) -> Result<(), StoreError> {
+        self.call(|db| db.reclaim_space()).await
     }
 }

@@ -3,11 +3,14 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
+use super::codec::{self, DictionaryCache, StoredDictionary};
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
@@ -15,9 +18,10 @@ use super::query::{
 };
 use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited};
 use super::{
-    Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
-    PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
-    StoryId,
+    Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
+    MAX_ITEM_ATTEMPTS, NewArticle, NewDictionary, ObjectSize, PollOutcome, PollRecord,
+    ReplacedBody, SHARED_DICTIONARY_SITE, SourceId, SourceSpec, SourceState, SourceStats, Stats,
+    StorageUsage, StoreError, StoryId,
 };
 use crate::clock::{from_db_time, to_db_time};
 use crate::config::SourceKind;
@@ -32,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_adaptive_polling.sql"),
     include_str!("migrations/0004_stories.sql"),
     include_str!("migrations/0005_versions.sql"),
+    include_str!("migrations/0006_zstd_dictionaries.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -41,14 +46,13 @@ const VERSIONS_SCHEMA: i64 = 5;
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-/// zstd level for raw captures: a good ratio at a cost well below the network's.
-const CAPTURE_ZSTD_LEVEL: i32 = 9;
-
 /// How long a statement waits for another process's lock before failing.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) struct Db {
     conn: Connection,
+    /// Prepared zstd dictionaries (see [`codec`]).
+    dictionaries: DictionaryCache,
 }
 
 fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -155,7 +159,10 @@ impl Db {
             .map_err(|e| open_error(format!("cannot enable WAL: {e}")))?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| open_error(e.to_string()))?;
-        let mut db = Db { conn };
+        let mut db = Db {
+            conn,
+            dictionaries: DictionaryCache::default(),
+        };
         db.migrate().map_err(|e| open_error(e.to_string()))?;
         Ok(db)
     }
@@ -487,12 +494,13 @@ impl Db {
         tx.commit().map_err(sql("commit link"))
     }
 
-    /// `compressed` is the capture body from [`compress_capture`], made by the caller
-    /// before it takes the connection, since compression is the slow part.
+    /// `compressed` is the capture body, compressed by the caller (with the dictionary
+    /// [`Db::capture_encoder`] gave, or none) before it takes the connection, since
+    /// compression is the slow part.
     pub(super) fn archive(
         &mut self,
         a: &NewArticle,
-        compressed: &[u8],
+        compressed: &CompressedBody,
         rules: &StoryRules,
         revisits: &RevisitRules,
     ) -> Result<Archived, StoreError> {
@@ -799,22 +807,20 @@ fn capture_info_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<CaptureInfo> {
     })
 }
 
-/// A capture row (CAPTURE_COLUMNS then body_zstd), decompressed.
-fn capture_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Capture> {
-    let info = capture_info_row(row)?;
-    let compressed: Vec<u8> = row.get(10)?;
-    let body = zstd::decode_all(compressed.as_slice()).map_err(|e| {
-        rusqlite::Error::FromSqlConversionFailure(
-            10,
-            rusqlite::types::Type::Blob,
-            format!(
-                "capture {} of article {} does not decompress: {e}",
-                info.id, info.article_id
-            )
-            .into(),
-        )
-    })?;
-    Ok(Capture { info, body })
+/// A capture row as stored (CAPTURE_COLUMNS then body_zstd and dictionary_id), before
+/// decompression, which may need the dictionary from another table.
+struct StoredCapture {
+    info: CaptureInfo,
+    compressed: Vec<u8>,
+    dictionary_id: Option<i64>,
+}
+
+fn stored_capture_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredCapture> {
+    Ok(StoredCapture {
+        info: capture_info_row(row)?,
+        compressed: row.get(10)?,
+        dictionary_id: row.get(11)?,
+    })
 }
 
 /// The filter's values, in the archive's time format, for ARTICLE_FILTER's parameters.
@@ -1008,26 +1014,32 @@ impl Db {
             .map_err(sql("list captures"))
     }
 
-    pub(super) fn latest_capture(&self, article: ArticleId) -> Result<Option<Capture>, StoreError> {
+    pub(super) fn latest_capture(
+        &mut self,
+        article: ArticleId,
+    ) -> Result<Option<Capture>, StoreError> {
         self.conn
             .prepare_cached(&format!(
-                "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
                  WHERE c.article_id = ?1 ORDER BY c.fetched_at DESC, c.id DESC LIMIT 1"
             ))
-            .and_then(|mut stmt| stmt.query_row([article], capture_row).optional())
-            .map_err(sql("read capture"))
+            .and_then(|mut stmt| stmt.query_row([article], stored_capture_row).optional())
+            .map_err(sql("read capture"))?
+            .map(|stored| self.decompress_capture(stored))
+            .transpose()
     }
 
     pub(super) fn captures_page(
-        &self,
+        &mut self,
         filter: &ArticleFilter,
         after: CaptureId,
         limit: u32,
     ) -> Result<Vec<Capture>, StoreError> {
         let f = FilterValues::new(filter);
-        self.conn
+        let stored: Vec<StoredCapture> = self
+            .conn
             .prepare_cached(&format!(
-                "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
                  JOIN articles a ON a.id = c.article_id
                  WHERE c.id > :after AND {ARTICLE_FILTER}
                  ORDER BY c.id LIMIT :limit"
@@ -1042,11 +1054,15 @@ impl Db {
                         ":lang": f.lang,
                         ":limit": limit,
                     },
-                    capture_row,
+                    stored_capture_row,
                 )?
                 .collect()
             })
-            .map_err(sql("read captures"))
+            .map_err(sql("read captures"))?;
+        stored
+            .into_iter()
+            .map(|c| self.decompress_capture(c))
+            .collect()
     }
 
     pub(super) fn update_extracted(
@@ -1210,10 +1226,10 @@ fn apply_extracted(
     })
 }
 
-/// Compresses a raw capture body for the `body_zstd` column.
-pub(super) fn compress_capture(body: &[u8]) -> Result<Vec<u8>, StoreError> {
-    zstd::bulk::compress(body, CAPTURE_ZSTD_LEVEL)
-        .map_err(|e| StoreError::Other(format!("compress capture: {e}")))
+/// A capture body for the `body_zstd` column, and the dictionary it was compressed with.
+pub(super) struct CompressedBody {
+    pub bytes: Vec<u8>,
+    pub dictionary_id: Option<i64>,
 }
 
 /// The article any of `urls` already leads to.
@@ -1808,14 +1824,36 @@ fn insert_capture(
     tx: &Connection,
     article_id: ArticleId,
     c: &super::NewCapture,
-    compressed: &[u8],
+    compressed: &CompressedBody,
 ) -> Result<CaptureId, StoreError> {
     let headers = serde_json::to_string(&c.headers)
         .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
+    // A dictionary deleted since it was chosen (`compact` retrained the site meanwhile,
+    // in another process): the body is compressed again without.
+    let dictionary_exists = match compressed.dictionary_id {
+        Some(dictionary) => tx
+            .query_row(
+                "SELECT 1 FROM zstd_dictionaries WHERE id = ?1",
+                [dictionary],
+                |_| Ok(()),
+            )
+            .optional()
+            .map_err(sql("look up dictionary"))?
+            .is_some(),
+        None => true,
+    };
+    let plain;
+    let (body_zstd, dictionary_id) = if dictionary_exists {
+        (compressed.bytes.as_slice(), compressed.dictionary_id)
+    } else {
+        plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
+        (plain.as_slice(), None)
+    };
     tx.execute(
         "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
-             content_type, charset, charset_source, body_size, body_sha256, body_zstd)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             content_type, charset, charset_source, body_size, body_sha256, body_zstd,
+             dictionary_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         params![
             article_id,
             c.fetch_id,
@@ -1828,7 +1866,8 @@ fn insert_capture(
             c.charset_source,
             c.body.len() as i64,
             c.body_sha256,
-            compressed,
+            body_zstd,
+            dictionary_id,
         ],
     )
     .map_err(sql("insert capture"))?;
@@ -1961,7 +2000,7 @@ impl Db {
         id: ArticleId,
         checked_at: DateTime<Utc>,
         outcome: &RevisitOutcome,
-        compressed: Option<&[u8]>,
+        compressed: Option<&CompressedBody>,
         rules: &StoryRules,
         revisits: &RevisitRules,
     ) -> Result<Revisited, StoreError> {
@@ -2018,9 +2057,19 @@ impl Db {
                 Revisited::Unchanged
             }
             RevisitOutcome::Fetched(version) => {
+                let plain;
                 let compressed = match compressed {
                     Some(c) => c,
-                    None => &compress_capture(&version.capture.body)?,
+                    None => {
+                        plain = CompressedBody {
+                            bytes: codec::compress_plain(
+                                &version.capture.body,
+                                codec::CAPTURE_LEVEL,
+                            )?,
+                            dictionary_id: None,
+                        };
+                        &plain
+                    }
                 };
                 let capture_id = insert_capture(&tx, id, &version.capture, compressed)?;
                 let f = &version.fields;
@@ -2087,5 +2136,332 @@ impl Db {
                 .collect()
             })
             .map_err(sql("list versions"))
+    }
+}
+
+// ------------------------------------------------------------------ zstd dictionaries
+
+impl Db {
+    /// The prepared dictionary new captures of `site` are compressed with (the site's
+    /// newest, else the newest shared one), or `None` for plain zstd. One indexed lookup per call; the dictionary is
+    /// parsed only when the cache does not have it.
+    pub(super) fn capture_encoder(
+        &mut self,
+        site: &str,
+    ) -> Result<Option<(i64, Arc<EncoderDictionary<'static>>)>, StoreError> {
+        let newest: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT max(id) FROM zstd_dictionaries")
+            .and_then(|mut s| s.query_row([], |r| r.get(0)))
+            .map_err(sql("read newest dictionary"))?;
+        self.dictionaries.observe_newest(newest);
+        if let Some(cached) = self.dictionaries.encoder(site) {
+            return Ok(cached);
+        }
+        let stored = self
+            .conn
+            .prepare_cached(
+                "SELECT id, dictionary FROM zstd_dictionaries WHERE site IN (?1, ?2)
+                 ORDER BY site = ?1 DESC, id DESC LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row([site, SHARED_DICTIONARY_SITE], |r| {
+                    Ok(StoredDictionary {
+                        id: r.get(0)?,
+                        bytes: r.get(1)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(sql("read site dictionary"))?;
+        Ok(self.dictionaries.put_encoder(site, stored.as_ref()))
+    }
+
+    pub(super) fn dictionary_bytes(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT dictionary FROM zstd_dictionaries WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(sql("read dictionary"))
+    }
+
+    fn decoder(&mut self, id: i64) -> Result<Option<Arc<DecoderDictionary<'static>>>, StoreError> {
+        if let Some(cached) = self.dictionaries.decoder(id) {
+            return Ok(Some(cached));
+        }
+        Ok(self
+            .dictionary_bytes(id)?
+            .map(|bytes| self.dictionaries.put_decoder(id, &bytes)))
+    }
+
+    /// Decompresses a capture's body, naming the capture, its article and URL when that
+    /// fails (a damaged body, or a dictionary missing or not the one it was made with).
+    fn decompress_body(
+        &mut self,
+        info: &CaptureInfo,
+        compressed: &[u8],
+        dictionary_id: Option<i64>,
+    ) -> Result<Vec<u8>, String> {
+        let what = || {
+            format!(
+                "capture {} of article {} ({})",
+                info.id, info.article_id, info.url
+            )
+        };
+        let decoder = match dictionary_id {
+            None => None,
+            Some(d) => match self.decoder(d) {
+                Ok(Some(decoder)) => Some(decoder),
+                Ok(None) => {
+                    return Err(format!(
+                        "{}: its zstd dictionary {d} is missing from zstd_dictionaries",
+                        what()
+                    ));
+                }
+                Err(e) => return Err(format!("{}: {e}", what())),
+            },
+        };
+        let size = usize::try_from(info.body_size).unwrap_or(usize::MAX);
+        codec::decompress(compressed, size, decoder.as_deref()).map_err(|e| {
+            format!(
+                "{} does not decompress{}: {e}",
+                what(),
+                dictionary_id
+                    .map(|d| format!(" with zstd dictionary {d}"))
+                    .unwrap_or_default()
+            )
+        })
+    }
+
+    fn decompress_capture(&mut self, stored: StoredCapture) -> Result<Capture, StoreError> {
+        let body = self
+            .decompress_body(&stored.info, &stored.compressed, stored.dictionary_id)
+            .map_err(StoreError::Other)?;
+        Ok(Capture {
+            info: stored.info,
+            body,
+        })
+    }
+
+    /// The next at most `limit` captures after `after`, by id, with their URLs.
+    pub(super) fn capture_urls_page(
+        &self,
+        after: CaptureId,
+        limit: u32,
+    ) -> Result<Vec<(CaptureId, String)>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT id, url FROM captures WHERE id > ?1 ORDER BY id LIMIT ?2")
+            .and_then(|mut s| {
+                s.query_map(params![after, limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sql("list capture urls"))
+    }
+
+    /// Which dictionary each capture compressed with one uses (read from the index, not
+    /// the rows, which would mean reading every body).
+    pub(super) fn dictionary_use(&self) -> Result<HashMap<CaptureId, i64>, StoreError> {
+        self.conn
+            .prepare(
+                "SELECT id, dictionary_id FROM captures INDEXED BY captures_dictionary_id
+                 WHERE dictionary_id IS NOT NULL",
+            )
+            .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+            .map_err(sql("read dictionary use"))
+    }
+
+    pub(super) fn dictionaries(&self) -> Result<Vec<DictionaryInfo>, StoreError> {
+        self.conn
+            .prepare(
+                "SELECT d.id, d.site, d.trained_at, d.samples, d.sample_bytes, d.size,
+                     (SELECT count(*) FROM captures c WHERE c.dictionary_id = d.id)
+                 FROM zstd_dictionaries d ORDER BY d.site, d.id",
+            )
+            .and_then(|mut s| {
+                s.query_map([], |r| {
+                    Ok(DictionaryInfo {
+                        id: r.get(0)?,
+                        site: r.get(1)?,
+                        trained_at: required_time(r, 2)?,
+                        samples: r.get(3)?,
+                        sample_bytes: r.get(4)?,
+                        size: r.get(5)?,
+                        captures: r.get(6)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql("list dictionaries"))
+    }
+
+    /// The bodies of these captures, decompressed; a capture that does not decompress is
+    /// returned with the reason, so one damaged row does not stop the others.
+    pub(super) fn capture_bodies(
+        &mut self,
+        ids: &[CaptureId],
+    ) -> Result<Vec<CaptureBody>, StoreError> {
+        let mut stored = Vec::with_capacity(ids.len());
+        {
+            let mut read = self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
+                     WHERE c.id = ?1"
+                ))
+                .map_err(sql("read capture"))?;
+            for id in ids {
+                if let Some(row) = read
+                    .query_row([id], stored_capture_row)
+                    .optional()
+                    .map_err(sql("read capture"))?
+                {
+                    stored.push(row);
+                }
+            }
+        }
+        Ok(stored
+            .into_iter()
+            .map(|c| {
+                let body = self.decompress_body(&c.info, &c.compressed, c.dictionary_id);
+                CaptureBody {
+                    id: c.info.id,
+                    article_id: c.info.article_id,
+                    url: c.info.url,
+                    dictionary_id: c.dictionary_id,
+                    stored_size: c.compressed.len() as u64,
+                    body_sha256: c.info.body_sha256,
+                    body,
+                }
+            })
+            .collect())
+    }
+
+    pub(super) fn add_dictionary(&self, d: &NewDictionary) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO zstd_dictionaries (site, trained_at, samples, sample_bytes, size,
+                     dictionary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    d.site,
+                    time(d.trained_at),
+                    d.samples,
+                    d.sample_bytes,
+                    d.bytes.len() as i64,
+                    d.bytes
+                ],
+            )
+            .map_err(sql("record dictionary"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Replaces capture bodies in one transaction. Each row is replaced only if it still
+    /// uses the dictionary it was read with, so a concurrent compaction cannot be undone;
+    /// returns how many were replaced.
+    pub(super) fn replace_capture_bodies(
+        &mut self,
+        batch: &[ReplacedBody],
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin re-compression"))?;
+        let mut replaced = 0;
+        {
+            let mut update = tx
+                .prepare_cached(
+                    "UPDATE captures SET body_zstd = ?2, dictionary_id = ?3
+                     WHERE id = ?1 AND dictionary_id IS ?4",
+                )
+                .map_err(sql("replace capture body"))?;
+            for r in batch {
+                replaced += update
+                    .execute(params![
+                        r.id,
+                        r.bytes,
+                        r.dictionary_id,
+                        r.previous_dictionary
+                    ])
+                    .map_err(sql("replace capture body"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit re-compression"))?;
+        Ok(replaced)
+    }
+
+    /// Deletes the dictionaries no capture uses that are not their site's newest; returns
+    /// how many.
+    pub(super) fn drop_unused_dictionaries(&self) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "DELETE FROM zstd_dictionaries AS d
+                 WHERE d.id < (SELECT max(n.id) FROM zstd_dictionaries n WHERE n.site = d.site)
+                     AND NOT EXISTS (SELECT 1 FROM captures c WHERE c.dictionary_id = d.id)",
+                [],
+            )
+            .map_err(sql("delete unused dictionaries"))
+    }
+
+    /// What the archive occupies. `by_object` reads every page (the dbstat table), so it
+    /// is only for measurements.
+    pub(super) fn storage_usage(&self, by_object: bool) -> Result<StorageUsage, StoreError> {
+        let value = |query: &str| -> Result<i64, StoreError> {
+            self.conn
+                .query_row(query, [], |r| r.get::<_, Option<i64>>(0))
+                .map(Option::unwrap_or_default)
+                .map_err(sql("measure storage"))
+        };
+        let objects = if by_object {
+            self.conn
+                .prepare(
+                    "SELECT name, sum(pgsize), sum(payload) FROM dbstat
+                     GROUP BY name ORDER BY sum(pgsize) DESC, name",
+                )
+                .and_then(|mut s| {
+                    s.query_map([], |r| {
+                        Ok(ObjectSize {
+                            name: r.get(0)?,
+                            bytes: r.get(1)?,
+                            payload: r.get(2)?,
+                        })
+                    })?
+                    .collect()
+                })
+                .map_err(sql("measure storage by table"))?
+        } else {
+            Vec::new()
+        };
+        Ok(StorageUsage {
+            file_bytes: value(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            )?,
+            free_bytes: value(
+                "SELECT freelist_count * page_size FROM pragma_freelist_count(), pragma_page_size()",
+            )?,
+            captures: value("SELECT count(*) FROM captures")?,
+            capture_bytes_raw: value("SELECT sum(body_size) FROM captures")?,
+            capture_bytes_stored: value("SELECT sum(length(body_zstd)) FROM captures")?,
+            dictionary_bytes: value("SELECT sum(size) FROM zstd_dictionaries")?,
+            objects,
+        })
+    }
+
+    /// Gives free pages back to the file system: `incremental_vacuum` where the archive
+    /// was created with incremental auto-vacuum, else a full VACUUM (which rewrites the
+    /// file and needs as much free disk space again).
+    pub(super) fn reclaim_space(&self) -> Result<(), StoreError> {
+        let auto_vacuum: i64 = self
+            .conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .map_err(sql("read auto_vacuum"))?;
+        if auto_vacuum == 2 {
+            self.conn
+                .execute_batch("PRAGMA incremental_vacuum")
+                .map_err(sql("incremental vacuum"))?;
+        } else {
+            self.conn.execute_batch("VACUUM").map_err(sql("vacuum"))?;
+        }
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .map_err(sql("checkpoint"))
     }
 }

@@ -5,9 +5,13 @@
 //! re-extracted fields) and never a connection or a statement, so a second backend can be
 //! added behind [`Store`] without touching anything above it.
 //!
-//! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
-//! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
+//! Two backends sit behind it, chosen by what `[archive] database` names: a path is a
+//! SQLite file, reached through rusqlite on the blocking thread pool (one connection, one
+//! writer, WAL so that readers such as sqlite3 and Datasette never block the daemon); a
+//! `postgres://` or `postgresql://` URL is a PostgreSQL database, reached through a pool
+//! of tokio-postgres connections, which several crawler nodes may share.
 
+mod postgres;
 pub mod query;
 mod sqlite;
 
@@ -19,6 +23,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
 
+pub use postgres::{PG_SCHEMA_VERSION, is_url as is_postgres_url};
 pub use query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
@@ -243,6 +248,20 @@ pub enum StoreError {
         // Boxed so that the path does not make every StoreError larger.
         source: Box<rusqlite::Error>,
     },
+    /// A statement failed on the PostgreSQL database at `location` (the URL without its
+    /// password): the server unreachable or restarting, a constraint, a permission.
+    #[error("archive {location}: {operation}: {message}")]
+    Postgres {
+        location: String,
+        operation: &'static str,
+        message: String,
+    },
+    /// The operation exists on SQLite archives only, for now.
+    #[error("archive {location}: {operation} is not available on PostgreSQL yet")]
+    NotOnPostgres {
+        location: String,
+        operation: &'static str,
+    },
     /// A full-text query the index cannot parse: the user's to fix, not the archive's.
     #[error("invalid search query {query:?}: {message}")]
     BadQuery { query: String, message: String },
@@ -280,10 +299,20 @@ fn lock(db: &Mutex<sqlite::Db>) -> std::sync::MutexGuard<'_, sqlite::Db> {
     db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The archive. Cheap to clone; clones share one connection.
+/// Where the archive lives.
+#[derive(Clone)]
+enum Backend {
+    /// One connection, shared by the clones, used on the blocking thread pool.
+    Sqlite(Arc<Mutex<sqlite::Db>>),
+    /// A connection pool, shared by the clones.
+    Postgres(Arc<postgres::Db>),
+}
+
+/// The archive. Cheap to clone; clones share one connection (SQLite) or one pool
+/// (PostgreSQL).
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Mutex<sqlite::Db>>,
+    backend: Backend,
     path: PathBuf,
     /// When an archived article joins another's story.
     story_rules: StoryRules,
@@ -291,19 +320,29 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("location", &self.location())
+            .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) the archive at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the archive `path` names and brings its schema up to
+    /// date: a `postgres://` or `postgresql://` URL is a PostgreSQL database (which must
+    /// exist), anything else the path of a SQLite file.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let owned = path.to_path_buf();
-        let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&owned))
-            .await
-            .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+        let backend = match path.to_str().filter(|p| postgres::is_url(p)) {
+            Some(url) => Backend::Postgres(Arc::new(postgres::Db::open(url).await?)),
+            None => {
+                let owned = path.to_path_buf();
+                let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&owned))
+                    .await
+                    .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+                Backend::Sqlite(Arc::new(Mutex::new(db)))
+            }
+        };
         Ok(Store {
-            db: Arc::new(Mutex::new(db)),
+            backend,
             path: path.to_path_buf(),
             story_rules: StoryRules::default(),
         })
@@ -321,18 +360,28 @@ impl Store {
         self.story_rules
     }
 
-    /// Where the archive lives.
+    /// What the archive was opened as: the SQLite file's path, or the PostgreSQL URL as
+    /// given (see [`Store::location`] for messages).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the connection, off the async threads.
-    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Where the archive lives, for messages: the SQLite file's path, or the PostgreSQL
+    /// URL without its password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(_) => self.path.display().to_string(),
+            Backend::Postgres(db) => db.location().to_string(),
+        }
+    }
+
+    /// Runs `f` on the SQLite connection, off the async threads.
+    async fn call<T, F>(&self, db: &Arc<Mutex<sqlite::Db>>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut sqlite::Db) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
+        let db = Arc::clone(db);
         tokio::task::spawn_blocking(move || f(&mut lock(&db)))
             .await
             .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
@@ -347,22 +396,34 @@ impl Store {
         specs: Vec<SourceSpec>,
         now: DateTime<Utc>,
     ) -> Result<Vec<SourceState>, StoreError> {
-        self.call(move |db| db.sync_sources(&specs, now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.sync_sources(&specs, now)).await,
+            Backend::Postgres(db) => db.sync_sources(&specs, now).await,
+        }
     }
 
     /// All sources, enabled or not, by name.
     pub async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
-        self.call(|db| db.sources()).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.sources()).await,
+            Backend::Postgres(db) => db.sources().await,
+        }
     }
 
     /// Enabled sources whose next poll time has come.
     pub async fn due_sources(&self, now: DateTime<Utc>) -> Result<Vec<SourceState>, StoreError> {
-        self.call(move |db| db.due_sources(now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.due_sources(now)).await,
+            Backend::Postgres(db) => db.due_sources(now).await,
+        }
     }
 
     /// The earliest next poll time of any enabled source.
     pub async fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call(|db| db.next_poll_at()).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.next_poll_at()).await,
+            Backend::Postgres(db) => db.next_poll_at().await,
+        }
     }
 
     /// Sets when a source is polled next, without recording a poll.
@@ -371,12 +432,21 @@ impl Store {
         source_id: SourceId,
         at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.set_next_poll(source_id, at)).await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.set_next_poll(source_id, at))
+                    .await
+            }
+            Backend::Postgres(db) => db.set_next_poll(source_id, at).await,
+        }
     }
 
     /// Writes back how a poll ended and when the source is due next.
     pub async fn finish_poll(&self, record: PollRecord) -> Result<(), StoreError> {
-        self.call(move |db| db.finish_poll(&record)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.finish_poll(&record)).await,
+            Backend::Postgres(db) => db.finish_poll(&record).await,
+        }
     }
 
     /// Records the kind detected for a source without a configured one; it stands until
@@ -387,13 +457,21 @@ impl Store {
         kind: SourceKind,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.record_detected_kind(source_id, kind, at))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.record_detected_kind(source_id, kind, at))
+                    .await
+            }
+            Backend::Postgres(db) => db.record_detected_kind(source_id, kind, at).await,
+        }
     }
 
     /// Appends to the request log.
     pub async fn record_fetch(&self, record: FetchRecord) -> Result<FetchId, StoreError> {
-        self.call(move |db| db.record_fetch(&record)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.record_fetch(&record)).await,
+            Backend::Postgres(db) => db.record_fetch(&record).await,
+        }
     }
 
     /// What is known of a feed item, by its key for this source and by its URLs.
@@ -403,8 +481,13 @@ impl Store {
         item_key: String,
         urls: Vec<String>,
     ) -> Result<ItemStatus, StoreError> {
-        self.call(move |db| db.item_status(source_id, &item_key, &urls))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.item_status(source_id, &item_key, &urls))
+                    .await
+            }
+            Backend::Postgres(db) => db.item_status(source_id, &item_key, &urls).await,
+        }
     }
 
     /// Records that a feed item (and its URLs) lead to an article already archived.
@@ -416,8 +499,18 @@ impl Store {
         article_id: ArticleId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.link_item(source_id, &item_key, &urls, article_id, now))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.link_item(source_id, &item_key, &urls, article_id, now)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.link_item(source_id, &item_key, &urls, article_id, now)
+                    .await
+            }
+        }
     }
 
     /// Records that a feed item's page could not be archived; returns how many times
@@ -429,8 +522,18 @@ impl Store {
         error: String,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.call(move |db| db.record_item_failure(source_id, &item_key, &error, now))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.record_item_failure(source_id, &item_key, &error, now)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.record_item_failure(source_id, &item_key, &error, now)
+                    .await
+            }
+        }
     }
 
     /// Stores an article with its capture, URLs and feed item in one transaction, or
@@ -439,36 +542,63 @@ impl Store {
     /// [`StoryRules`]) or starts its own, in the same transaction, so two articles archived
     /// at once cannot split a story.
     pub async fn archive(&self, article: NewArticle) -> Result<Archived, StoreError> {
-        let db = Arc::clone(&self.db);
         let rules = self.story_rules;
-        tokio::task::spawn_blocking(move || {
-            let compressed = sqlite::compress_capture(&article.capture.body)?;
-            lock(&db).archive(&article, &compressed, &rules)
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
-        .map_err(|e| e.in_archive(&self.path))
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let db = Arc::clone(db);
+                tokio::task::spawn_blocking(move || {
+                    let compressed = sqlite::compress_capture(&article.capture.body)?;
+                    lock(&db).archive(&article, &compressed, &rules)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+                .map_err(|e| e.in_archive(&self.path))
+            }
+            Backend::Postgres(db) => {
+                // Compression is the slow part: off the async threads, before a
+                // connection is taken.
+                let (article, compressed) = tokio::task::spawn_blocking(move || {
+                    let compressed = sqlite::compress_capture(&article.capture.body);
+                    (article, compressed)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("compression task failed: {e}")))?;
+                db.archive(&article, &compressed?, &rules).await
+            }
+        }
     }
 
     /// Counts for `stats`; per-day counts are for the days up to `now`.
     pub async fn stats(&self, now: DateTime<Utc>) -> Result<Stats, StoreError> {
-        self.call(move |db| db.stats(now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.stats(now)).await,
+            Backend::Postgres(db) => db.stats(now).await,
+        }
     }
 
     /// Full-text search, best matches first. A query the index cannot parse is
     /// [`StoreError::BadQuery`].
     pub async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
-        self.call(move |db| db.search(&request)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.search(&request)).await,
+            Backend::Postgres(db) => db.search(&request).await,
+        }
     }
 
     /// The article an id or URL names, if archived.
     pub async fn find_article(&self, key: ArticleKey) -> Result<Option<ArticleId>, StoreError> {
-        self.call(move |db| db.find_article(&key)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.find_article(&key)).await,
+            Backend::Postgres(db) => db.find_article(&key).await,
+        }
     }
 
     /// One article with its source name and URLs.
     pub async fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
-        self.call(move |db| db.article(id)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.article(id)).await,
+            Backend::Postgres(db) => db.article(id).await,
+        }
     }
 
     /// The next at most `limit` articles matching `filter` with ids above `after`, by id:
@@ -479,18 +609,29 @@ impl Store {
         after: ArticleId,
         limit: u32,
     ) -> Result<Vec<ArticleRecord>, StoreError> {
-        self.call(move |db| db.articles_page(&filter, after, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.articles_page(&filter, after, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.articles_page(&filter, after, limit).await,
+        }
     }
 
     /// An article's captures, oldest first, without their bodies.
     pub async fn captures_of(&self, article: ArticleId) -> Result<Vec<CaptureInfo>, StoreError> {
-        self.call(move |db| db.captures_of(article)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.captures_of(article)).await,
+            Backend::Postgres(db) => db.captures_of(article).await,
+        }
     }
 
     /// An article's most recent capture with its body decompressed.
     pub async fn latest_capture(&self, article: ArticleId) -> Result<Option<Capture>, StoreError> {
-        self.call(move |db| db.latest_capture(article)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.latest_capture(article)).await,
+            Backend::Postgres(db) => db.latest_capture(article).await,
+        }
     }
 
     /// The next at most `limit` captures (with bodies) of articles matching `filter`, with
@@ -501,8 +642,13 @@ impl Store {
         after: CaptureId,
         limit: u32,
     ) -> Result<Vec<Capture>, StoreError> {
-        self.call(move |db| db.captures_page(&filter, after, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.captures_page(&filter, after, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.captures_page(&filter, after, limit).await,
+        }
     }
 
     /// Writes re-extracted fields to an article where they differ from the stored ones
@@ -515,8 +661,16 @@ impl Store {
         fields: ExtractedFields,
     ) -> Result<Reextracted, StoreError> {
         let rules = self.story_rules;
-        self.call(move |db| db.update_extracted(id, &fields, &rules))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.update_extracted(id, &fields, &rules))
+                    .await
+            }
+            Backend::Postgres(db) => Err(StoreError::NotOnPostgres {
+                location: db.location().to_string(),
+                operation: "re-extraction (update_extracted)",
+            }),
+        }
     }
 
     /// The archived articles whose texts are near-duplicates of `fingerprint` by the
@@ -528,13 +682,23 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<NearDuplicate>, StoreError> {
         let rules = self.story_rules;
-        self.call(move |db| db.near_duplicates(&fingerprint, &rules, None, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.near_duplicates(&fingerprint, &rules, None, limit)
+                })
+                .await
+            }
+            Backend::Postgres(db) => db.near_duplicates(&fingerprint, &rules, limit).await,
+        }
     }
 
     /// Stories with their sources, most recently joined first.
     pub async fn stories(&self, filter: StoryFilter) -> Result<Vec<StorySummary>, StoreError> {
-        self.call(move |db| db.stories(&filter)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.stories(&filter)).await,
+            Backend::Postgres(db) => db.stories(&filter).await,
+        }
     }
 
     /// The story an article belongs to, with at most `limit` of its articles (oldest
@@ -544,6 +708,9 @@ impl Store {
         article: ArticleId,
         limit: u32,
     ) -> Result<Option<StoryDetail>, StoreError> {
-        self.call(move |db| db.story_of(article, limit)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.story_of(article, limit)).await,
+            Backend::Postgres(db) => db.story_of(article, limit).await,
+        }
     }
 }

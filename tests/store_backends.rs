@@ -15,8 +15,9 @@ use newsvault::clock::Clock;
 use newsvault::config::{Config, SourceKind};
 use newsvault::shutdown::Shutdown;
 use newsvault::store::{
-    Archived, ArticleFilter, ArticleKey, FetchRecord, ItemStatus, NewArticle, NewCapture,
-    PollOutcome, PollRecord, SearchRequest, SourceSpec, Store, StoryFilter,
+    Archived, ArticleFilter, ArticleKey, ExtractedFields, FetchRecord, ItemStatus, NewArticle,
+    NewCapture, PollOutcome, PollRecord, Reextracted, SearchRequest, SourceSpec, Store,
+    StoryFilter,
 };
 use newsvault::stories;
 
@@ -63,6 +64,7 @@ on_both_backends!(
     search_finds_bengali_and_english_words_with_filters,
     near_duplicates_share_a_story,
     pages_of_articles_and_captures_cover_the_selection,
+    re_extraction_rewrites_what_changed_and_search_follows,
 );
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
@@ -662,6 +664,88 @@ async fn pages_of_articles_and_captures_cover_the_selection(db: Database) {
     let capture_articles: Vec<i64> = captures.iter().map(|c| c.info.article_id).collect();
     assert_eq!(capture_articles, [ids[2], ids[4], ids[6]]);
     assert!(captures[0].body.starts_with(b"<html>"));
+}
+
+async fn re_extraction_rewrites_what_changed_and_search_follows(db: Database) {
+    let store = db.open().await;
+    let text = "The bridge opened to traffic on Monday morning.";
+    let article = new_article("https://news.example/bridge", "Bridge opens", text, "en");
+    let Archived::New(id) = store.archive(article.clone()).await.expect("archive") else {
+        panic!("new");
+    };
+    let other = new_article(
+        "https://news.example/other",
+        "Other",
+        "A different story about the harbour.",
+        "en",
+    );
+    let Archived::New(other_id) = store.archive(other.clone()).await.expect("archive") else {
+        panic!("new");
+    };
+    let fields = |text: &str, fingerprint: Option<String>| ExtractedFields {
+        title: Some("Bridge opens".into()),
+        authors: vec!["A. Reporter".into()],
+        published_at: None,
+        updated_at: None,
+        language: Some("en".into()),
+        site_name: None,
+        description: None,
+        text: text.into(),
+        text_fingerprint: fingerprint,
+        story_fingerprint: stories::fingerprint(text),
+        extractor: "test-2".into(),
+    };
+    assert_eq!(
+        store
+            .update_extracted(id, fields(text, article.text_fingerprint.clone()))
+            .await
+            .expect("same fields"),
+        Reextracted::Unchanged
+    );
+    let new_text = "The suspension bridge opened to traffic on Monday morning.";
+    let outcome = store
+        .update_extracted(
+            id,
+            fields(
+                new_text,
+                Some(newsvault::canon::body_hash(new_text.as_bytes())),
+            ),
+        )
+        .await
+        .expect("new text");
+    // (Too short for a story fingerprint: the story side has nothing to change.)
+    assert_eq!(
+        outcome,
+        Reextracted::Changed(vec!["text", "text_fingerprint"])
+    );
+    let hits = store
+        .search(SearchRequest {
+            expression: "suspension".into(),
+            filter: ArticleFilter::default(),
+            limit: 5,
+            highlight: ("[".into(), "]".into()),
+        })
+        .await
+        .expect("search");
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [id]);
+    let stored = store.article(id).await.expect("read").expect("present");
+    assert_eq!(stored.extractor, "test-2");
+    // The other article's fingerprint: the two are one story, this one keeps none.
+    let clash = store
+        .update_extracted(id, fields(new_text, other.text_fingerprint.clone()))
+        .await
+        .expect("clash");
+    assert!(
+        matches!(clash, Reextracted::FingerprintClash { other, .. } if other == other_id),
+        "{clash:?}"
+    );
+    assert_eq!(
+        store
+            .update_extracted(id + 100, fields(text, None))
+            .await
+            .expect("missing"),
+        Reextracted::Missing
+    );
 }
 
 // ------------------------------------------------------------------ end to end

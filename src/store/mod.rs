@@ -666,10 +666,7 @@ impl Store {
                 self.call(db, move |db| db.update_extracted(id, &fields, &rules))
                     .await
             }
-            Backend::Postgres(db) => Err(StoreError::NotOnPostgres {
-                location: db.location().to_string(),
-                operation: "re-extraction (update_extracted)",
-            }),
+            Backend::Postgres(db) => db.update_extracted(id, &fields, &rules).await,
         }
     }
 

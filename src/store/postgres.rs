@@ -17,8 +17,9 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{GenericClient, NoTls, Row};
 
 use super::query::{
-    ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, NearDuplicate,
-    SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember, StorySource, StorySummary,
+    ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
+    NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
+    StorySource, StorySummary,
 };
 use super::{
     Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
@@ -1010,6 +1011,139 @@ impl Db {
             .map_err(|e| self.bad_row("read captures", e))
     }
 
+    pub(super) async fn update_extracted(
+        &self,
+        id: ArticleId,
+        fields: &ExtractedFields,
+        rules: &StoryRules,
+    ) -> Result<Reextracted, StoreError> {
+        let op = "re-extract article";
+        let mut new = FieldValues::new(fields);
+        let authors = serde_json::to_string(&new.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin re-extraction"))?;
+        // The story lock first, as archive takes it, so that the two never wait on each
+        // other in opposite orders.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+            .await
+            .map_err(self.failed("lock for story"))?;
+        let row = tx
+            .query_opt(
+                "SELECT title, authors::text, published_at, published_offset, updated_at,
+                     updated_offset, language, site_name, description, text, text_fingerprint,
+                     extractor
+                 FROM articles WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let Some(row) = row else {
+            return Ok(Reextracted::Missing);
+        };
+        let old = FieldValues::read(&row).map_err(|e| self.bad_row(op, e))?;
+        let old_extractor: String = row.try_get(11).map_err(self.failed(op))?;
+        // A fingerprint another article already holds means the two are one story; this
+        // one keeps none rather than breaking the unique index.
+        let mut clash = None;
+        if let Some(fp) = &new.text_fingerprint
+            && old.text_fingerprint.as_deref() != Some(fp.as_str())
+        {
+            clash = tx
+                .query_opt(
+                    "SELECT id FROM articles WHERE text_fingerprint = $1 AND id <> $2",
+                    &[fp, &id],
+                )
+                .await
+                .and_then(|r| r.map(|r| r.try_get::<_, ArticleId>(0)).transpose())
+                .map_err(self.failed("look up fingerprint"))?;
+            if clash.is_some() {
+                new.text_fingerprint = None;
+            }
+        }
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($field:ident),*) => {
+                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
+            };
+        }
+        compare!(
+            title,
+            authors,
+            published_at,
+            published_offset,
+            updated_at,
+            updated_offset,
+            language,
+            site_name,
+            description,
+            text,
+            text_fingerprint
+        );
+        let story_changes = refresh_story(
+            &*tx,
+            id,
+            fields.story_fingerprint.as_ref(),
+            new.title.as_deref(),
+            rules,
+        )
+        .await
+        .map_err(self.failed("refresh story"))?;
+        if changed.is_empty() {
+            if old_extractor != fields.extractor {
+                tx.execute(
+                    "UPDATE articles SET extractor = $2 WHERE id = $1",
+                    &[&id, &fields.extractor],
+                )
+                .await
+                .map_err(self.failed("record extractor"))?;
+            }
+            tx.commit()
+                .await
+                .map_err(self.failed("commit re-extraction"))?;
+            return Ok(if story_changes.is_empty() {
+                Reextracted::Unchanged
+            } else {
+                Reextracted::Changed(story_changes)
+            });
+        }
+        tx.execute(
+            "UPDATE articles SET title = $2, authors = $3::text::jsonb, published_at = $4,
+                 published_offset = $5, updated_at = $6, updated_offset = $7, language = $8,
+                 site_name = $9, description = $10, text = $11, text_fingerprint = $12,
+                 extractor = $13
+             WHERE id = $1",
+            &[
+                &id,
+                &new.title,
+                &authors,
+                &new.published_at,
+                &new.published_offset,
+                &new.updated_at,
+                &new.updated_offset,
+                &new.language,
+                &new.site_name,
+                &new.description,
+                &new.text,
+                &new.text_fingerprint,
+                &fields.extractor,
+            ],
+        )
+        .await
+        .map_err(self.failed("update article"))?;
+        changed.extend(story_changes);
+        tx.commit()
+            .await
+            .map_err(self.failed("commit re-extraction"))?;
+        Ok(match clash {
+            Some(other) => Reextracted::FingerprintClash { changed, other },
+            None => Reextracted::Changed(changed),
+        })
+    }
+
     // ------------------------------------------------------------------ stories
 
     pub(super) async fn near_duplicates(
@@ -1567,20 +1701,140 @@ async fn join_story<C: GenericClient + Sync>(
         .await?;
     match fingerprint {
         Some(fp) => put_fingerprint(client, article_id, fp).await?,
-        None => {
-            client
-                .execute(
-                    "DELETE FROM story_bands WHERE article_id = $1",
-                    &[&article_id],
-                )
-                .await?;
-            client
-                .execute(
-                    "DELETE FROM article_fingerprints WHERE article_id = $1",
-                    &[&article_id],
-                )
-                .await?;
-        }
+        None => remove_fingerprint(client, article_id).await?,
     }
     Ok(story_id)
+}
+
+/// Deletes an article's fingerprint and its bands.
+async fn remove_fingerprint<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "DELETE FROM story_bands WHERE article_id = $1",
+            &[&article_id],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM article_fingerprints WHERE article_id = $1",
+            &[&article_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// After re-extraction: replaces the article's fingerprint when it changed, and gives an
+/// article without a story its story; an article keeps the story it has. Returns the
+/// names of what changed (`story_fingerprint`, `story_id`), as the SQLite backend does.
+async fn refresh_story<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    fingerprint: Option<&Fingerprint>,
+    title: Option<&str>,
+    rules: &StoryRules,
+) -> Result<Vec<&'static str>, tokio_postgres::Error> {
+    let fingerprint = fingerprint.filter(|f| rules.comparable(f));
+    let Some(row) = client
+        .query_opt(
+            "SELECT a.story_id, a.source_id, a.first_seen_at,
+                 f.scheme, f.words, f.shingles, f.minhash
+             FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
+             WHERE a.id = $1",
+            &[&article_id],
+        )
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let story_id: Option<StoryId> = row.try_get(0)?;
+    let source_id: Option<SourceId> = row.try_get(1)?;
+    let seen_at: DateTime<Utc> = row.try_get(2)?;
+    let stored = match row.try_get::<_, Option<Vec<u8>>>(6)? {
+        Some(minhash) => Fingerprint::from_stored(
+            unsigned(row.try_get(3)?),
+            unsigned(row.try_get(4)?),
+            unsigned(row.try_get(5)?),
+            &minhash,
+        ),
+        None => None,
+    };
+    let mut changed = Vec::new();
+    if stored.as_ref() != fingerprint {
+        changed.push("story_fingerprint");
+    }
+    if story_id.is_none() {
+        join_story(
+            client,
+            article_id,
+            source_id,
+            title,
+            seen_at,
+            fingerprint,
+            rules,
+        )
+        .await?;
+        changed.push("story_id");
+    } else if !changed.is_empty() {
+        match fingerprint {
+            Some(fp) => put_fingerprint(client, article_id, fp).await?,
+            None => remove_fingerprint(client, article_id).await?,
+        }
+    }
+    Ok(changed)
+}
+
+/// Extracted fields in the form they are compared and written.
+#[derive(PartialEq)]
+struct FieldValues {
+    title: Option<String>,
+    authors: Vec<String>,
+    published_at: Option<DateTime<Utc>>,
+    published_offset: Option<String>,
+    updated_at: Option<DateTime<Utc>>,
+    updated_offset: Option<String>,
+    language: Option<String>,
+    site_name: Option<String>,
+    description: Option<String>,
+    text: String,
+    text_fingerprint: Option<String>,
+}
+
+impl FieldValues {
+    fn new(fields: &ExtractedFields) -> FieldValues {
+        FieldValues {
+            title: fields.title.clone(),
+            authors: fields.authors.clone(),
+            published_at: fields.published_at.map(|t| ts(t.with_timezone(&Utc))),
+            published_offset: fields.published_at.map(|t| t.offset().to_string()),
+            updated_at: fields.updated_at.map(|t| ts(t.with_timezone(&Utc))),
+            updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
+            language: fields.language.clone(),
+            site_name: fields.site_name.clone(),
+            description: fields.description.clone(),
+            text: fields.text.clone(),
+            text_fingerprint: fields.text_fingerprint.clone(),
+        }
+    }
+
+    fn read(row: &Row) -> Result<FieldValues, RowError> {
+        let authors: String = row.try_get(1)?;
+        Ok(FieldValues {
+            title: row.try_get(0)?,
+            authors: serde_json::from_str(&authors).map_err(|e| {
+                RowError::Value(format!("authors is not a JSON array of text: {e}"))
+            })?,
+            published_at: row.try_get(2)?,
+            published_offset: row.try_get(3)?,
+            updated_at: row.try_get(4)?,
+            updated_offset: row.try_get(5)?,
+            language: row.try_get(6)?,
+            site_name: row.try_get(7)?,
+            description: row.try_get(8)?,
+            text: row.try_get(9)?,
+            text_fingerprint: row.try_get(10)?,
+        })
+    }
 }

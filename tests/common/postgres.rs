@@ -199,15 +199,6 @@ impl TestPostgres {
         let _ = driver.await;
         self.url(&name)
     }
-
-    /// Stops the server at once (as a crash would) and starts it again on the same port.
-    pub fn restart(&self) {
-        let data = self.data_dir();
-        self.run(
-            "pg_ctl",
-            &["-D", path_str(&data), "-m", "immediate", "-w", "restart"],
-        );
-    }
 }
 
 impl Drop for TestPostgres {

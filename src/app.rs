@@ -269,7 +269,7 @@ impl App {
     ) -> RunTotals {
         tracing::info!(
             sources = self.config.sources.iter().filter(|s| s.enabled).count(),
-            database = %self.store().path().display(),
+            database = %self.store().location(),
             "newsvault running"
         );
         let totals = scheduler::run(

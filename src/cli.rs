@@ -596,7 +596,11 @@ fn archive_path(cli: &Cli) -> Result<PathBuf, AppError> {
             ));
         }
     };
-    if !database.exists() {
+    // A PostgreSQL URL names a server; only a SQLite file can be checked beforehand.
+    let is_file = database
+        .to_str()
+        .is_none_or(|d| !crate::store::is_postgres_url(d));
+    if is_file && !database.exists() {
         return Err(AppError::Usage(format!(
             "no archive at {}",
             database.display()
@@ -713,7 +717,7 @@ async fn article_filter(
     {
         return Err(AppError::Usage(format!(
             "no source named {name:?} in the archive {}",
-            store.path().display()
+            store.location()
         )));
     }
     Ok(ArticleFilter {
@@ -870,7 +874,7 @@ async fn resolve_article(store: &Store, key: &str) -> Result<i64, AppError> {
     store.find_article(lookup).await?.ok_or_else(|| {
         AppError::NotFound(format!(
             "no article {what} in the archive {}",
-            store.path().display()
+            store.location()
         ))
     })
 }

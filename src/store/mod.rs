@@ -5,10 +5,14 @@
 //! re-extracted fields) and never a connection or a statement, so a second backend can be
 //! added behind [`Store`] without touching anything above it.
 //!
-//! SQLite is reached through rusqlite on the blocking thread pool: one connection, one
-//! writer, WAL so that readers (sqlite3, Datasette) never block the daemon.
+//! Two backends sit behind it, chosen by what `[archive] database` names: a path is a
+//! SQLite file, reached through rusqlite on the blocking thread pool (one connection, one
+//! writer, WAL so that readers such as sqlite3 and Datasette never block the daemon); a
+//! `postgres://` or `postgresql://` URL is a PostgreSQL database, reached through a pool
+//! of tokio-postgres connections, which several crawler nodes may share.
 
 mod codec;
+mod postgres;
 pub mod query;
 mod sqlite;
 pub mod versions;
@@ -23,6 +27,7 @@ use crate::stories::{Fingerprint, StoryRules};
 use crate::versions::RevisitRules;
 
 pub use codec::{COMPACT_LEVEL, DEFAULT_DICTIONARY_SIZE};
+pub use postgres::{PG_SCHEMA_VERSION, is_url as is_postgres_url};
 pub use query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
@@ -377,6 +382,20 @@ pub enum StoreError {
         // Boxed so that the path does not make every StoreError larger.
         source: Box<rusqlite::Error>,
     },
+    /// A statement failed on the PostgreSQL database at `location` (the URL without its
+    /// password): the server unreachable or restarting, a constraint, a permission.
+    #[error("archive {location}: {operation}: {message}")]
+    Postgres {
+        location: String,
+        operation: &'static str,
+        message: String,
+    },
+    /// The operation exists on SQLite archives only, for now.
+    #[error("archive {location}: {operation} is not available on PostgreSQL yet")]
+    NotOnPostgres {
+        location: String,
+        operation: &'static str,
+    },
     /// A full-text query the index cannot parse: the user's to fix, not the archive's.
     #[error("invalid search query {query:?}: {message}")]
     BadQuery { query: String, message: String },
@@ -432,10 +451,20 @@ fn compress_body(
     })
 }
 
-/// The archive. Cheap to clone; clones share one connection.
+/// Where the archive lives.
+#[derive(Clone)]
+enum Backend {
+    /// One connection, shared by the clones, used on the blocking thread pool.
+    Sqlite(Arc<Mutex<sqlite::Db>>),
+    /// A connection pool, shared by the clones.
+    Postgres(Arc<postgres::Db>),
+}
+
+/// The archive. Cheap to clone; clones share one connection (SQLite) or one pool
+/// (PostgreSQL).
 #[derive(Clone)]
 pub struct Store {
-    db: Arc<Mutex<sqlite::Db>>,
+    backend: Backend,
     path: PathBuf,
     /// When an archived article joins another's story.
     story_rules: StoryRules,
@@ -445,19 +474,29 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
+        f.debug_struct("Store")
+            .field("location", &self.location())
+            .finish()
     }
 }
 
 impl Store {
-    /// Opens (creating if needed) the archive at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the archive `path` names and brings its schema up to
+    /// date: a `postgres://` or `postgresql://` URL is a PostgreSQL database (which must
+    /// exist), anything else the path of a SQLite file.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
-        let owned = path.to_path_buf();
-        let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&owned))
-            .await
-            .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+        let backend = match path.to_str().filter(|p| postgres::is_url(p)) {
+            Some(url) => Backend::Postgres(Arc::new(postgres::Db::open(url).await?)),
+            None => {
+                let owned = path.to_path_buf();
+                let db = tokio::task::spawn_blocking(move || sqlite::Db::open(&owned))
+                    .await
+                    .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+                Backend::Sqlite(Arc::new(Mutex::new(db)))
+            }
+        };
         Ok(Store {
-            db: Arc::new(Mutex::new(db)),
+            backend,
             path: path.to_path_buf(),
             story_rules: StoryRules::default(),
             revisit_rules: Arc::new(RevisitRules::default()),
@@ -483,18 +522,44 @@ impl Store {
         self.story_rules
     }
 
-    /// Where the archive lives.
+    /// What the archive was opened as: the SQLite file's path, or the PostgreSQL URL as
+    /// given (see [`Store::location`] for messages).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Runs `f` on the connection, off the async threads.
-    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    /// Where the archive lives, for messages: the SQLite file's path, or the PostgreSQL
+    /// URL without its password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(_) => self.path.display().to_string(),
+            Backend::Postgres(db) => db.location().to_string(),
+        }
+    }
+
+    /// Runs `f` on the SQLite connection, off the async threads.
+    /// Runs `f` on a SQLite archive's connection; a PostgreSQL archive answers that
+    /// `operation` is not available there yet.
+    async fn sqlite_call<T, F>(&self, operation: &'static str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut sqlite::Db) -> Result<T, StoreError> + Send + 'static,
     {
-        let db = Arc::clone(&self.db);
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, f).await,
+            Backend::Postgres(_) => Err(StoreError::NotOnPostgres {
+                location: self.location(),
+                operation,
+            }),
+        }
+    }
+
+    async fn call<T, F>(&self, db: &Arc<Mutex<sqlite::Db>>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut sqlite::Db) -> Result<T, StoreError> + Send + 'static,
+    {
+        let db = Arc::clone(db);
         tokio::task::spawn_blocking(move || f(&mut lock(&db)))
             .await
             .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
@@ -509,22 +574,34 @@ impl Store {
         specs: Vec<SourceSpec>,
         now: DateTime<Utc>,
     ) -> Result<Vec<SourceState>, StoreError> {
-        self.call(move |db| db.sync_sources(&specs, now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.sync_sources(&specs, now)).await,
+            Backend::Postgres(db) => db.sync_sources(&specs, now).await,
+        }
     }
 
     /// All sources, enabled or not, by name.
     pub async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
-        self.call(|db| db.sources()).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.sources()).await,
+            Backend::Postgres(db) => db.sources().await,
+        }
     }
 
     /// Enabled sources whose next poll time has come.
     pub async fn due_sources(&self, now: DateTime<Utc>) -> Result<Vec<SourceState>, StoreError> {
-        self.call(move |db| db.due_sources(now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.due_sources(now)).await,
+            Backend::Postgres(db) => db.due_sources(now).await,
+        }
     }
 
     /// The earliest next poll time of any enabled source.
     pub async fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call(|db| db.next_poll_at()).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.next_poll_at()).await,
+            Backend::Postgres(db) => db.next_poll_at().await,
+        }
     }
 
     /// Sets when a source is polled next, without recording a poll.
@@ -533,12 +610,21 @@ impl Store {
         source_id: SourceId,
         at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.set_next_poll(source_id, at)).await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.set_next_poll(source_id, at))
+                    .await
+            }
+            Backend::Postgres(db) => db.set_next_poll(source_id, at).await,
+        }
     }
 
     /// Writes back how a poll ended and when the source is due next.
     pub async fn finish_poll(&self, record: PollRecord) -> Result<(), StoreError> {
-        self.call(move |db| db.finish_poll(&record)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.finish_poll(&record)).await,
+            Backend::Postgres(db) => db.finish_poll(&record).await,
+        }
     }
 
     /// Records the kind detected for a source without a configured one; it stands until
@@ -549,13 +635,21 @@ impl Store {
         kind: SourceKind,
         at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.record_detected_kind(source_id, kind, at))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.record_detected_kind(source_id, kind, at))
+                    .await
+            }
+            Backend::Postgres(db) => db.record_detected_kind(source_id, kind, at).await,
+        }
     }
 
     /// Appends to the request log.
     pub async fn record_fetch(&self, record: FetchRecord) -> Result<FetchId, StoreError> {
-        self.call(move |db| db.record_fetch(&record)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.record_fetch(&record)).await,
+            Backend::Postgres(db) => db.record_fetch(&record).await,
+        }
     }
 
     /// What is known of a feed item, by its key for this source and by its URLs.
@@ -565,8 +659,13 @@ impl Store {
         item_key: String,
         urls: Vec<String>,
     ) -> Result<ItemStatus, StoreError> {
-        self.call(move |db| db.item_status(source_id, &item_key, &urls))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.item_status(source_id, &item_key, &urls))
+                    .await
+            }
+            Backend::Postgres(db) => db.item_status(source_id, &item_key, &urls).await,
+        }
     }
 
     /// Records that a feed item (and its URLs) lead to an article already archived.
@@ -578,8 +677,18 @@ impl Store {
         article_id: ArticleId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.call(move |db| db.link_item(source_id, &item_key, &urls, article_id, now))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.link_item(source_id, &item_key, &urls, article_id, now)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.link_item(source_id, &item_key, &urls, article_id, now)
+                    .await
+            }
+        }
     }
 
     /// Records that a feed item's page could not be archived; returns how many times
@@ -591,8 +700,18 @@ impl Store {
         error: String,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError> {
-        self.call(move |db| db.record_item_failure(source_id, &item_key, &error, now))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.record_item_failure(source_id, &item_key, &error, now)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.record_item_failure(source_id, &item_key, &error, now)
+                    .await
+            }
+        }
     }
 
     /// Stores an article with its capture, URLs and feed item in one transaction, or
@@ -601,40 +720,69 @@ impl Store {
     /// [`StoryRules`]) or starts its own, in the same transaction, so two articles archived
     /// at once cannot split a story.
     pub async fn archive(&self, article: NewArticle) -> Result<Archived, StoreError> {
-        let db = Arc::clone(&self.db);
         let rules = self.story_rules;
-        let revisits = Arc::clone(&self.revisit_rules);
-        tokio::task::spawn_blocking(move || {
-            let site = site_of(&article.capture.url);
-            let encoder = lock(&db).capture_encoder(&site)?;
-            // Compressed without the connection held: this is the slow part.
-            let compressed = compress_body(&article.capture.body, encoder)?;
-            lock(&db).archive(&article, &compressed, &rules, &revisits)
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
-        .map_err(|e| e.in_archive(&self.path))
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let db = Arc::clone(db);
+                let revisits = Arc::clone(&self.revisit_rules);
+                tokio::task::spawn_blocking(move || {
+                    let site = site_of(&article.capture.url);
+                    let encoder = lock(&db).capture_encoder(&site)?;
+                    // Compressed without the connection held: this is the slow part.
+                    let compressed = compress_body(&article.capture.body, encoder)?;
+                    lock(&db).archive(&article, &compressed, &rules, &revisits)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
+                .map_err(|e| e.in_archive(&self.path))
+            }
+            Backend::Postgres(db) => {
+                // Compression is the slow part: off the async threads, before a
+                // connection is taken. PostgreSQL keeps plain zstd frames (no dictionaries
+                // there yet).
+                let (article, compressed) = tokio::task::spawn_blocking(move || {
+                    let compressed =
+                        codec::compress_plain(&article.capture.body, codec::CAPTURE_LEVEL);
+                    (article, compressed)
+                })
+                .await
+                .map_err(|e| StoreError::Other(format!("compression task failed: {e}")))?;
+                db.archive(&article, &compressed?, &rules).await
+            }
+        }
     }
 
     /// Counts for `stats`; per-day counts are for the days up to `now`.
     pub async fn stats(&self, now: DateTime<Utc>) -> Result<Stats, StoreError> {
-        self.call(move |db| db.stats(now)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.stats(now)).await,
+            Backend::Postgres(db) => db.stats(now).await,
+        }
     }
 
     /// Full-text search, best matches first. A query the index cannot parse is
     /// [`StoreError::BadQuery`].
     pub async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
-        self.call(move |db| db.search(&request)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.search(&request)).await,
+            Backend::Postgres(db) => db.search(&request).await,
+        }
     }
 
     /// The article an id or URL names, if archived.
     pub async fn find_article(&self, key: ArticleKey) -> Result<Option<ArticleId>, StoreError> {
-        self.call(move |db| db.find_article(&key)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.find_article(&key)).await,
+            Backend::Postgres(db) => db.find_article(&key).await,
+        }
     }
 
     /// One article with its source name and URLs.
     pub async fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
-        self.call(move |db| db.article(id)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.article(id)).await,
+            Backend::Postgres(db) => db.article(id).await,
+        }
     }
 
     /// The next at most `limit` articles matching `filter` with ids above `after`, by id:
@@ -645,18 +793,29 @@ impl Store {
         after: ArticleId,
         limit: u32,
     ) -> Result<Vec<ArticleRecord>, StoreError> {
-        self.call(move |db| db.articles_page(&filter, after, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.articles_page(&filter, after, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.articles_page(&filter, after, limit).await,
+        }
     }
 
     /// An article's captures, oldest first, without their bodies.
     pub async fn captures_of(&self, article: ArticleId) -> Result<Vec<CaptureInfo>, StoreError> {
-        self.call(move |db| db.captures_of(article)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.captures_of(article)).await,
+            Backend::Postgres(db) => db.captures_of(article).await,
+        }
     }
 
     /// An article's most recent capture with its body decompressed.
     pub async fn latest_capture(&self, article: ArticleId) -> Result<Option<Capture>, StoreError> {
-        self.call(move |db| db.latest_capture(article)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.latest_capture(article)).await,
+            Backend::Postgres(db) => db.latest_capture(article).await,
+        }
     }
 
     /// The next at most `limit` captures (with bodies) of articles matching `filter`, with
@@ -667,8 +826,13 @@ impl Store {
         after: CaptureId,
         limit: u32,
     ) -> Result<Vec<Capture>, StoreError> {
-        self.call(move |db| db.captures_page(&filter, after, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.captures_page(&filter, after, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.captures_page(&filter, after, limit).await,
+        }
     }
 
     /// Writes re-extracted fields to an article where they differ from the stored ones
@@ -681,8 +845,13 @@ impl Store {
         fields: ExtractedFields,
     ) -> Result<Reextracted, StoreError> {
         let rules = self.story_rules;
-        self.call(move |db| db.update_extracted(id, &fields, &rules))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.update_extracted(id, &fields, &rules))
+                    .await
+            }
+            Backend::Postgres(db) => db.update_extracted(id, &fields, &rules).await,
+        }
     }
 
     /// The archived articles whose texts are near-duplicates of `fingerprint` by the
@@ -694,13 +863,23 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<NearDuplicate>, StoreError> {
         let rules = self.story_rules;
-        self.call(move |db| db.near_duplicates(&fingerprint, &rules, None, limit))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| {
+                    db.near_duplicates(&fingerprint, &rules, None, limit)
+                })
+                .await
+            }
+            Backend::Postgres(db) => db.near_duplicates(&fingerprint, &rules, limit).await,
+        }
     }
 
     /// Stories with their sources, most recently joined first.
     pub async fn stories(&self, filter: StoryFilter) -> Result<Vec<StorySummary>, StoreError> {
-        self.call(move |db| db.stories(&filter)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.stories(&filter)).await,
+            Backend::Postgres(db) => db.stories(&filter).await,
+        }
     }
 
     /// The story an article belongs to, with at most `limit` of its articles (oldest
@@ -710,7 +889,10 @@ impl Store {
         article: ArticleId,
         limit: u32,
     ) -> Result<Option<StoryDetail>, StoreError> {
-        self.call(move |db| db.story_of(article, limit)).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.story_of(article, limit)).await,
+            Backend::Postgres(db) => db.story_of(article, limit).await,
+        }
     }
 
     /// Articles whose next revisit is due at `now` (not removed), earliest first, at most
@@ -721,13 +903,19 @@ impl Store {
         source: Option<String>,
         limit: u32,
     ) -> Result<Vec<RevisitTarget>, StoreError> {
-        self.call(move |db| db.due_revisits(now, source.as_deref(), limit))
-            .await
+        self.sqlite_call("revisits", move |db| {
+            db.due_revisits(now, source.as_deref(), limit)
+        })
+        .await
     }
 
     /// The earliest next revisit of any article.
     pub async fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.call(|db| db.next_revisit_at()).await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.next_revisit_at()).await,
+            // articles archived in PostgreSQL get no revisit schedule yet
+            Backend::Postgres(_) => Ok(None),
+        }
     }
 
     /// Records a revisit of an article made at `checked_at`, and schedules the next one by
@@ -741,7 +929,15 @@ impl Store {
         checked_at: DateTime<Utc>,
         outcome: RevisitOutcome,
     ) -> Result<Revisited, StoreError> {
-        let db = Arc::clone(&self.db);
+        let db = match &self.backend {
+            Backend::Sqlite(db) => Arc::clone(db),
+            Backend::Postgres(_) => {
+                return Err(StoreError::NotOnPostgres {
+                    location: self.location(),
+                    operation: "revisits",
+                });
+            }
+        };
         let rules = self.story_rules;
         let revisits = Arc::clone(&self.revisit_rules);
         tokio::task::spawn_blocking(move || {
@@ -769,23 +965,27 @@ impl Store {
 
     /// An article's versions, oldest first (version 1 is what was first archived).
     pub async fn versions_of(&self, article: ArticleId) -> Result<Vec<ArticleVersion>, StoreError> {
-        self.call(move |db| db.versions_of(article)).await
+        self.sqlite_call("article versions", move |db| db.versions_of(article))
+            .await
     }
 
     /// The trained zstd dictionaries, by site.
     pub async fn dictionaries(&self) -> Result<Vec<DictionaryInfo>, StoreError> {
-        self.call(|db| db.dictionaries()).await
+        self.sqlite_call("zstd dictionaries", |db| db.dictionaries())
+            .await
     }
 
     /// Every capture's id, URL's site and dictionary (`None`: plain zstd), by id. Reads
     /// URLs a page at a time and dictionaries from their index, never the bodies.
     pub async fn capture_sites(&self) -> Result<Vec<(CaptureId, String, Option<i64>)>, StoreError> {
-        let used = self.call(|db| db.dictionary_use()).await?;
+        let used = self
+            .sqlite_call("compaction", |db| db.dictionary_use())
+            .await?;
         let mut sites = Vec::new();
         let mut after = 0;
         loop {
             let page = self
-                .call(move |db| db.capture_urls_page(after, 1000))
+                .sqlite_call("compaction", move |db| db.capture_urls_page(after, 1000))
                 .await?;
             let Some(&(last, _)) = page.last() else {
                 break;
@@ -803,7 +1003,8 @@ impl Store {
         &self,
         ids: Vec<CaptureId>,
     ) -> Result<Vec<CaptureBody>, StoreError> {
-        self.call(move |db| db.capture_bodies(&ids)).await
+        self.sqlite_call("compaction", move |db| db.capture_bodies(&ids))
+            .await
     }
 
     /// Trains a zstd dictionary of at most `max_size` bytes on sample bodies. CPU work,
@@ -819,13 +1020,16 @@ impl Store {
 
     /// Stores a trained dictionary; the site's new captures use it from now on.
     pub async fn add_dictionary(&self, dictionary: NewDictionary) -> Result<i64, StoreError> {
-        self.call(move |db| db.add_dictionary(&dictionary)).await
+        self.sqlite_call("zstd dictionaries", move |db| {
+            db.add_dictionary(&dictionary)
+        })
+        .await
     }
 
     /// Prepares a stored dictionary for [`Store::recompress`] at zstd `level`.
     pub async fn site_encoder(&self, id: i64, level: i32) -> Result<SiteEncoder, StoreError> {
         let bytes = self
-            .call(move |db| db.dictionary_bytes(id))
+            .sqlite_call("zstd dictionaries", move |db| db.dictionary_bytes(id))
             .await?
             .ok_or_else(|| StoreError::Other(format!("zstd dictionary {id} is missing")))?;
         tokio::task::spawn_blocking(move || SiteEncoder {
@@ -893,7 +1097,7 @@ impl Store {
         let mut outcome = outcome;
         if !batch.is_empty() {
             let replaced = self
-                .call(move |db| db.replace_capture_bodies(&batch))
+                .sqlite_call("compaction", move |db| db.replace_capture_bodies(&batch))
                 .await?;
             outcome.replaced = replaced as u64;
         }
@@ -902,18 +1106,21 @@ impl Store {
 
     /// Deletes dictionaries no capture uses any more (a site's newest is kept).
     pub async fn drop_unused_dictionaries(&self) -> Result<usize, StoreError> {
-        self.call(|db| db.drop_unused_dictionaries()).await
+        self.sqlite_call("zstd dictionaries", |db| db.drop_unused_dictionaries())
+            .await
     }
 
     /// What the archive occupies; with `by_object`, per table and index (reads every
     /// page, so for measurements rather than routine use).
     pub async fn storage_usage(&self, by_object: bool) -> Result<StorageUsage, StoreError> {
-        self.call(move |db| db.storage_usage(by_object)).await
+        self.sqlite_call("storage usage", move |db| db.storage_usage(by_object))
+            .await
     }
 
     /// Gives the archive's free pages back to the file system (VACUUM, or
     /// `incremental_vacuum` where the archive allows it). Holds the write lock throughout.
     pub async fn reclaim_space(&self) -> Result<(), StoreError> {
-        self.call(|db| db.reclaim_space()).await
+        self.sqlite_call("reclaiming space", |db| db.reclaim_space())
+            .await
     }
 }

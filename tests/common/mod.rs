@@ -5,6 +5,7 @@
 //! [`TestServer::observe`]). [`process`] runs the built binary.
 #![allow(dead_code)]
 
+pub mod postgres;
 pub mod process;
 
 use std::collections::HashMap;

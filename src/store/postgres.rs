@@ -1,0 +1,1852 @@
+//! The PostgreSQL backend: a connection pool (deadpool over tokio-postgres), append-only
+//! migrations applied under an advisory lock so that several nodes starting at once apply
+//! each exactly once, and the statements of the archive's write path, reads and search.
+//!
+//! Several nodes may write the same archive. Deduplication rests on the unique
+//! constraints (canonical URL, text fingerprint, URL): an insert that loses a race to
+//! another node's insert of the same article finds that article and records its URLs
+//! against it. Story assignment takes a transaction-scoped advisory lock, so that two
+//! near-duplicates archived at once by two nodes cannot split a story.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::{GenericClient, NoTls, Row};
+
+use super::query::{
+    ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
+    NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
+    StorySource, StorySummary,
+};
+use super::{
+    Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
+    PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
+    StoryId,
+};
+use crate::clock::to_db_time;
+use crate::config::SourceKind;
+use crate::stories::{Fingerprint, StoryRules};
+
+/// Migrations in order; the schema version is the number applied. Never edit a released
+/// one: append a new file.
+const MIGRATIONS: &[&str] = &[include_str!("postgres/0001_initial.sql")];
+
+/// The PostgreSQL schema version this build writes.
+pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Advisory lock keys (one namespace for newsvault; the numbers are arbitrary but fixed).
+const MIGRATION_LOCK: i64 = 0x6e76_0001;
+const SOURCE_SYNC_LOCK: i64 = 0x6e76_0002;
+const STORY_LOCK: i64 = 0x6e76_0003;
+
+/// Connections one process keeps open: the daemon's fetch tasks archive concurrently.
+const POOL_SIZE: usize = 8;
+
+/// How long a new connection may take before the open or the statement fails.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Whether `database` (the `[archive] database` setting) names a PostgreSQL server.
+pub fn is_url(database: &str) -> bool {
+    database.starts_with("postgres://") || database.starts_with("postgresql://")
+}
+
+/// The URL without its password, for logs and messages.
+pub fn redacted(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+pub(super) struct Db {
+    pool: Pool,
+    location: String,
+}
+
+/// Turns a driver error into a message naming the server's own words when it sent any.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => match std::error::Error::source(error) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        },
+    }
+}
+
+/// An instant as PostgreSQL stores it: to the millisecond, as the SQLite backend does, so
+/// both give back the same values.
+fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.trunc_subsecs(3)
+}
+
+fn unsigned(value: i64) -> u32 {
+    u32::try_from(value).unwrap_or(0)
+}
+
+impl Db {
+    fn failed(&self, operation: &'static str) -> impl Fn(tokio_postgres::Error) -> StoreError {
+        let location = self.location.clone();
+        move |e| StoreError::Postgres {
+            location: location.clone(),
+            operation,
+            message: describe(&e),
+        }
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(|e| StoreError::Postgres {
+            location: self.location.clone(),
+            operation: "connect",
+            message: match &e {
+                deadpool_postgres::PoolError::Backend(e) => describe(e),
+                other => other.to_string(),
+            },
+        })
+    }
+
+    pub(super) async fn open(url: &str) -> Result<Db, StoreError> {
+        let location = redacted(url);
+        let open_error = |message: String| StoreError::Other(format!("{location}: {message}"));
+        let mut config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| open_error(format!("not a PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("newsvault");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| open_error(format!("cannot build the connection pool: {e}")))?;
+        let db = Db {
+            pool,
+            location: location.clone(),
+        };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub(super) fn location(&self) -> &str {
+        &self.location
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin migration"))?;
+        // Held until commit: a second node starting now waits here, then finds the
+        // migrations applied.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(self.failed("lock for migration"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version    bigint PRIMARY KEY,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await
+        .map_err(self.failed("create schema_migrations"))?;
+        let current: i64 = tx
+            .query_one(
+                "SELECT coalesce(max(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("read schema version"))?;
+        if current > PG_SCHEMA_VERSION {
+            return Err(StoreError::Other(format!(
+                "{}: schema version {current} is newer than this newsvault understands ({PG_SCHEMA_VERSION}); upgrade newsvault",
+                self.location
+            )));
+        }
+        for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            let version = index as i64 + 1;
+            tx.batch_execute(migration)
+                .await
+                .map_err(self.failed("apply migration"))?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&version],
+            )
+            .await
+            .map_err(self.failed("record schema version"))?;
+            tracing::info!(version, database = %self.location, "archive schema migrated");
+        }
+        tx.commit().await.map_err(self.failed("commit migration"))
+    }
+
+    // ------------------------------------------------------------------ sources
+
+    pub(super) async fn sync_sources(
+        &self,
+        specs: &[SourceSpec],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let now = ts(now);
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin source sync"))?;
+        // Nodes starting together with the same configuration take turns.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SOURCE_SYNC_LOCK])
+            .await
+            .map_err(self.failed("lock for source sync"))?;
+        for spec in specs {
+            let kind = spec.kind.map(SourceKind::as_str);
+            let existing = tx
+                .query_opt("SELECT id, url FROM sources WHERE name = $1", &[&spec.name])
+                .await
+                .map_err(self.failed("find source"))?;
+            let existing: Option<(i64, String)> = match existing {
+                Some(row) => Some(
+                    (|| Ok::<_, tokio_postgres::Error>((row.try_get(0)?, row.try_get(1)?)))()
+                        .map_err(self.failed("find source"))?,
+                ),
+                None => None,
+            };
+            match existing {
+                None => {
+                    tx.execute(
+                        "INSERT INTO sources (name, url, kind, enabled, created_at, next_poll_at)
+                         VALUES ($1, $2, COALESCE($3::text, 'feed'), $4, $5, $5)
+                         ON CONFLICT (name) DO NOTHING",
+                        &[&spec.name, &spec.url, &kind, &spec.enabled, &now],
+                    )
+                    .await
+                    .map_err(self.failed("add source"))?;
+                }
+                Some((id, url)) if url != spec.url => {
+                    tx.execute(
+                        "UPDATE sources SET url = $2, kind = COALESCE($3::text, kind), enabled = $4,
+                             etag = NULL, last_modified = NULL, last_body_sha256 = NULL,
+                             error_count = 0, next_poll_at = $5, poll_interval_s = NULL,
+                             kind_detected_at = NULL
+                         WHERE id = $1",
+                        &[&id, &spec.url, &kind, &spec.enabled, &now],
+                    )
+                    .await
+                    .map_err(self.failed("update source"))?;
+                }
+                Some((id, _)) => {
+                    tx.execute(
+                        "UPDATE sources SET kind = COALESCE($2::text, kind), enabled = $3,
+                             next_poll_at = COALESCE(next_poll_at, $4),
+                             kind_detected_at = CASE WHEN $2::text IS NULL THEN kind_detected_at END
+                         WHERE id = $1",
+                        &[&id, &kind, &spec.enabled, &now],
+                    )
+                    .await
+                    .map_err(self.failed("update source"))?;
+                }
+            }
+        }
+        let names: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
+        tx.execute(
+            "UPDATE sources SET enabled = false WHERE enabled AND NOT (name = ANY($1))",
+            &[&names],
+        )
+        .await
+        .map_err(self.failed("disable source"))?;
+        tx.commit()
+            .await
+            .map_err(self.failed("commit source sync"))?;
+        drop(client);
+        self.sources().await
+    }
+
+    async fn source_rows(
+        &self,
+        operation: &'static str,
+        condition: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!("SELECT {SOURCE_COLUMNS} FROM sources {condition}"),
+                params,
+            )
+            .await
+            .map_err(self.failed(operation))?;
+        rows.iter()
+            .map(source_row)
+            .collect::<Result<_, _>>()
+            .map_err(self.failed(operation))
+    }
+
+    pub(super) async fn sources(&self) -> Result<Vec<SourceState>, StoreError> {
+        self.source_rows("list sources", "ORDER BY name", &[]).await
+    }
+
+    pub(super) async fn due_sources(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        self.source_rows(
+            "list due sources",
+            "WHERE enabled AND next_poll_at IS NOT NULL AND next_poll_at <= $1
+             ORDER BY next_poll_at, name",
+            &[&ts(now)],
+        )
+        .await
+    }
+
+    pub(super) async fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one("SELECT min(next_poll_at) FROM sources WHERE enabled", &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("find next poll"))
+    }
+
+    pub(super) async fn set_next_poll(
+        &self,
+        source_id: SourceId,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE sources SET next_poll_at = $2 WHERE id = $1",
+                &[&source_id, &at.map(ts)],
+            )
+            .await
+            .map_err(self.failed("set next poll"))?;
+        Ok(())
+    }
+
+    pub(super) async fn finish_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+        let polled = ts(record.polled_at);
+        let next = record.next_poll_at.map(ts);
+        let client = self.client().await?;
+        match &record.outcome {
+            PollOutcome::Success {
+                etag,
+                last_modified,
+                body_sha256,
+            } => {
+                // Rounded to whole seconds, at least one (the column's CHECK).
+                let interval = record.poll_interval.map(|d| {
+                    i64::try_from(((d.as_millis() + 500) / 1000).max(1)).unwrap_or(i64::MAX)
+                });
+                client
+                    .execute(
+                        "UPDATE sources SET last_polled_at = $2, last_success_at = $2,
+                             next_poll_at = $3, etag = $4, last_modified = $5,
+                             last_body_sha256 = $6, error_count = 0, last_error = NULL,
+                             last_error_at = NULL, poll_interval_s = $7,
+                             last_new_at = CASE WHEN $8 THEN $2 ELSE last_new_at END
+                         WHERE id = $1",
+                        &[
+                            &record.source_id,
+                            &polled,
+                            &next,
+                            etag,
+                            last_modified,
+                            body_sha256,
+                            &interval,
+                            &record.found_new,
+                        ],
+                    )
+                    .await
+            }
+            PollOutcome::Failure { error } => {
+                client
+                    .execute(
+                        "UPDATE sources SET last_polled_at = $2, next_poll_at = $3,
+                             error_count = error_count + 1, last_error = $4, last_error_at = $2
+                         WHERE id = $1",
+                        &[&record.source_id, &polled, &next, error],
+                    )
+                    .await
+            }
+        }
+        .map_err(self.failed("record poll"))?;
+        Ok(())
+    }
+
+    pub(super) async fn record_detected_kind(
+        &self,
+        source_id: SourceId,
+        kind: SourceKind,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE sources SET kind = $2, kind_detected_at = $3 WHERE id = $1",
+                &[&source_id, &kind.as_str(), &ts(at)],
+            )
+            .await
+            .map_err(self.failed("record detected kind"))?;
+        Ok(())
+    }
+
+    pub(super) async fn record_fetch(&self, r: &FetchRecord) -> Result<FetchId, StoreError> {
+        let client = self.client().await?;
+        let status = r.status.map(i32::from);
+        let bytes = i64::try_from(r.bytes).unwrap_or(i64::MAX);
+        client
+            .query_one(
+                "INSERT INTO fetches (source_id, purpose, url, final_url, started_at,
+                     duration_ms, status, bytes, error)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                &[
+                    &r.source_id,
+                    &r.purpose,
+                    &r.url,
+                    &r.final_url,
+                    &ts(r.started_at),
+                    &r.duration_ms,
+                    &status,
+                    &bytes,
+                    &r.error,
+                ],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(self.failed("record fetch"))
+    }
+
+    // ------------------------------------------------------------------ items, archive
+
+    pub(super) async fn item_status(
+        &self,
+        source_id: SourceId,
+        item_key: &str,
+        urls: &[String],
+    ) -> Result<ItemStatus, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        let seen = client
+            .query_opt(
+                "SELECT article_id, failed_attempts FROM feed_items
+                 WHERE source_id = $1 AND item_key = $2",
+                &[&source_id, &item_key],
+            )
+            .await
+            .map_err(self.failed("look up feed item"))?;
+        if let Some(row) = seen {
+            let (article, attempts): (Option<ArticleId>, i64) =
+                (|| Ok::<_, tokio_postgres::Error>((row.try_get(0)?, row.try_get(1)?)))()
+                    .map_err(self.failed("look up feed item"))?;
+            if article.is_some() {
+                return Ok(ItemStatus::Seen);
+            }
+            if attempts >= MAX_ITEM_ATTEMPTS {
+                return Ok(ItemStatus::GivenUp);
+            }
+        }
+        match find_by_urls(client, urls)
+            .await
+            .map_err(self.failed("look up url"))?
+        {
+            Some(id) => Ok(ItemStatus::KnownArticle(id)),
+            None => Ok(ItemStatus::New),
+        }
+    }
+
+    pub(super) async fn record_item_failure(
+        &self,
+        source_id: SourceId,
+        item_key: &str,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                "INSERT INTO feed_items (source_id, item_key, first_seen_at, failed_attempts, last_error)
+                 VALUES ($1, $2, $3, 1, $4)
+                 ON CONFLICT (source_id, item_key) DO UPDATE SET
+                     failed_attempts = feed_items.failed_attempts + 1,
+                     last_error = excluded.last_error
+                 RETURNING failed_attempts",
+                &[&source_id, &item_key, &ts(now), &error],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(self.failed("record item failure"))
+    }
+
+    pub(super) async fn link_item(
+        &self,
+        source_id: SourceId,
+        item_key: &str,
+        urls: &[String],
+        article_id: ArticleId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = ts(now);
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin link"))?;
+        add_urls(&*tx, article_id, Some(source_id), urls, now)
+            .await
+            .map_err(self.failed("record url"))?;
+        add_item(&*tx, source_id, item_key, article_id, now)
+            .await
+            .map_err(self.failed("record feed item"))?;
+        tx.commit().await.map_err(self.failed("commit link"))
+    }
+
+    /// `compressed` is the capture body from [`super::sqlite::compress_capture`].
+    pub(super) async fn archive(
+        &self,
+        a: &NewArticle,
+        compressed: &[u8],
+        rules: &StoryRules,
+    ) -> Result<Archived, StoreError> {
+        let headers = serde_json::to_string(&a.capture.headers)
+            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
+        let authors = serde_json::to_string(&a.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors: {e}")))?;
+        let now = ts(a.first_seen_at);
+        let mut lookup: Vec<String> = a.urls.clone();
+        if !lookup.contains(&a.canonical_url) {
+            lookup.push(a.canonical_url.clone());
+        }
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin archive"))?;
+        let mut outcome = None;
+        // Twice at most: a first insert that loses a race to another node's insert of the
+        // same article finds that article on the second lookup (the conflicting row is
+        // committed by then: the insert waited for it).
+        for _ in 0..2 {
+            if let Some(id) = find_existing(&*tx, &lookup, a.text_fingerprint.as_deref())
+                .await
+                .map_err(self.failed("look up article"))?
+            {
+                outcome = Some(Archived::Duplicate(id));
+                break;
+            }
+            let inserted = tx
+                .query_opt(
+                    "INSERT INTO articles (source_id, canonical_url, title, authors,
+                         published_at, published_offset, updated_at, updated_offset,
+                         first_seen_at, language, site_name, description, text,
+                         text_fingerprint, extractor)
+                     VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12,
+                         $13, $14, $15)
+                     ON CONFLICT DO NOTHING RETURNING id",
+                    &[
+                        &a.source_id,
+                        &a.canonical_url,
+                        &a.title,
+                        &authors,
+                        &a.published_at.map(|t| ts(t.with_timezone(&Utc))),
+                        &a.published_at.map(|t| t.offset().to_string()),
+                        &a.updated_at.map(|t| ts(t.with_timezone(&Utc))),
+                        &a.updated_at.map(|t| t.offset().to_string()),
+                        &now,
+                        &a.language,
+                        &a.site_name,
+                        &a.description,
+                        &a.text,
+                        &a.text_fingerprint,
+                        &a.extractor,
+                    ],
+                )
+                .await
+                .map_err(self.failed("insert article"))?;
+            if let Some(row) = inserted {
+                let id: ArticleId = row.try_get(0).map_err(self.failed("insert article"))?;
+                outcome = Some(Archived::New(id));
+                break;
+            }
+        }
+        let Some(outcome) = outcome else {
+            return Err(StoreError::Other(format!(
+                "{}: archive {}: the article conflicts with an archived one that cannot be found",
+                self.location, a.canonical_url
+            )));
+        };
+        if let Archived::New(id) = outcome {
+            let c = &a.capture;
+            let body_size = i64::try_from(c.body.len()).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
+                     content_type, charset, charset_source, body_size, body_sha256, body_zstd)
+                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11, $12)",
+                &[
+                    &id,
+                    &c.fetch_id,
+                    &c.url,
+                    &ts(c.fetched_at),
+                    &i32::from(c.status),
+                    &headers,
+                    &c.content_type,
+                    &c.charset,
+                    &c.charset_source,
+                    &body_size,
+                    &c.body_sha256,
+                    &compressed,
+                ],
+            )
+            .await
+            .map_err(self.failed("insert capture"))?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+                .await
+                .map_err(self.failed("lock for story"))?;
+            join_story(
+                &*tx,
+                id,
+                a.source_id,
+                a.title.as_deref(),
+                now,
+                a.story_fingerprint.as_ref(),
+                rules,
+            )
+            .await
+            .map_err(self.failed("join story"))?;
+        }
+        let id = match outcome {
+            Archived::New(id) | Archived::Duplicate(id) => id,
+        };
+        add_urls(&*tx, id, a.source_id, &lookup, now)
+            .await
+            .map_err(self.failed("record url"))?;
+        if let (Some(source_id), Some(key)) = (a.source_id, &a.item_key) {
+            add_item(&*tx, source_id, key, id, now)
+                .await
+                .map_err(self.failed("record feed item"))?;
+        }
+        tx.commit().await.map_err(self.failed("commit archive"))?;
+        Ok(outcome)
+    }
+
+    // ------------------------------------------------------------------ stats
+
+    pub(super) async fn stats(&self, now: DateTime<Utc>) -> Result<Stats, StoreError> {
+        let client = self.client().await?;
+        let op = "stats";
+        let rows = client
+            .query(
+                "SELECT s.name, s.enabled, count(a.id), s.last_success_at, s.error_count,
+                     s.last_error, s.last_error_at, s.last_polled_at, s.next_poll_at, s.kind,
+                     s.kind_detected_at IS NOT NULL, s.poll_interval_s, s.last_new_at
+                 FROM sources s LEFT JOIN articles a ON a.source_id = s.id
+                 GROUP BY s.id ORDER BY s.name",
+                &[],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let text = |t: Option<DateTime<Utc>>| t.map(to_db_time);
+        let mut per_source = Vec::with_capacity(rows.len());
+        for r in &rows {
+            per_source.push(
+                (|| {
+                    Ok::<_, tokio_postgres::Error>(SourceStats {
+                        name: r.try_get(0)?,
+                        enabled: r.try_get(1)?,
+                        articles: r.try_get(2)?,
+                        last_success_at: text(r.try_get(3)?),
+                        error_count: r.try_get(4)?,
+                        last_error: r.try_get(5)?,
+                        last_error_at: text(r.try_get(6)?),
+                        last_polled_at: text(r.try_get(7)?),
+                        next_poll_at: text(r.try_get(8)?),
+                        kind: r.try_get(9)?,
+                        kind_detected: r.try_get(10)?,
+                        poll_interval_s: r.try_get(11)?,
+                        last_new_at: text(r.try_get(12)?),
+                        recent_days: Vec::new(),
+                    })
+                })()
+                .map_err(self.failed(op))?,
+            );
+        }
+        let today = now.date_naive();
+        let days: Vec<String> = (0..super::RECENT_DAYS)
+            .rev()
+            .filter_map(|back| today.checked_sub_days(chrono::Days::new(back)))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .collect();
+        let from = days
+            .first()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc());
+        let daily = client
+            .query(
+                "SELECT s.name, to_char(a.first_seen_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') AS day,
+                     count(*)
+                 FROM articles a JOIN sources s ON s.id = a.source_id
+                 WHERE a.first_seen_at >= $1
+                 GROUP BY s.name, day",
+                &[&from],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let counts: Vec<(String, String, i64)> = daily
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(self.failed(op))?;
+        for source in &mut per_source {
+            source.recent_days = days
+                .iter()
+                .map(|day| DayCount {
+                    day: day.clone(),
+                    articles: counts
+                        .iter()
+                        .filter(|(name, d, _)| *name == source.name && d == day)
+                        .map(|(_, _, n)| *n)
+                        .sum(),
+                })
+                .collect();
+        }
+        let totals = client
+            .query_one(
+                "SELECT (SELECT coalesce(max(version), 0) FROM schema_migrations),
+                     (SELECT count(*) FROM sources),
+                     (SELECT count(*) FROM sources WHERE enabled),
+                     (SELECT count(*) FROM sources WHERE enabled AND error_count > 0),
+                     (SELECT count(*) FROM articles),
+                     (SELECT count(*) FROM article_urls),
+                     (SELECT count(*) FROM captures),
+                     (SELECT coalesce(sum(body_size), 0)::bigint FROM captures),
+                     (SELECT coalesce(sum(length(body_zstd)), 0)::bigint FROM captures),
+                     (SELECT count(*) FROM fetches),
+                     (SELECT count(*) FROM fetches WHERE error IS NOT NULL),
+                     pg_database_size(current_database())",
+                &[],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let n = |i: usize| totals.try_get::<_, i64>(i);
+        (|| {
+            Ok::<_, tokio_postgres::Error>(Stats {
+                schema_version: n(0)?,
+                sources: n(1)?,
+                sources_enabled: n(2)?,
+                sources_failing: n(3)?,
+                articles: n(4)?,
+                article_urls: n(5)?,
+                captures: n(6)?,
+                capture_bytes_raw: n(7)?,
+                capture_bytes_stored: n(8)?,
+                fetches: n(9)?,
+                fetch_errors: n(10)?,
+                database_bytes: n(11)?,
+                // versions are kept on SQLite archives only, so far
+                articles_edited: 0,
+                articles_removed: 0,
+                later_versions: 0,
+                per_source: Vec::new(),
+            })
+        })()
+        .map_err(self.failed(op))
+        .map(|stats| Stats {
+            per_source,
+            ..stats
+        })
+    }
+
+    // ------------------------------------------------------------------ reads
+
+    pub(super) async fn search(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<Vec<SearchHit>, StoreError> {
+        let client = self.client().await?;
+        let f = FilterValues::new(&request.filter);
+        let limit = i64::from(request.limit);
+        let options = format!(
+            "StartSel=\"{}\", StopSel=\"{}\", MaxWords={SNIPPET_WORDS}, MinWords={}, MaxFragments=1, FragmentDelimiter=\" … \"",
+            request.highlight.0.replace('"', "\"\""),
+            request.highlight.1.replace('"', "\"\""),
+            SNIPPET_WORDS / 2
+        );
+        let filter = article_filter(3);
+        let rows = client
+            .query(
+                &format!(
+                    "WITH q AS (SELECT websearch_to_tsquery('simple'::regconfig, $1) AS query)
+                     SELECT a.id, s.name, a.title, a.canonical_url, a.published_at,
+                         a.first_seen_at, a.language,
+                         ts_headline('simple'::regconfig, a.text, q.query, $2),
+                         -ts_rank('{SEARCH_WEIGHTS}', a.search, q.query)::float8 AS score
+                     FROM q, articles a
+                     LEFT JOIN sources s ON s.id = a.source_id
+                     WHERE a.search @@ q.query AND {filter}
+                     ORDER BY score, a.id
+                     LIMIT $7"
+                ),
+                &[
+                    &request.expression,
+                    &options,
+                    &f.source,
+                    &f.since,
+                    &f.until,
+                    &f.lang,
+                    &limit,
+                ],
+            )
+            .await
+            .map_err(|e| match e.as_db_error() {
+                // 42601: syntax error; 22023: invalid parameter (headline options).
+                Some(db) if db.code().code() == "42601" => StoreError::BadQuery {
+                    query: request.expression.clone(),
+                    message: db.message().to_string(),
+                },
+                _ => self.failed("search")(e),
+            })?;
+        rows.iter()
+            .map(|r| {
+                Ok(SearchHit {
+                    id: r.try_get(0)?,
+                    source: r.try_get(1)?,
+                    title: r.try_get(2)?,
+                    canonical_url: r.try_get(3)?,
+                    published_at: r.try_get(4)?,
+                    first_seen_at: r.try_get(5)?,
+                    language: r.try_get(6)?,
+                    snippet: r.try_get::<_, Option<String>>(7)?.unwrap_or_default(),
+                    score: r.try_get(8)?,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(self.failed("search"))
+    }
+
+    pub(super) async fn find_article(
+        &self,
+        key: &ArticleKey,
+    ) -> Result<Option<ArticleId>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        match key {
+            ArticleKey::Id(id) => client
+                .query_opt("SELECT id FROM articles WHERE id = $1", &[id])
+                .await
+                .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+                .map_err(self.failed("look up article")),
+            ArticleKey::Urls(urls) => find_by_urls(client, urls)
+                .await
+                .map_err(self.failed("look up article")),
+        }
+    }
+
+    async fn article_urls(
+        &self,
+        client: &tokio_postgres::Client,
+        id: ArticleId,
+    ) -> Result<Vec<String>, StoreError> {
+        client
+            .query(
+                "SELECT url FROM article_urls WHERE article_id = $1 ORDER BY first_seen_at, url",
+                &[&id],
+            )
+            .await
+            .and_then(|rows| rows.iter().map(|r| r.try_get(0)).collect())
+            .map_err(self.failed("list article urls"))
+    }
+
+    pub(super) async fn article(&self, id: ArticleId) -> Result<Option<ArticleRecord>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles a
+                     LEFT JOIN sources s ON s.id = a.source_id WHERE a.id = $1"
+                ),
+                &[&id],
+            )
+            .await
+            .map_err(self.failed("read article"))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut article = article_row(&row).map_err(|e| self.bad_row("read article", e))?;
+        article.urls = self.article_urls(client, id).await?;
+        Ok(Some(article))
+    }
+
+    fn bad_row(&self, operation: &'static str, error: RowError) -> StoreError {
+        match error {
+            RowError::Driver(e) => self.failed(operation)(e),
+            RowError::Value(message) => StoreError::Postgres {
+                location: self.location.clone(),
+                operation,
+                message,
+            },
+        }
+    }
+
+    pub(super) async fn articles_page(
+        &self,
+        filter: &ArticleFilter,
+        after: ArticleId,
+        limit: u32,
+    ) -> Result<Vec<ArticleRecord>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        let f = FilterValues::new(filter);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {ARTICLE_COLUMNS} FROM articles a
+                     LEFT JOIN sources s ON s.id = a.source_id
+                     WHERE a.id > $1 AND {}
+                     ORDER BY a.id LIMIT $6",
+                    article_filter(2)
+                ),
+                &[
+                    &after,
+                    &f.source,
+                    &f.since,
+                    &f.until,
+                    &f.lang,
+                    &i64::from(limit),
+                ],
+            )
+            .await
+            .map_err(self.failed("read articles"))?;
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut article = article_row(row).map_err(|e| self.bad_row("read articles", e))?;
+            article.urls = self.article_urls(client, article.id).await?;
+            page.push(article);
+        }
+        Ok(page)
+    }
+
+    pub(super) async fn captures_of(
+        &self,
+        article: ArticleId,
+    ) -> Result<Vec<CaptureInfo>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CAPTURE_COLUMNS} FROM captures c
+                     WHERE c.article_id = $1 ORDER BY c.fetched_at, c.id"
+                ),
+                &[&article],
+            )
+            .await
+            .map_err(self.failed("list captures"))?;
+        rows.iter()
+            .map(capture_info_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.bad_row("list captures", e))
+    }
+
+    pub(super) async fn latest_capture(
+        &self,
+        article: ArticleId,
+    ) -> Result<Option<Capture>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                &format!(
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                     WHERE c.article_id = $1 ORDER BY c.fetched_at DESC, c.id DESC LIMIT 1"
+                ),
+                &[&article],
+            )
+            .await
+            .map_err(self.failed("read capture"))?;
+        row.as_ref()
+            .map(capture_row)
+            .transpose()
+            .map_err(|e| self.bad_row("read capture", e))
+    }
+
+    pub(super) async fn captures_page(
+        &self,
+        filter: &ArticleFilter,
+        after: CaptureId,
+        limit: u32,
+    ) -> Result<Vec<Capture>, StoreError> {
+        let client = self.client().await?;
+        let f = FilterValues::new(filter);
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                     JOIN articles a ON a.id = c.article_id
+                     WHERE c.id > $1 AND {}
+                     ORDER BY c.id LIMIT $6",
+                    article_filter(2)
+                ),
+                &[
+                    &after,
+                    &f.source,
+                    &f.since,
+                    &f.until,
+                    &f.lang,
+                    &i64::from(limit),
+                ],
+            )
+            .await
+            .map_err(self.failed("read captures"))?;
+        rows.iter()
+            .map(capture_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.bad_row("read captures", e))
+    }
+
+    pub(super) async fn update_extracted(
+        &self,
+        id: ArticleId,
+        fields: &ExtractedFields,
+        rules: &StoryRules,
+    ) -> Result<Reextracted, StoreError> {
+        let op = "re-extract article";
+        let mut new = FieldValues::new(fields);
+        let authors = serde_json::to_string(&new.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin re-extraction"))?;
+        // The story lock first, as archive takes it, so that the two never wait on each
+        // other in opposite orders.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+            .await
+            .map_err(self.failed("lock for story"))?;
+        let row = tx
+            .query_opt(
+                "SELECT title, authors::text, published_at, published_offset, updated_at,
+                     updated_offset, language, site_name, description, text, text_fingerprint,
+                     extractor
+                 FROM articles WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let Some(row) = row else {
+            return Ok(Reextracted::Missing);
+        };
+        let old = FieldValues::read(&row).map_err(|e| self.bad_row(op, e))?;
+        let old_extractor: String = row.try_get(11).map_err(self.failed(op))?;
+        // A fingerprint another article already holds means the two are one story; this
+        // one keeps none rather than breaking the unique index.
+        let mut clash = None;
+        if let Some(fp) = &new.text_fingerprint
+            && old.text_fingerprint.as_deref() != Some(fp.as_str())
+        {
+            clash = tx
+                .query_opt(
+                    "SELECT id FROM articles WHERE text_fingerprint = $1 AND id <> $2",
+                    &[fp, &id],
+                )
+                .await
+                .and_then(|r| r.map(|r| r.try_get::<_, ArticleId>(0)).transpose())
+                .map_err(self.failed("look up fingerprint"))?;
+            if clash.is_some() {
+                new.text_fingerprint = None;
+            }
+        }
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($field:ident),*) => {
+                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
+            };
+        }
+        compare!(
+            title,
+            authors,
+            published_at,
+            published_offset,
+            updated_at,
+            updated_offset,
+            language,
+            site_name,
+            description,
+            text,
+            text_fingerprint
+        );
+        let story_changes = refresh_story(
+            &*tx,
+            id,
+            fields.story_fingerprint.as_ref(),
+            new.title.as_deref(),
+            rules,
+        )
+        .await
+        .map_err(self.failed("refresh story"))?;
+        if changed.is_empty() {
+            if old_extractor != fields.extractor {
+                tx.execute(
+                    "UPDATE articles SET extractor = $2 WHERE id = $1",
+                    &[&id, &fields.extractor],
+                )
+                .await
+                .map_err(self.failed("record extractor"))?;
+            }
+            tx.commit()
+                .await
+                .map_err(self.failed("commit re-extraction"))?;
+            return Ok(if story_changes.is_empty() {
+                Reextracted::Unchanged
+            } else {
+                Reextracted::Changed(story_changes)
+            });
+        }
+        tx.execute(
+            "UPDATE articles SET title = $2, authors = $3::text::jsonb, published_at = $4,
+                 published_offset = $5, updated_at = $6, updated_offset = $7, language = $8,
+                 site_name = $9, description = $10, text = $11, text_fingerprint = $12,
+                 extractor = $13
+             WHERE id = $1",
+            &[
+                &id,
+                &new.title,
+                &authors,
+                &new.published_at,
+                &new.published_offset,
+                &new.updated_at,
+                &new.updated_offset,
+                &new.language,
+                &new.site_name,
+                &new.description,
+                &new.text,
+                &new.text_fingerprint,
+                &fields.extractor,
+            ],
+        )
+        .await
+        .map_err(self.failed("update article"))?;
+        changed.extend(story_changes);
+        tx.commit()
+            .await
+            .map_err(self.failed("commit re-extraction"))?;
+        Ok(match clash {
+            Some(other) => Reextracted::FingerprintClash { changed, other },
+            None => Reextracted::Changed(changed),
+        })
+    }
+
+    // ------------------------------------------------------------------ stories
+
+    pub(super) async fn near_duplicates(
+        &self,
+        fingerprint: &Fingerprint,
+        rules: &StoryRules,
+        limit: usize,
+    ) -> Result<Vec<NearDuplicate>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        find_near_duplicates(client, fingerprint, rules, None, limit)
+            .await
+            .map_err(self.failed("look up near duplicates"))
+    }
+
+    async fn story_sources(
+        &self,
+        client: &tokio_postgres::Client,
+        story: StoryId,
+    ) -> Result<Vec<StorySource>, StoreError> {
+        client
+            .query(
+                "SELECT s.name, count(*) FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.story_id = $1
+                 GROUP BY a.source_id, s.name ORDER BY min(a.first_seen_at), min(a.id)",
+                &[&story],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(StorySource {
+                            name: r.try_get(0)?,
+                            articles: r.try_get(1)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(self.failed("list story sources"))
+    }
+
+    pub(super) async fn stories(
+        &self,
+        filter: &StoryFilter,
+    ) -> Result<Vec<StorySummary>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {STORY_COLUMNS} FROM stories
+                     WHERE ($1::timestamptz IS NULL OR last_seen_at >= $1)
+                         AND source_count >= $2
+                     ORDER BY last_seen_at DESC, id DESC LIMIT $3"
+                ),
+                &[
+                    &filter.since.map(ts),
+                    &i64::from(filter.min_sources),
+                    &i64::from(filter.limit),
+                ],
+            )
+            .await
+            .map_err(self.failed("list stories"))?;
+        let mut stories = rows
+            .iter()
+            .map(story_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.failed("list stories"))?;
+        for story in &mut stories {
+            story.sources = self.story_sources(client, story.id).await?;
+        }
+        Ok(stories)
+    }
+
+    pub(super) async fn story_of(
+        &self,
+        article: ArticleId,
+        limit: u32,
+    ) -> Result<Option<StoryDetail>, StoreError> {
+        let client = self.client().await?;
+        let client: &tokio_postgres::Client = &client;
+        let story_id: Option<StoryId> = client
+            .query_opt("SELECT story_id FROM articles WHERE id = $1", &[&article])
+            .await
+            .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+            .map_err(self.failed("read story of article"))?
+            .flatten();
+        let Some(story_id) = story_id else {
+            return Ok(None);
+        };
+        let story = client
+            .query_opt(
+                &format!("SELECT {STORY_COLUMNS} FROM stories WHERE id = $1"),
+                &[&story_id],
+            )
+            .await
+            .and_then(|row| row.as_ref().map(story_row).transpose())
+            .map_err(self.failed("read story"))?;
+        let Some(mut story) = story else {
+            return Ok(None);
+        };
+        story.sources = self.story_sources(client, story_id).await?;
+        let members = client
+            .query(
+                "SELECT a.id, s.name, a.title, a.canonical_url, a.first_seen_at
+                 FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.story_id = $1 ORDER BY a.first_seen_at, a.id LIMIT $2",
+                &[&story_id, &i64::from(limit)],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(StoryMember {
+                            article_id: r.try_get(0)?,
+                            source: r.try_get(1)?,
+                            title: r.try_get(2)?,
+                            canonical_url: r.try_get(3)?,
+                            first_seen_at: r.try_get(4)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(self.failed("list story articles"))?;
+        Ok(Some(StoryDetail { story, members }))
+    }
+}
+
+const SOURCE_COLUMNS: &str = "id, name, url, kind, enabled, next_poll_at, last_polled_at, \
+     last_success_at, etag, last_modified, last_body_sha256, error_count, last_error, \
+     poll_interval_s, last_new_at, kind_detected_at";
+
+fn source_row(row: &Row) -> Result<SourceState, tokio_postgres::Error> {
+    Ok(SourceState {
+        id: row.try_get(0)?,
+        name: row.try_get(1)?,
+        url: row.try_get(2)?,
+        kind: row.try_get(3)?,
+        enabled: row.try_get(4)?,
+        next_poll_at: row.try_get(5)?,
+        last_polled_at: row.try_get(6)?,
+        last_success_at: row.try_get(7)?,
+        etag: row.try_get(8)?,
+        last_modified: row.try_get(9)?,
+        last_body_sha256: row.try_get(10)?,
+        error_count: row.try_get(11)?,
+        last_error: row.try_get(12)?,
+        poll_interval: row
+            .try_get::<_, Option<i64>>(13)?
+            .and_then(|s| u64::try_from(s).ok())
+            .map(Duration::from_secs),
+        last_new_at: row.try_get(14)?,
+        kind_detected_at: row.try_get(15)?,
+    })
+}
+
+/// The filter of a read over articles `a`, its four parameters numbered from `first`
+/// (source, since, until, language); NULL means "no filter". Values are always bound,
+/// never spliced.
+fn article_filter(first: usize) -> String {
+    let (source, since, until, lang) = (first, first + 1, first + 2, first + 3);
+    format!(
+        "(${source}::text IS NULL OR a.source_id = (SELECT id FROM sources WHERE name = ${source}))
+         AND (${since}::timestamptz IS NULL OR coalesce(a.published_at, a.first_seen_at) >= ${since})
+         AND (${until}::timestamptz IS NULL OR coalesce(a.published_at, a.first_seen_at) < ${until})
+         AND (${lang}::text IS NULL OR a.language = ${lang})"
+    )
+}
+
+const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.title, \
+     a.authors::text, a.published_at, a.published_offset, a.updated_at, a.updated_offset, \
+     a.first_seen_at, a.language, a.site_name, a.description, a.text, a.text_fingerprint, \
+     a.extractor, a.story_id";
+
+const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, \
+     c.headers::text, c.content_type, c.charset, c.body_size, c.body_sha256";
+
+const STORY_COLUMNS: &str =
+    "id, title, first_article_id, member_count, first_seen_at, last_seen_at";
+
+/// ts_rank weights for D, C, B, A: a word in the title (A) counts five times as much as
+/// one in the text (B), as in the SQLite backend's bm25 weights.
+const SEARCH_WEIGHTS: &str = "{0.1, 0.2, 0.2, 1.0}";
+
+/// Words in a search snippet.
+const SNIPPET_WORDS: u32 = 24;
+
+struct FilterValues {
+    source: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    lang: Option<String>,
+}
+
+impl FilterValues {
+    fn new(f: &ArticleFilter) -> FilterValues {
+        FilterValues {
+            source: f.source.clone(),
+            since: f.since.map(ts),
+            until: f.until.map(ts),
+            lang: f.language.clone(),
+        }
+    }
+}
+
+/// A row that could not be read: the driver's error, or a stored value that does not
+/// parse (a column's CHECK should prevent it).
+enum RowError {
+    Driver(tokio_postgres::Error),
+    Value(String),
+}
+
+impl From<tokio_postgres::Error> for RowError {
+    fn from(e: tokio_postgres::Error) -> RowError {
+        RowError::Driver(e)
+    }
+}
+
+fn article_row(row: &Row) -> Result<ArticleRecord, RowError> {
+    let authors: String = row.try_get(5)?;
+    let authors: Vec<String> = serde_json::from_str(&authors)
+        .map_err(|e| RowError::Value(format!("authors is not a JSON array of text: {e}")))?;
+    Ok(ArticleRecord {
+        id: row.try_get(0)?,
+        source_id: row.try_get(1)?,
+        source: row.try_get(2)?,
+        canonical_url: row.try_get(3)?,
+        urls: Vec::new(),
+        title: row.try_get(4)?,
+        authors,
+        published_at: row.try_get(6)?,
+        published_offset: row.try_get(7)?,
+        updated_at: row.try_get(8)?,
+        updated_offset: row.try_get(9)?,
+        first_seen_at: row.try_get(10)?,
+        language: row.try_get(11)?,
+        site_name: row.try_get(12)?,
+        description: row.try_get(13)?,
+        text: row.try_get(14)?,
+        text_fingerprint: row.try_get(15)?,
+        extractor: row.try_get(16)?,
+        story_id: row.try_get(17)?,
+        // versions and revisits are kept on SQLite archives only, so far: an article
+        // here is its first version and is not revisited
+        versions: 1,
+        last_checked_at: None,
+        next_revisit_at: None,
+        removed_at: None,
+        removed_status: None,
+    })
+}
+
+fn capture_info_row(row: &Row) -> Result<CaptureInfo, RowError> {
+    let headers: String = row.try_get(5)?;
+    let headers: Vec<(String, String)> = serde_json::from_str(&headers)
+        .map_err(|e| RowError::Value(format!("headers are not [name, value] pairs: {e}")))?;
+    let status: i32 = row.try_get(4)?;
+    let size: i64 = row.try_get(8)?;
+    Ok(CaptureInfo {
+        id: row.try_get(0)?,
+        article_id: row.try_get(1)?,
+        url: row.try_get(2)?,
+        fetched_at: row.try_get(3)?,
+        status: u16::try_from(status)
+            .map_err(|_| RowError::Value(format!("not an HTTP status: {status}")))?,
+        headers,
+        content_type: row.try_get(6)?,
+        charset: row.try_get(7)?,
+        body_size: u64::try_from(size).unwrap_or(0),
+        body_sha256: row.try_get(9)?,
+    })
+}
+
+fn capture_row(row: &Row) -> Result<Capture, RowError> {
+    let info = capture_info_row(row)?;
+    let compressed: Vec<u8> = row.try_get(10)?;
+    let body = zstd::decode_all(compressed.as_slice()).map_err(|e| {
+        RowError::Value(format!(
+            "capture {} of article {} does not decompress: {e}",
+            info.id, info.article_id
+        ))
+    })?;
+    Ok(Capture { info, body })
+}
+
+fn story_row(r: &Row) -> Result<StorySummary, tokio_postgres::Error> {
+    Ok(StorySummary {
+        id: r.try_get(0)?,
+        title: r.try_get(1)?,
+        first_article_id: r.try_get(2)?,
+        articles: r.try_get(3)?,
+        first_seen_at: r.try_get(4)?,
+        last_seen_at: r.try_get(5)?,
+        sources: Vec::new(),
+    })
+}
+
+/// The article any of `urls` already leads to, trying them in order.
+async fn find_by_urls<C: GenericClient + Sync>(
+    client: &C,
+    urls: &[String],
+) -> Result<Option<ArticleId>, tokio_postgres::Error> {
+    for url in urls {
+        let row = client
+            .query_opt(
+                "SELECT article_id FROM article_urls WHERE url = $1
+                 UNION ALL SELECT id FROM articles WHERE canonical_url = $1
+                 LIMIT 1",
+                &[url],
+            )
+            .await?;
+        if let Some(row) = row {
+            return Ok(Some(row.try_get(0)?));
+        }
+    }
+    Ok(None)
+}
+
+/// The archived article that `urls` or the text fingerprint name.
+async fn find_existing<C: GenericClient + Sync>(
+    client: &C,
+    urls: &[String],
+    text_fingerprint: Option<&str>,
+) -> Result<Option<ArticleId>, tokio_postgres::Error> {
+    if let Some(id) = find_by_urls(client, urls).await? {
+        return Ok(Some(id));
+    }
+    let Some(fp) = text_fingerprint else {
+        return Ok(None);
+    };
+    client
+        .query_opt(
+            "SELECT id FROM articles WHERE text_fingerprint = $1",
+            &[&fp],
+        )
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()
+}
+
+async fn add_urls<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    urls: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO article_urls (url, article_id, source_id, first_seen_at)
+             SELECT url, $2, $3, $4 FROM unnest($1::text[]) AS url
+             ON CONFLICT (url) DO NOTHING",
+            &[&urls, &article_id, &source_id, &now],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn add_item<C: GenericClient + Sync>(
+    client: &C,
+    source_id: SourceId,
+    item_key: &str,
+    article_id: ArticleId,
+    now: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "INSERT INTO feed_items (source_id, item_key, article_id, first_seen_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (source_id, item_key) DO UPDATE SET article_id = excluded.article_id",
+            &[&source_id, &item_key, &article_id, &now],
+        )
+        .await?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ story helpers
+
+/// Articles read per band in a near-duplicate lookup (as in the SQLite backend).
+const BAND_BUCKET_LIMIT: i64 = 64;
+
+/// Candidates whose fingerprints are compared in one lookup.
+const MAX_CANDIDATES: usize = 32;
+
+/// A band's key as stored: its index, and its 32-bit hash as a signed 32-bit integer.
+fn band_key(band: usize, hash: u32) -> (i32, i32) {
+    (i32::try_from(band).unwrap_or(i32::MAX), hash as i32)
+}
+
+async fn find_near_duplicates<C: GenericClient + Sync>(
+    client: &C,
+    fingerprint: &Fingerprint,
+    rules: &StoryRules,
+    exclude: Option<ArticleId>,
+    limit: usize,
+) -> Result<Vec<NearDuplicate>, tokio_postgres::Error> {
+    if !rules.comparable(fingerprint) {
+        return Ok(Vec::new());
+    }
+    let (bands, hashes): (Vec<i32>, Vec<i32>) = fingerprint
+        .bands()
+        .into_iter()
+        .enumerate()
+        .map(|(band, hash)| band_key(band, hash))
+        .unzip();
+    // Each band's newest BAND_BUCKET_LIMIT articles, counted per article.
+    let rows = client
+        .query(
+            "SELECT b.article_id, count(*) FROM unnest($1::int[], $2::int[]) AS k (band, hash)
+             CROSS JOIN LATERAL (
+                 SELECT article_id FROM story_bands
+                 WHERE band = k.band AND hash = k.hash
+                 ORDER BY article_id DESC LIMIT $3
+             ) b
+             GROUP BY b.article_id",
+            &[&bands, &hashes, &BAND_BUCKET_LIMIT],
+        )
+        .await?;
+    let mut shared: HashMap<ArticleId, i64> = HashMap::new();
+    for row in &rows {
+        shared.insert(row.try_get(0)?, row.try_get(1)?);
+    }
+    if let Some(exclude) = exclude {
+        shared.remove(&exclude);
+    }
+    let mut candidates: Vec<(ArticleId, i64)> = shared.into_iter().collect();
+    candidates.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(b.0.cmp(&a.0)));
+    candidates.truncate(MAX_CANDIDATES);
+    let ids: Vec<ArticleId> = candidates.iter().map(|(id, _)| *id).collect();
+    let rows = client
+        .query(
+            "SELECT f.article_id, f.scheme, f.words, f.shingles, f.minhash, a.story_id
+             FROM article_fingerprints f JOIN articles a ON a.id = f.article_id
+             WHERE f.article_id = ANY($1)",
+            &[&ids],
+        )
+        .await?;
+    let mut found = Vec::new();
+    for row in &rows {
+        let minhash: Vec<u8> = row.try_get(4)?;
+        let Some(other) = Fingerprint::from_stored(
+            unsigned(row.try_get(1)?),
+            unsigned(row.try_get(2)?),
+            unsigned(row.try_get(3)?),
+            &minhash,
+        ) else {
+            continue;
+        };
+        if let Some(score) = rules.score(fingerprint, &other)
+            && score >= rules.threshold
+        {
+            found.push(NearDuplicate {
+                article_id: row.try_get(0)?,
+                story_id: row.try_get(5)?,
+                score,
+            });
+        }
+    }
+    found.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.article_id.cmp(&b.article_id))
+    });
+    found.truncate(limit);
+    Ok(found)
+}
+
+async fn put_fingerprint<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    fingerprint: &Fingerprint,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "DELETE FROM story_bands WHERE article_id = $1",
+            &[&article_id],
+        )
+        .await?;
+    client
+        .execute(
+            "INSERT INTO article_fingerprints (article_id, scheme, words, shingles, minhash)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (article_id) DO UPDATE SET scheme = excluded.scheme,
+                 words = excluded.words, shingles = excluded.shingles,
+                 minhash = excluded.minhash",
+            &[
+                &article_id,
+                &i64::from(fingerprint.scheme),
+                &i64::from(fingerprint.words),
+                &i64::from(fingerprint.shingles),
+                &fingerprint.minhash_bytes(),
+            ],
+        )
+        .await?;
+    let (bands, hashes): (Vec<i32>, Vec<i32>) = fingerprint
+        .bands()
+        .into_iter()
+        .enumerate()
+        .map(|(band, hash)| band_key(band, hash))
+        .unzip();
+    client
+        .execute(
+            "INSERT INTO story_bands (band, hash, article_id)
+             SELECT band, hash, $3 FROM unnest($1::int[], $2::int[]) AS k (band, hash)
+             ON CONFLICT DO NOTHING",
+            &[&bands, &hashes, &article_id],
+        )
+        .await?;
+    Ok(())
+}
+
+async fn join_story<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    title: Option<&str>,
+    seen_at: DateTime<Utc>,
+    fingerprint: Option<&Fingerprint>,
+    rules: &StoryRules,
+) -> Result<StoryId, tokio_postgres::Error> {
+    let fingerprint = fingerprint.filter(|f| rules.comparable(f));
+    let joined = match fingerprint {
+        Some(fp) => find_near_duplicates(client, fp, rules, Some(article_id), MAX_CANDIDATES)
+            .await?
+            .into_iter()
+            .find_map(|d| d.story_id),
+        None => None,
+    };
+    let story_id: StoryId = match joined {
+        Some(story_id) => {
+            client
+                .execute(
+                    "UPDATE stories SET member_count = member_count + 1,
+                         source_count = source_count + CASE WHEN $2::bigint IS NOT NULL
+                             AND NOT EXISTS (SELECT 1 FROM articles
+                                 WHERE story_id = $1 AND source_id = $2 AND id <> $3)
+                             THEN 1 ELSE 0 END,
+                         first_seen_at = least(first_seen_at, $4),
+                         last_seen_at = greatest(last_seen_at, $4)
+                     WHERE id = $1",
+                    &[&story_id, &source_id, &article_id, &seen_at],
+                )
+                .await?;
+            story_id
+        }
+        None => client
+            .query_one(
+                "INSERT INTO stories (first_article_id, title, member_count, source_count,
+                     first_seen_at, last_seen_at)
+                 VALUES ($1, $2, 1, CASE WHEN $3::bigint IS NULL THEN 0 ELSE 1 END, $4, $4)
+                 RETURNING id",
+                &[&article_id, &title, &source_id, &seen_at],
+            )
+            .await?
+            .try_get(0)?,
+    };
+    client
+        .execute(
+            "UPDATE articles SET story_id = $2 WHERE id = $1",
+            &[&article_id, &story_id],
+        )
+        .await?;
+    match fingerprint {
+        Some(fp) => put_fingerprint(client, article_id, fp).await?,
+        None => remove_fingerprint(client, article_id).await?,
+    }
+    Ok(story_id)
+}
+
+/// Deletes an article's fingerprint and its bands.
+async fn remove_fingerprint<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+) -> Result<(), tokio_postgres::Error> {
+    client
+        .execute(
+            "DELETE FROM story_bands WHERE article_id = $1",
+            &[&article_id],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM article_fingerprints WHERE article_id = $1",
+            &[&article_id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// After re-extraction: replaces the article's fingerprint when it changed, and gives an
+/// article without a story its story; an article keeps the story it has. Returns the
+/// names of what changed (`story_fingerprint`, `story_id`), as the SQLite backend does.
+async fn refresh_story<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    fingerprint: Option<&Fingerprint>,
+    title: Option<&str>,
+    rules: &StoryRules,
+) -> Result<Vec<&'static str>, tokio_postgres::Error> {
+    let fingerprint = fingerprint.filter(|f| rules.comparable(f));
+    let Some(row) = client
+        .query_opt(
+            "SELECT a.story_id, a.source_id, a.first_seen_at,
+                 f.scheme, f.words, f.shingles, f.minhash
+             FROM articles a LEFT JOIN article_fingerprints f ON f.article_id = a.id
+             WHERE a.id = $1",
+            &[&article_id],
+        )
+        .await?
+    else {
+        return Ok(Vec::new());
+    };
+    let story_id: Option<StoryId> = row.try_get(0)?;
+    let source_id: Option<SourceId> = row.try_get(1)?;
+    let seen_at: DateTime<Utc> = row.try_get(2)?;
+    let stored = match row.try_get::<_, Option<Vec<u8>>>(6)? {
+        Some(minhash) => Fingerprint::from_stored(
+            unsigned(row.try_get(3)?),
+            unsigned(row.try_get(4)?),
+            unsigned(row.try_get(5)?),
+            &minhash,
+        ),
+        None => None,
+    };
+    let mut changed = Vec::new();
+    if stored.as_ref() != fingerprint {
+        changed.push("story_fingerprint");
+    }
+    if story_id.is_none() {
+        join_story(
+            client,
+            article_id,
+            source_id,
+            title,
+            seen_at,
+            fingerprint,
+            rules,
+        )
+        .await?;
+        changed.push("story_id");
+    } else if !changed.is_empty() {
+        match fingerprint {
+            Some(fp) => put_fingerprint(client, article_id, fp).await?,
+            None => remove_fingerprint(client, article_id).await?,
+        }
+    }
+    Ok(changed)
+}
+
+/// Extracted fields in the form they are compared and written.
+#[derive(PartialEq)]
+struct FieldValues {
+    title: Option<String>,
+    authors: Vec<String>,
+    published_at: Option<DateTime<Utc>>,
+    published_offset: Option<String>,
+    updated_at: Option<DateTime<Utc>>,
+    updated_offset: Option<String>,
+    language: Option<String>,
+    site_name: Option<String>,
+    description: Option<String>,
+    text: String,
+    text_fingerprint: Option<String>,
+}
+
+impl FieldValues {
+    fn new(fields: &ExtractedFields) -> FieldValues {
+        FieldValues {
+            title: fields.title.clone(),
+            authors: fields.authors.clone(),
+            published_at: fields.published_at.map(|t| ts(t.with_timezone(&Utc))),
+            published_offset: fields.published_at.map(|t| t.offset().to_string()),
+            updated_at: fields.updated_at.map(|t| ts(t.with_timezone(&Utc))),
+            updated_offset: fields.updated_at.map(|t| t.offset().to_string()),
+            language: fields.language.clone(),
+            site_name: fields.site_name.clone(),
+            description: fields.description.clone(),
+            text: fields.text.clone(),
+            text_fingerprint: fields.text_fingerprint.clone(),
+        }
+    }
+
+    fn read(row: &Row) -> Result<FieldValues, RowError> {
+        let authors: String = row.try_get(1)?;
+        Ok(FieldValues {
+            title: row.try_get(0)?,
+            authors: serde_json::from_str(&authors).map_err(|e| {
+                RowError::Value(format!("authors is not a JSON array of text: {e}"))
+            })?,
+            published_at: row.try_get(2)?,
+            published_offset: row.try_get(3)?,
+            updated_at: row.try_get(4)?,
+            updated_offset: row.try_get(5)?,
+            language: row.try_get(6)?,
+            site_name: row.try_get(7)?,
+            description: row.try_get(8)?,
+            text: row.try_get(9)?,
+            text_fingerprint: row.try_get(10)?,
+        })
+    }
+}

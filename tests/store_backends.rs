@@ -1,0 +1,825 @@
+//! The storage API on both backends: every test body here runs once against a SQLite file
+//! and once against a fresh PostgreSQL database on a server the test starts itself (see
+//! tests/common/postgres.rs; without PostgreSQL binaries the PostgreSQL half is skipped
+//! with a message, except in CI). The bodies only use [`Store`], so they check that the
+//! two backends mean the same thing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::{Reply, TestServer, fixture, rss};
+use newsvault::app::App;
+use newsvault::clock::Clock;
+use newsvault::config::{Config, SourceKind};
+use newsvault::shutdown::Shutdown;
+use newsvault::store::{
+    Archived, ArticleFilter, ArticleKey, ExtractedFields, FetchRecord, ItemStatus, NewArticle,
+    NewCapture, PollOutcome, PollRecord, Reextracted, SearchRequest, SourceSpec, Store,
+    StoryFilter,
+};
+use newsvault::stories;
+
+/// Where a test's archive lives: a SQLite path or a PostgreSQL URL, as `[archive]
+/// database` would say.
+struct Database(PathBuf);
+
+impl Database {
+    /// Opens (another connection to) the archive.
+    async fn open(&self) -> Store {
+        Store::open(&self.0)
+            .await
+            .unwrap_or_else(|e| panic!("open {}: {e}", self.0.display()))
+    }
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let dir = tempfile::tempdir().expect("tempdir");
+                super::$name(super::Database(dir.path().join("archive.sqlite3"))).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(server) = super::common::postgres::start() else {
+                    return;
+                };
+                let url = server.create_database().await;
+                super::$name(super::Database(url.into())).await;
+                drop(server);
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    sources_and_their_schedule_state_round_trip,
+    the_request_log_is_counted,
+    one_article_reached_by_two_urls_is_one_row_with_both,
+    the_same_article_archived_at_once_by_two_connections_is_one_row,
+    search_finds_bengali_and_english_words_with_filters,
+    near_duplicates_share_a_story,
+    pages_of_articles_and_captures_cover_the_selection,
+    re_extraction_rewrites_what_changed_and_search_follows,
+);
+
+fn at(hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 7, 12, hour, minute, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn spec(name: &str, url: &str, kind: Option<SourceKind>) -> SourceSpec {
+    SourceSpec {
+        name: name.into(),
+        url: url.into(),
+        kind,
+        enabled: true,
+    }
+}
+
+fn new_article(url: &str, title: &str, text: &str, language: &str) -> NewArticle {
+    let seen = at(12, 0);
+    let body = format!("<html><title>{title}</title><p>{text}</p></html>").into_bytes();
+    NewArticle {
+        source_id: None,
+        item_key: None,
+        canonical_url: url.to_string(),
+        urls: vec![url.to_string()],
+        title: Some(title.to_string()),
+        authors: vec!["A. Reporter".into()],
+        published_at: None,
+        updated_at: None,
+        first_seen_at: seen,
+        language: Some(language.into()),
+        site_name: None,
+        description: None,
+        story_fingerprint: stories::fingerprint(text),
+        text: text.to_string(),
+        text_fingerprint: Some(newsvault::canon::body_hash(text.as_bytes())),
+        extractor: "test".into(),
+        capture: NewCapture {
+            fetch_id: None,
+            url: url.to_string(),
+            fetched_at: seen,
+            status: 200,
+            headers: vec![("content-type".into(), "text/html".into())],
+            content_type: Some("text/html".into()),
+            charset: Some("UTF-8".into()),
+            charset_source: Some("http-header".into()),
+            body_sha256: newsvault::canon::body_hash(&body),
+            body,
+        },
+    }
+}
+
+async fn sources_and_their_schedule_state_round_trip(db: Database) {
+    let store = db.open().await;
+    let now = at(12, 0);
+    let synced = store
+        .sync_sources(
+            vec![
+                spec(
+                    "alpha",
+                    "https://alpha.example/feed",
+                    Some(SourceKind::Feed),
+                ),
+                spec("beta", "https://beta.example/", None),
+            ],
+            now,
+        )
+        .await
+        .expect("sync");
+    assert_eq!(
+        synced.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["alpha", "beta"]
+    );
+    assert!(
+        synced
+            .iter()
+            .all(|s| s.enabled && s.next_poll_at == Some(now))
+    );
+    let alpha = synced[0].id;
+    let beta = synced[1].id;
+    assert_eq!(store.due_sources(now).await.expect("due").len(), 2);
+    assert!(
+        store
+            .due_sources(now - Duration::seconds(1))
+            .await
+            .expect("due")
+            .is_empty()
+    );
+
+    let next = at(13, 0);
+    store
+        .finish_poll(PollRecord {
+            source_id: alpha,
+            polled_at: now,
+            next_poll_at: Some(next),
+            outcome: PollOutcome::Success {
+                etag: Some("\"v1\"".into()),
+                last_modified: Some("Sat, 12 Jul 2025 12:00:00 GMT".into()),
+                body_sha256: Some("abc".into()),
+            },
+            poll_interval: Some(std::time::Duration::from_secs(7200)),
+            found_new: true,
+        })
+        .await
+        .expect("finish poll");
+    store
+        .finish_poll(PollRecord {
+            source_id: beta,
+            polled_at: now,
+            next_poll_at: Some(at(12, 30)),
+            outcome: PollOutcome::Failure {
+                error: "connection refused".into(),
+            },
+            poll_interval: None,
+            found_new: false,
+        })
+        .await
+        .expect("finish failed poll");
+    store
+        .record_detected_kind(beta, SourceKind::Page, now)
+        .await
+        .expect("detected kind");
+    assert_eq!(
+        store.next_poll_at().await.expect("next poll"),
+        Some(at(12, 30))
+    );
+
+    let sources = store.sources().await.expect("sources");
+    let (a, b) = (&sources[0], &sources[1]);
+    assert_eq!(a.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(a.last_body_sha256.as_deref(), Some("abc"));
+    assert_eq!(a.last_success_at, Some(now));
+    assert_eq!(a.last_new_at, Some(now));
+    assert_eq!(a.next_poll_at, Some(next));
+    assert_eq!(a.poll_interval, Some(std::time::Duration::from_secs(7200)));
+    assert_eq!(a.error_count, 0);
+    assert_eq!(b.error_count, 1);
+    assert_eq!(b.last_error.as_deref(), Some("connection refused"));
+    assert_eq!(b.kind, "page");
+    assert_eq!(b.kind_detected_at, Some(now));
+    assert_eq!(b.last_success_at, None);
+
+    store
+        .set_next_poll(beta, Some(at(14, 0)))
+        .await
+        .expect("set next poll");
+    // beta leaves the configuration, alpha moves: its validators are forgotten.
+    let later = at(12, 5);
+    let synced = store
+        .sync_sources(
+            vec![spec("alpha", "https://alpha.example/new-feed", None)],
+            later,
+        )
+        .await
+        .expect("sync again");
+    let (a, b) = (&synced[0], &synced[1]);
+    assert_eq!(a.url, "https://alpha.example/new-feed");
+    assert_eq!(a.etag, None);
+    assert_eq!(a.poll_interval, None);
+    assert_eq!(a.next_poll_at, Some(later));
+    assert!(!b.enabled);
+    assert_eq!(b.next_poll_at, Some(at(14, 0)));
+    assert_eq!(
+        store.next_poll_at().await.expect("next poll"),
+        Some(later),
+        "a disabled source is not scheduled"
+    );
+
+    let stats = store.stats(now).await.expect("stats");
+    assert_eq!((stats.sources, stats.sources_enabled), (2, 1));
+    assert_eq!(stats.per_source[1].kind, "page");
+    assert!(stats.per_source[1].kind_detected);
+    assert_eq!(stats.per_source[0].poll_interval_s, None);
+}
+
+async fn the_request_log_is_counted(db: Database) {
+    let store = db.open().await;
+    let source = store
+        .sync_sources(
+            vec![spec("alpha", "https://alpha.example/feed", None)],
+            at(12, 0),
+        )
+        .await
+        .expect("sync")[0]
+        .id;
+    let record = |status: Option<u16>, error: Option<&str>| FetchRecord {
+        source_id: Some(source),
+        purpose: "feed".into(),
+        url: "https://alpha.example/feed".into(),
+        final_url: Some("https://alpha.example/feed.xml".into()),
+        started_at: at(12, 0),
+        duration_ms: 120,
+        status,
+        bytes: 5_000_000_000,
+        error: error.map(str::to_string),
+    };
+    let first = store
+        .record_fetch(record(Some(200), None))
+        .await
+        .expect("log");
+    let second = store
+        .record_fetch(record(None, Some("timed out")))
+        .await
+        .expect("log");
+    assert!(second > first);
+    let stats = store.stats(at(12, 0)).await.expect("stats");
+    assert_eq!((stats.fetches, stats.fetch_errors), (2, 1));
+    assert!(stats.database_bytes > 0);
+}
+
+async fn one_article_reached_by_two_urls_is_one_row_with_both(db: Database) {
+    let store = db.open().await;
+    let source = store
+        .sync_sources(
+            vec![spec("alpha", "https://alpha.example/feed", None)],
+            at(12, 0),
+        )
+        .await
+        .expect("sync")[0]
+        .id;
+    let text = "The river rose overnight and the ferry service stopped until noon.";
+    let mut first = new_article("https://news.example/a", "Ferry stops", text, "en");
+    first.source_id = Some(source);
+    first.item_key = Some("guid-1".into());
+    let Archived::New(id) = store.archive(first.clone()).await.expect("archive") else {
+        panic!("the first archive is new");
+    };
+
+    // The same article through a tracking URL whose page names the same canonical URL.
+    let mut again = first.clone();
+    again.urls = vec!["https://news.example/a?from=rss".into()];
+    again.item_key = Some("guid-2".into());
+    assert_eq!(
+        store.archive(again).await.expect("archive again"),
+        Archived::Duplicate(id)
+    );
+    // Another canonical URL but the same text: the fingerprint recognises it.
+    let mirror = new_article("https://mirror.example/a", "Ferry stops", text, "en");
+    assert_eq!(
+        store.archive(mirror).await.expect("archive mirror"),
+        Archived::Duplicate(id)
+    );
+
+    let article = store.article(id).await.expect("read").expect("present");
+    let mut urls = article.urls.clone();
+    urls.sort();
+    assert_eq!(
+        urls,
+        [
+            "https://mirror.example/a",
+            "https://news.example/a",
+            "https://news.example/a?from=rss"
+        ]
+    );
+    assert_eq!(article.source.as_deref(), Some("alpha"));
+    assert_eq!(article.authors, ["A. Reporter"]);
+    assert_eq!(article.text, text);
+    assert_eq!(
+        store
+            .find_article(ArticleKey::Urls(vec![
+                "https://news.example/a?from=rss".into()
+            ]))
+            .await
+            .expect("find"),
+        Some(id)
+    );
+    assert_eq!(
+        store
+            .find_article(ArticleKey::Id(id + 100))
+            .await
+            .expect("find"),
+        None
+    );
+
+    // Feed item bookkeeping.
+    let status = |key: &str, urls: &[&str]| {
+        let store = store.clone();
+        let key = key.to_string();
+        let urls: Vec<String> = urls.iter().map(|u| u.to_string()).collect();
+        async move { store.item_status(source, key, urls).await.expect("status") }
+    };
+    assert_eq!(status("guid-1", &[]).await, ItemStatus::Seen);
+    assert_eq!(
+        status("guid-3", &["https://news.example/a"]).await,
+        ItemStatus::KnownArticle(id)
+    );
+    assert_eq!(
+        status("guid-4", &["https://other.example/"]).await,
+        ItemStatus::New
+    );
+    store
+        .link_item(
+            source,
+            "guid-3".into(),
+            vec!["https://news.example/a#top".into()],
+            id,
+            at(12, 1),
+        )
+        .await
+        .expect("link");
+    assert_eq!(status("guid-3", &[]).await, ItemStatus::Seen);
+    for attempt in 1..=newsvault::store::MAX_ITEM_ATTEMPTS {
+        let failures = store
+            .record_item_failure(source, "guid-4".into(), "HTTP 500".into(), at(12, 2))
+            .await
+            .expect("record failure");
+        assert_eq!(failures, attempt);
+    }
+    assert_eq!(status("guid-4", &[]).await, ItemStatus::GivenUp);
+
+    let captures = store.captures_of(id).await.expect("captures");
+    assert_eq!(captures.len(), 1, "a duplicate adds no capture");
+    assert_eq!(
+        captures[0].headers,
+        [("content-type".into(), "text/html".into())]
+    );
+    let latest = store
+        .latest_capture(id)
+        .await
+        .expect("capture")
+        .expect("present");
+    assert_eq!(latest.body, first.capture.body);
+    assert_eq!(latest.info.body_size, first.capture.body.len() as u64);
+
+    let stats = store.stats(at(12, 0)).await.expect("stats");
+    assert_eq!(
+        (stats.articles, stats.article_urls, stats.captures),
+        (1, 4, 1)
+    );
+    assert_eq!(stats.per_source[0].articles, 1);
+    assert_eq!(
+        stats.per_source[0].recent_days.last().map(|d| d.articles),
+        Some(1)
+    );
+}
+
+async fn the_same_article_archived_at_once_by_two_connections_is_one_row(db: Database) {
+    let (one, two) = (db.open().await, db.open().await);
+    for round in 0..5 {
+        let text = format!("Round {round}: the council approved the budget after a long debate.");
+        let url = format!("https://news.example/budget-{round}");
+        let mut from_one = new_article(&url, "Budget", &text, "en");
+        from_one.urls = vec![format!("{url}?via=one"), url.clone()];
+        let mut from_two = new_article(&url, "Budget", &text, "en");
+        from_two.urls = vec![format!("{url}?via=two"), url.clone()];
+        let (a, b) = tokio::join!(
+            tokio::spawn({
+                let one = one.clone();
+                async move { one.archive(from_one).await }
+            }),
+            tokio::spawn({
+                let two = two.clone();
+                async move { two.archive(from_two).await }
+            }),
+        );
+        let outcomes = [
+            a.expect("task").expect("archive"),
+            b.expect("task").expect("archive"),
+        ];
+        let ids: Vec<i64> = outcomes
+            .iter()
+            .map(|o| match o {
+                Archived::New(id) | Archived::Duplicate(id) => *id,
+            })
+            .collect();
+        assert_eq!(ids[0], ids[1], "round {round}: {outcomes:?}");
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| matches!(o, Archived::New(_)))
+                .count(),
+            1,
+            "round {round}: {outcomes:?}"
+        );
+        let urls = one
+            .article(ids[0])
+            .await
+            .expect("read")
+            .expect("present")
+            .urls;
+        assert!(urls.contains(&format!("{url}?via=one")), "{urls:?}");
+        assert!(urls.contains(&format!("{url}?via=two")), "{urls:?}");
+    }
+    let stats = one.stats(at(12, 0)).await.expect("stats");
+    assert_eq!((stats.articles, stats.captures), (5, 5));
+}
+
+async fn search_finds_bengali_and_english_words_with_filters(db: Database) {
+    let store = db.open().await;
+    store
+        .sync_sources(
+            vec![
+                spec("bangla", "https://bn.example/feed", None),
+                spec("english", "https://en.example/feed", None),
+            ],
+            at(12, 0),
+        )
+        .await
+        .expect("sync");
+    let sources = store.sources().await.expect("sources");
+    let mut bengali = new_article(
+        "https://bn.example/mango",
+        "রাজশাহীতে আমের বাজার জমজমাট",
+        "রাজশাহীর বাজারে এবার আমের দাম কম। চাষিরা বলছেন ফলন ভালো হয়েছে।",
+        "bn",
+    );
+    bengali.source_id = Some(sources[0].id);
+    let mut english = new_article(
+        "https://en.example/mango",
+        "Mango market busy in Rajshahi",
+        "Mango prices in Rajshahi fell this season as growers reported a good harvest.",
+        "en",
+    );
+    english.source_id = Some(sources[1].id);
+    let mut other = new_article(
+        "https://en.example/ferry",
+        "Ferry service resumes",
+        "The ferry service resumed at noon after the river fell; no mango was harmed.",
+        "en",
+    );
+    other.source_id = Some(sources[1].id);
+    for article in [bengali, english, other] {
+        store.archive(article).await.expect("archive");
+    }
+    let search = |expression: &str, filter: ArticleFilter| {
+        let store = store.clone();
+        let request = SearchRequest {
+            expression: expression.into(),
+            filter,
+            limit: 10,
+            highlight: ("[".into(), "]".into()),
+        };
+        async move { store.search(request).await.expect("search") }
+    };
+
+    // A Bengali word with a vowel sign is matched whole, and only where it occurs.
+    let hits = search("আমের", ArticleFilter::default()).await;
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0].canonical_url, "https://bn.example/mango");
+    assert!(hits[0].snippet.contains("[আমের]"), "{:?}", hits[0].snippet);
+    assert_eq!(hits[0].source.as_deref(), Some("bangla"));
+
+    // A title match ranks above a match in the text only.
+    let hits = search("mango", ArticleFilter::default()).await;
+    let urls: Vec<&str> = hits.iter().map(|h| h.canonical_url.as_str()).collect();
+    assert_eq!(
+        urls,
+        ["https://en.example/mango", "https://en.example/ferry"]
+    );
+    assert!(hits[0].score <= hits[1].score, "lower is better: {hits:?}");
+
+    let only_bengali = ArticleFilter {
+        language: Some("bn".into()),
+        ..ArticleFilter::default()
+    };
+    assert!(search("mango", only_bengali).await.is_empty());
+    let by_source = ArticleFilter {
+        source: Some("english".into()),
+        ..ArticleFilter::default()
+    };
+    assert_eq!(search("Rajshahi", by_source).await.len(), 1);
+    assert!(
+        search("harvest ferry", ArticleFilter::default())
+            .await
+            .is_empty()
+    );
+}
+
+/// About 120 words of a wire story; a copy with a line added is its near-duplicate.
+fn wire_text(topic: &str) -> String {
+    (0..120)
+        .map(|i| format!("{topic}{}", i * 7 % 113))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+async fn near_duplicates_share_a_story(db: Database) {
+    let store = db.open().await;
+    let sources = store
+        .sync_sources(
+            vec![
+                spec("a", "https://a.example/feed", None),
+                spec("b", "https://b.example/feed", None),
+            ],
+            at(12, 0),
+        )
+        .await
+        .expect("sync");
+    let wire = wire_text("storm");
+    let mut first = new_article("https://a.example/storm", "Storm", &wire, "en");
+    first.source_id = Some(sources[0].id);
+    let mut copy = new_article(
+        "https://b.example/storm-copy",
+        "Storm (copy)",
+        &format!("{wire} follow us for more"),
+        "en",
+    );
+    copy.source_id = Some(sources[1].id);
+    copy.first_seen_at = at(12, 30);
+    let unrelated = new_article(
+        "https://a.example/other",
+        "Other",
+        &wire_text("budget"),
+        "en",
+    );
+    let ids: Vec<i64> = {
+        let mut ids = Vec::new();
+        for article in [first, copy.clone(), unrelated] {
+            match store.archive(article).await.expect("archive") {
+                Archived::New(id) => ids.push(id),
+                other => panic!("expected new articles, got {other:?}"),
+            }
+        }
+        ids
+    };
+    let story = store
+        .story_of(ids[1], 10)
+        .await
+        .expect("story")
+        .expect("has a story");
+    let members: Vec<i64> = story.members.iter().map(|m| m.article_id).collect();
+    assert_eq!(members, [ids[0], ids[1]]);
+    assert_eq!(story.story.articles, 2);
+    assert_eq!(story.story.first_seen_at, at(12, 0));
+    assert_eq!(story.story.last_seen_at, at(12, 30));
+    assert_eq!(story.story.sources.len(), 2);
+    let own = store
+        .story_of(ids[2], 10)
+        .await
+        .expect("story")
+        .expect("has one");
+    assert_eq!(own.story.articles, 1);
+
+    let fingerprint = copy.story_fingerprint.expect("long enough to fingerprint");
+    let near = store
+        .near_duplicates(fingerprint, 5)
+        .await
+        .expect("near duplicates");
+    let near_ids: Vec<i64> = near.iter().map(|n| n.article_id).collect();
+    assert!(near_ids.contains(&ids[1]), "itself: {near:?}");
+    assert!(near_ids.contains(&ids[0]), "{near:?}");
+    assert!(!near_ids.contains(&ids[2]), "{near:?}");
+
+    let listed = store
+        .stories(StoryFilter {
+            since: None,
+            min_sources: 2,
+            limit: 10,
+        })
+        .await
+        .expect("stories");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, story.story.id);
+}
+
+async fn pages_of_articles_and_captures_cover_the_selection(db: Database) {
+    let store = db.open().await;
+    let mut ids = Vec::new();
+    for n in 0..7 {
+        let mut article = new_article(
+            &format!("https://news.example/{n}"),
+            &format!("Item {n}"),
+            &format!("Item number {n} of the page test."),
+            if n % 2 == 0 { "en" } else { "bn" },
+        );
+        article.published_at = Some(
+            at(10, n).with_timezone(&chrono::FixedOffset::east_opt(6 * 3600).expect("offset")),
+        );
+        if let Archived::New(id) = store.archive(article).await.expect("archive") {
+            ids.push(id);
+        }
+    }
+    assert_eq!(ids.len(), 7);
+    let filter = ArticleFilter {
+        language: Some("en".into()),
+        since: Some(at(10, 1)),
+        ..ArticleFilter::default()
+    };
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store
+            .articles_page(filter.clone(), after, 2)
+            .await
+            .expect("page");
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for article in &page {
+            assert_eq!(article.published_offset.as_deref(), Some("+06:00"));
+            assert_eq!(article.urls, std::slice::from_ref(&article.canonical_url));
+        }
+        seen.extend(page.iter().map(|a| a.id));
+    }
+    assert_eq!(seen, [ids[2], ids[4], ids[6]]);
+
+    let captures = store.captures_page(filter, 0, 10).await.expect("captures");
+    let capture_articles: Vec<i64> = captures.iter().map(|c| c.info.article_id).collect();
+    assert_eq!(capture_articles, [ids[2], ids[4], ids[6]]);
+    assert!(captures[0].body.starts_with(b"<html>"));
+}
+
+async fn re_extraction_rewrites_what_changed_and_search_follows(db: Database) {
+    let store = db.open().await;
+    let text = "The bridge opened to traffic on Monday morning.";
+    let article = new_article("https://news.example/bridge", "Bridge opens", text, "en");
+    let Archived::New(id) = store.archive(article.clone()).await.expect("archive") else {
+        panic!("new");
+    };
+    let other = new_article(
+        "https://news.example/other",
+        "Other",
+        "A different story about the harbour.",
+        "en",
+    );
+    let Archived::New(other_id) = store.archive(other.clone()).await.expect("archive") else {
+        panic!("new");
+    };
+    let fields = |text: &str, fingerprint: Option<String>| ExtractedFields {
+        title: Some("Bridge opens".into()),
+        authors: vec!["A. Reporter".into()],
+        published_at: None,
+        updated_at: None,
+        language: Some("en".into()),
+        site_name: None,
+        description: None,
+        text: text.into(),
+        text_fingerprint: fingerprint,
+        story_fingerprint: stories::fingerprint(text),
+        extractor: "test-2".into(),
+    };
+    assert_eq!(
+        store
+            .update_extracted(id, fields(text, article.text_fingerprint.clone()))
+            .await
+            .expect("same fields"),
+        Reextracted::Unchanged
+    );
+    let new_text = "The suspension bridge opened to traffic on Monday morning.";
+    let outcome = store
+        .update_extracted(
+            id,
+            fields(
+                new_text,
+                Some(newsvault::canon::body_hash(new_text.as_bytes())),
+            ),
+        )
+        .await
+        .expect("new text");
+    // (Too short for a story fingerprint: the story side has nothing to change.)
+    assert_eq!(
+        outcome,
+        Reextracted::Changed(vec!["text", "text_fingerprint"])
+    );
+    let hits = store
+        .search(SearchRequest {
+            expression: "suspension".into(),
+            filter: ArticleFilter::default(),
+            limit: 5,
+            highlight: ("[".into(), "]".into()),
+        })
+        .await
+        .expect("search");
+    assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [id]);
+    let stored = store.article(id).await.expect("read").expect("present");
+    assert_eq!(stored.extractor, "test-2");
+    // The other article's fingerprint: the two are one story, this one keeps none.
+    let clash = store
+        .update_extracted(id, fields(new_text, other.text_fingerprint.clone()))
+        .await
+        .expect("clash");
+    assert!(
+        matches!(clash, Reextracted::FingerprintClash { other, .. } if other == other_id),
+        "{clash:?}"
+    );
+    assert_eq!(
+        store
+            .update_extracted(id + 100, fields(text, None))
+            .await
+            .expect("missing"),
+        Reextracted::Missing
+    );
+}
+
+// ------------------------------------------------------------------ end to end
+
+/// `newsvault poll` with `[archive] database = "postgres://..."`: the pages a local feed
+/// lists are archived into PostgreSQL, and a second poll stores nothing new.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_archives_into_postgresql() {
+    let Some(server) = common::postgres::start() else {
+        return;
+    };
+    let url = server.create_database().await;
+    let web = TestServer::start().await;
+    let pages = ["bss-seed-lavrov-kim.html", "nabadiganta-mango-market.html"];
+    for page in pages {
+        web.route(
+            &format!("/pages/{page}"),
+            Reply::ok("text/html", fixture(&format!("pages/{page}"))),
+        );
+    }
+    let links: Vec<String> = pages
+        .iter()
+        .map(|p| web.url(&format!("/pages/{p}?utm_source=rss")))
+        .collect();
+    let items: Vec<(Option<&str>, &str)> = vec![
+        (Some("guid-1"), links[0].as_str()),
+        (Some("guid-2"), links[1].as_str()),
+    ];
+    web.route("/feed.xml", Reply::ok("application/rss+xml", rss(&items)));
+    let config = format!(
+        "[archive]\ndatabase = {url:?}\n[http]\ntimeout = \"5s\"\nper_host_delay = \"0s\"\n\
+         [[source]]\nname = \"bd\"\nurl = \"{}\"\nkind = \"feed\"\ntimezone = \"Asia/Dhaka\"\n",
+        web.url("/feed.xml")
+    );
+    let config = Config::parse(&config, Path::new("test.toml")).expect("config");
+    let app = App::open(config, Clock::System).await.expect("open app");
+    let summaries = app.poll(&[], &Shutdown::never()).await.expect("poll");
+    assert_eq!(summaries[0].new, 2, "{summaries:?}");
+    let again = app.poll(&[], &Shutdown::never()).await.expect("poll again");
+    assert_eq!(again[0].new, 0, "{again:?}");
+
+    // A second process reading the same database sees what the first archived.
+    let store = Store::open(Path::new(&url)).await.expect("open");
+    let stats = store.stats(Utc::now()).await.expect("stats");
+    assert_eq!((stats.articles, stats.captures), (2, 2));
+    // Each archived article is found by the first word of its title, Bengali included.
+    let articles = store
+        .articles_page(ArticleFilter::default(), 0, 10)
+        .await
+        .expect("articles");
+    assert!(articles.iter().any(|a| a.language.as_deref() == Some("bn")));
+    for article in &articles {
+        let title = article.title.clone().unwrap_or_default();
+        let word: String = title
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || !c.is_ascii())
+            .collect();
+        let hits = store
+            .search(SearchRequest {
+                expression: word.clone(),
+                filter: ArticleFilter::default(),
+                limit: 5,
+                highlight: ("[".into(), "]".into()),
+            })
+            .await
+            .expect("search");
+        assert!(
+            hits.iter().any(|h| h.id == article.id),
+            "{word:?} from {title:?}: {hits:?}"
+        );
+    }
+    drop(app);
+    drop(server);
+}

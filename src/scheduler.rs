@@ -144,7 +144,15 @@ pub async fn run(
         };
         tokio::select! {
             _ = pipeline.clock.sleep_until(wake_at) => {}
-            Some(done) = polls.join_next(), if !polls.is_empty() => settle(done, &mut totals),
+            Some(done) = polls.join_next(), if !polls.is_empty() => {
+                settle(done, &mut totals);
+                // Settle every other poll that has finished too: each turn of the loop
+                // reads the schedule from the archive, and with thousands of sources
+                // finished polls arrive faster than one turn each could take them.
+                while let Some(done) = polls.try_join_next() {
+                    settle(done, &mut totals);
+                }
+            }
             Some(done) = revisits.join_next(), if !revisits.is_empty() => {
                 if !settle_revisits(done, &mut totals) {
                     revisits_paused_until = Some(

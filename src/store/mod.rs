@@ -433,6 +433,49 @@ fn lock(db: &Mutex<sqlite::Db>) -> std::sync::MutexGuard<'_, sqlite::Db> {
     db.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// An article's extracted fields as its `articles` row holds them, in the backend's own
+/// forms of the author list (`A`) and of instants (`T`). Re-extraction compares an
+/// article's stored fields with newly extracted ones through this, on either backend.
+struct ArticleFields<A, T> {
+    title: Option<String>,
+    authors: A,
+    published_at: Option<T>,
+    published_offset: Option<String>,
+    updated_at: Option<T>,
+    updated_offset: Option<String>,
+    language: Option<String>,
+    site_name: Option<String>,
+    description: Option<String>,
+    text: String,
+    text_fingerprint: Option<String>,
+}
+
+impl<A: PartialEq, T: PartialEq> ArticleFields<A, T> {
+    /// The names of the fields (as columns) that differ from `old`.
+    fn changed_from(&self, old: &Self) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        macro_rules! compare {
+            ($($field:ident),*) => {
+                $(if old.$field != self.$field { changed.push(stringify!($field)); })*
+            };
+        }
+        compare!(
+            title,
+            authors,
+            published_at,
+            published_offset,
+            updated_at,
+            updated_offset,
+            language,
+            site_name,
+            description,
+            text,
+            text_fingerprint
+        );
+        changed
+    }
+}
+
 /// A capture body compressed for storage: with the site's dictionary when `encoder` has
 /// one (its id and the prepared dictionary), else plain zstd.
 fn compress_body(

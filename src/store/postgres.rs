@@ -1068,25 +1068,7 @@ impl Db {
                 new.text_fingerprint = None;
             }
         }
-        let mut changed = Vec::new();
-        macro_rules! compare {
-            ($($field:ident),*) => {
-                $(if old.$field != new.$field { changed.push(stringify!($field)); })*
-            };
-        }
-        compare!(
-            title,
-            authors,
-            published_at,
-            published_offset,
-            updated_at,
-            updated_offset,
-            language,
-            site_name,
-            description,
-            text,
-            text_fingerprint
-        );
+        let mut changed = new.changed_from(&old);
         let story_changes = refresh_story(
             &*tx,
             id,
@@ -1799,20 +1781,7 @@ async fn refresh_story<C: GenericClient + Sync>(
 }
 
 /// Extracted fields in the form they are compared and written.
-#[derive(PartialEq)]
-struct FieldValues {
-    title: Option<String>,
-    authors: Vec<String>,
-    published_at: Option<DateTime<Utc>>,
-    published_offset: Option<String>,
-    updated_at: Option<DateTime<Utc>>,
-    updated_offset: Option<String>,
-    language: Option<String>,
-    site_name: Option<String>,
-    description: Option<String>,
-    text: String,
-    text_fingerprint: Option<String>,
-}
+type FieldValues = super::ArticleFields<Vec<String>, DateTime<Utc>>;
 
 impl FieldValues {
     fn new(fields: &ExtractedFields) -> FieldValues {

@@ -853,20 +853,9 @@ fn is_query_error(error: &rusqlite::Error) -> Option<String> {
     }
 }
 
-/// Extracted fields in the form the `articles` columns hold them.
-struct FieldValues {
-    title: Option<String>,
-    authors: String,
-    published_at: Option<String>,
-    published_offset: Option<String>,
-    updated_at: Option<String>,
-    updated_offset: Option<String>,
-    language: Option<String>,
-    site_name: Option<String>,
-    description: Option<String>,
-    text: String,
-    text_fingerprint: Option<String>,
-}
+/// Extracted fields in the form the `articles` columns hold them: authors as JSON text,
+/// instants as the archive's time text.
+type FieldValues = super::ArticleFields<String, String>;
 
 impl Db {
     pub(super) fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
@@ -1156,25 +1145,7 @@ fn apply_extracted(
             new.text_fingerprint = None;
         }
     }
-    let mut changed = Vec::new();
-    macro_rules! compare {
-        ($($field:ident),*) => {
-            $(if old.$field != new.$field { changed.push(stringify!($field)); })*
-        };
-    }
-    compare!(
-        title,
-        authors,
-        published_at,
-        published_offset,
-        updated_at,
-        updated_offset,
-        language,
-        site_name,
-        description,
-        text,
-        text_fingerprint
-    );
+    let mut changed = new.changed_from(&old);
     let story_changes = refresh_story(
         tx,
         id,

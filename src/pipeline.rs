@@ -946,13 +946,7 @@ impl Pipeline {
             .fetcher
             .get(url, Purpose::Page, &Validators::default())
             .await;
-        let problem = match &fetched.result {
-            Ok(response) if response.is_success() => response
-                .header("content-type")
-                .filter(|kind| !is_html_content_type(kind))
-                .map(|kind| format!("not an HTML page (Content-Type {kind})")),
-            _ => None,
-        };
+        let problem = not_an_html_page(&fetched);
         let fetch_id = self.log_fetch(source_id, &fetched, problem.clone()).await?;
         if let Some(problem) = problem {
             return Ok(Err(problem));
@@ -1122,13 +1116,7 @@ impl Pipeline {
             .fetcher
             .get(url, Purpose::Page, &target.validators)
             .await;
-        let problem = match &fetched.result {
-            Ok(response) if response.is_success() => response
-                .header("content-type")
-                .filter(|kind| !is_html_content_type(kind))
-                .map(|kind| format!("not an HTML page (Content-Type {kind})")),
-            _ => None,
-        };
+        let problem = not_an_html_page(&fetched);
         let fetch_id = self
             .log_fetch(target.source_id, &fetched, problem.clone())
             .await?;
@@ -1391,6 +1379,18 @@ fn detect_kind(response: &Response) -> Option<SourceKind> {
         mime.eq_ignore_ascii_case("text/html") || mime.eq_ignore_ascii_case("application/xhtml+xml")
     });
     (html || declared_html).then_some(SourceKind::Page)
+}
+
+/// Why a successful response to an article request is no article page: its declared
+/// Content-Type is not HTML. `None` for HTML, and for failures (reported as such).
+fn not_an_html_page(fetched: &Fetched) -> Option<String> {
+    match &fetched.result {
+        Ok(response) if response.is_success() => response
+            .header("content-type")
+            .filter(|kind| !is_html_content_type(kind))
+            .map(|kind| format!("not an HTML page (Content-Type {kind})")),
+        _ => None,
+    }
 }
 
 fn is_html_content_type(value: &str) -> bool {

@@ -10,13 +10,13 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
-use super::codec::{self, DictionaryCache, StoredDictionary};
+use super::codec::{self, CompressedBody, DictionaryCache, StoredDictionary};
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
-use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited};
+use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
     MAX_ITEM_ATTEMPTS, NewArticle, NewDictionary, ObjectSize, PollOutcome, PollRecord,
@@ -1197,12 +1197,6 @@ fn apply_extracted(
     })
 }
 
-/// A capture body for the `body_zstd` column, and the dictionary it was compressed with.
-pub(super) struct CompressedBody {
-    pub bytes: Vec<u8>,
-    pub dictionary_id: Option<i64>,
-}
-
 /// The article any of `urls` already leads to.
 fn find_by_urls(conn: &Connection, urls: &[String]) -> Result<Option<ArticleId>, StoreError> {
     let mut by_url = conn
@@ -1843,14 +1837,6 @@ fn insert_capture(
     )
     .map_err(sql("insert capture"))?;
     Ok(tx.last_insert_rowid())
-}
-
-/// The first value of a header in a stored capture's headers.
-fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
 }
 
 impl Db {

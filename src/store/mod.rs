@@ -15,6 +15,7 @@ mod codec;
 mod postgres;
 pub mod query;
 mod sqlite;
+mod transfer;
 pub mod versions;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use query::{
     StorySource, StorySummary,
 };
 pub use sqlite::SCHEMA_VERSION;
+pub use transfer::{TableCount, TransferOptions, TransferReport, transfer};
 pub use versions::{ArticleVersion, NewVersion, RevisitOutcome, RevisitTarget, Revisited};
 
 /// Row id of a source.
@@ -1191,6 +1193,72 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => self.call(db, |db| db.reclaim_space()).await,
             Backend::Postgres(db) => db.reclaim_space().await,
+        }
+    }
+
+    // ------------------------------------------------------------------ moving archives
+    // The steps of [`transfer`], each on this archive's backend.
+
+    async fn transfer_last_key(
+        &self,
+        table: &'static transfer::Table,
+    ) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_last_key(table)).await,
+            Backend::Postgres(db) => db.transfer_last_key(table).await,
+        }
+    }
+
+    async fn transfer_count(&self, table: &'static transfer::Table) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_count(table)).await,
+            Backend::Postgres(db) => db.transfer_count(table).await,
+        }
+    }
+
+    async fn transfer_read(
+        &self,
+        table: &'static transfer::Table,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<transfer::Batch, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.transfer_read(table, after, upto, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.transfer_read(table, after, upto, limit).await,
+        }
+    }
+
+    async fn transfer_write(
+        &self,
+        writes: Vec<(&'static transfer::Table, Vec<Vec<transfer::Cell>>)>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_write(&writes)).await,
+            Backend::Postgres(db) => db.transfer_write(&writes).await,
+        }
+    }
+
+    async fn transfer_link_stories(
+        &self,
+        rows: Vec<Vec<transfer::Cell>>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.transfer_link_stories(&rows))
+                    .await
+            }
+            Backend::Postgres(db) => db.transfer_link_stories(&rows).await,
+        }
+    }
+
+    async fn transfer_finish(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.transfer_finish().await,
         }
     }
 }

@@ -25,6 +25,7 @@ use super::query::{
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
+use super::transfer::{Batch, Cell, Kind, Table};
 use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
@@ -2681,5 +2682,217 @@ impl Db {
             .batch_execute("VACUUM (ANALYZE) captures, zstd_dictionaries")
             .await
             .map_err(self.failed("vacuum"))
+    }
+}
+
+// ------------------------------------------------------------------ moving archives
+
+/// The tables whose ids are identities, moved past the copied ids after a copy.
+const IDENTITY_TABLES: &[&str] = &[
+    "sources",
+    "fetches",
+    "zstd_dictionaries",
+    "articles",
+    "stories",
+    "captures",
+];
+
+impl Db {
+    /// The largest key of `table` (see [`transfer`]), `None` when it is empty.
+    pub(super) async fn transfer_last_key(&self, table: &Table) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                &format!("SELECT max({})::bigint FROM {}", table.key, table.name),
+                &[],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("read last copied key"))
+    }
+
+    pub(super) async fn transfer_count(&self, table: &Table) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(&format!("SELECT count(*) FROM {}", table.name), &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("count rows"))
+    }
+
+    /// The rows of `table` with keys above `after` and at most `upto`: about `limit` rows,
+    /// and every row of the last key read.
+    pub(super) async fn transfer_read(
+        &self,
+        table: &Table,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Batch, StoreError> {
+        let op = "read rows to copy";
+        let (key, name) = (table.key, table.name);
+        let client = self.client().await?;
+        let upper: Option<i64> = client
+            .query_opt(
+                &format!(
+                    "SELECT {key}::bigint FROM {name} WHERE {key} > $1 AND {key} <= $2
+                     ORDER BY {key} LIMIT 1 OFFSET $3"
+                ),
+                &[&after, &upto, &(i64::from(limit.max(1)) - 1)],
+            )
+            .await
+            .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+            .map_err(self.failed(op))?;
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(column, kind)| match kind {
+                Kind::Int => format!("{column}::bigint"),
+                Kind::Json => format!("{column}::text"),
+                _ => column.to_string(),
+            })
+            .collect();
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM {name} WHERE {key} > $1 AND {key} <= $2 ORDER BY {key}",
+                    columns.join(", ")
+                ),
+                &[&after, &upper.unwrap_or(upto)],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let key_index = table.columns.iter().position(|(c, _)| *c == key);
+        let mut batch = Batch {
+            rows: Vec::with_capacity(rows.len()),
+            last_key: after,
+        };
+        for r in &rows {
+            let row = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, kind))| {
+                    Ok(match kind {
+                        Kind::Int => Cell::Int(r.try_get(i)?),
+                        Kind::Text => Cell::Text(r.try_get(i)?),
+                        Kind::Json => Cell::Json(r.try_get(i)?),
+                        Kind::Bytes => Cell::Bytes(r.try_get(i)?),
+                        Kind::Bool => Cell::Bool(r.try_get(i)?),
+                        Kind::Time => Cell::Time(r.try_get(i)?),
+                    })
+                })
+                .collect::<Result<Vec<Cell>, tokio_postgres::Error>>()
+                .map_err(self.failed(op))?;
+            if let Some(Cell::Int(Some(k))) = key_index.map(|i| &row[i]) {
+                batch.last_key = *k;
+            }
+            batch.rows.push(row);
+        }
+        Ok(batch)
+    }
+
+    /// Inserts rows into their tables, all in one transaction.
+    pub(super) async fn transfer_write(
+        &self,
+        writes: &[(&Table, Vec<Vec<Cell>>)],
+    ) -> Result<(), StoreError> {
+        type Param = Box<dyn tokio_postgres::types::ToSql + Sync + Send>;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin copy"))?;
+        for (table, rows) in writes {
+            let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+            let values: Vec<String> = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, kind))| {
+                    let n = i + 1;
+                    match kind {
+                        Kind::Int => format!("${n}::bigint"),
+                        Kind::Text => format!("${n}::text"),
+                        Kind::Json => format!("${n}::text::jsonb"),
+                        Kind::Bytes => format!("${n}::bytea"),
+                        Kind::Bool => format!("${n}::boolean"),
+                        Kind::Time => format!("${n}::timestamptz"),
+                    }
+                })
+                .collect();
+            let insert = tx
+                .prepare(&format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table.name,
+                    columns.join(", "),
+                    values.join(", ")
+                ))
+                .await
+                .map_err(self.failed("copy rows"))?;
+            for row in rows {
+                let params: Vec<Param> = row
+                    .iter()
+                    .map(|cell| -> Param {
+                        match cell {
+                            Cell::Int(v) => Box::new(*v),
+                            Cell::Text(v) | Cell::Json(v) => Box::new(v.clone()),
+                            Cell::Time(v) => Box::new(*v),
+                            Cell::Bool(v) => Box::new(*v),
+                            Cell::Bytes(v) => Box::new(v.clone()),
+                        }
+                    })
+                    .collect();
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                tx.execute(&insert, &refs)
+                    .await
+                    .map_err(self.failed("copy rows"))?;
+            }
+        }
+        tx.commit().await.map_err(self.failed("commit copy"))
+    }
+
+    /// Sets articles' story ids: rows of (article id, story id).
+    pub(super) async fn transfer_link_stories(&self, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        let (ids, stories): (Vec<i64>, Vec<Option<i64>>) = rows
+            .iter()
+            .filter_map(|row| match row.as_slice() {
+                [Cell::Int(Some(id)), Cell::Int(story)] => Some((*id, *story)),
+                _ => None,
+            })
+            .unzip();
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE articles a SET story_id = l.story_id
+                 FROM unnest($1::bigint[], $2::bigint[]) AS l (id, story_id)
+                 WHERE a.id = l.id AND a.story_id IS DISTINCT FROM l.story_id",
+                &[&ids, &stories],
+            )
+            .await
+            .map_err(self.failed("copy story links"))?;
+        Ok(())
+    }
+
+    /// After a copy that kept ids: moves each identity past the largest id, so that the
+    /// next row inserted gets a new one.
+    pub(super) async fn transfer_finish(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        for table in IDENTITY_TABLES {
+            client
+                .execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id))
+                         FROM {table} HAVING max(id) IS NOT NULL"
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(self.failed("reset identity"))?;
+        }
+        Ok(())
     }
 }

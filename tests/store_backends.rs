@@ -1105,3 +1105,54 @@ async fn compaction_trains_dictionaries_and_captures_read_back_unchanged(db: Dat
     assert_eq!(again.recompressed, 0, "{again:?}");
     assert_eq!(store.drop_unused_dictionaries().await.expect("drop"), 0);
 }
+
+/// `sslmode` in the URL: the server takes TLS connections only (with a self-signed
+/// certificate for 127.0.0.1); `require` encrypts without checking the certificate,
+/// `verify-ca` checks it against `sslrootcert`, `verify-full` also checks the host name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_connections_honour_sslmode() {
+    let Some((server, ca)) = common::postgres::start_with_tls() else {
+        return;
+    };
+    let url = server.create_database().await;
+    let ca = ca.display().to_string();
+    let open = |url: String| async move { Store::open(Path::new(&url)).await };
+
+    let plain = open(format!("{url}?sslmode=disable"))
+        .await
+        .expect_err("the server refuses a connection without TLS");
+    assert!(plain.to_string().contains("no encryption"), "{plain}");
+
+    let store = open(format!("{url}?sslmode=verify-full&sslrootcert={ca}"))
+        .await
+        .expect("verify-full with the server's CA");
+    store
+        .sync_sources(
+            vec![spec("tls", "https://tls.example/feed", None)],
+            at(12, 0),
+        )
+        .await
+        .expect("write over TLS");
+    assert_eq!(store.sources().await.expect("read over TLS").len(), 1);
+    open(format!("{url}?sslmode=require"))
+        .await
+        .expect("require accepts a certificate it cannot check");
+    let unknown = open(format!("{url}?sslmode=verify-full"))
+        .await
+        .expect_err("the system's CAs did not sign the certificate");
+    assert!(unknown.to_string().contains("certificate"), "{unknown}");
+
+    // The certificate is for 127.0.0.1, not for localhost.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let wrong_name = open(format!("{by_name}?sslmode=verify-full&sslrootcert={ca}"))
+        .await
+        .expect_err("verify-full checks the host name");
+    assert!(
+        wrong_name.to_string().contains("certificate"),
+        "{wrong_name}"
+    );
+    open(format!("{by_name}?sslmode=verify-ca&sslrootcert={ca}"))
+        .await
+        .expect("verify-ca does not check the host name");
+    drop(server);
+}

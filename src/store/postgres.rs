@@ -8,6 +8,8 @@
 //! against it. Story assignment takes a transaction-scoped advisory lock, so that two
 //! near-duplicates archived at once by two nodes cannot split a story.
 
+mod tls;
+
 use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -131,21 +133,23 @@ impl Db {
     pub(super) async fn open(url: &str) -> Result<Db, StoreError> {
         let location = redacted(url);
         let open_error = |message: String| StoreError::Other(format!("{location}: {message}"));
-        let mut config = tokio_postgres::Config::from_str(url)
+        let tls = tls::settings(url).map_err(&open_error)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url)
             .map_err(|e| open_error(format!("not a PostgreSQL URL: {e}")))?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("newsvault");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls::connector(&tls).map_err(&open_error)? {
+            Some(connector) => Manager::from_config(config, connector, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()

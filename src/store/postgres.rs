@@ -2691,6 +2691,9 @@ impl Db {
 
 // ------------------------------------------------------------------ moving archives
 
+/// Most parameters one statement of a copy binds (the protocol allows 65,535).
+const TRANSFER_PARAMETERS: usize = 8192;
+
 /// The tables whose ids are identities, moved past the copied ids after a copy.
 const IDENTITY_TABLES: &[&str] = &[
     "sources",
@@ -2809,35 +2812,33 @@ impl Db {
             .map_err(self.failed("begin copy"))?;
         for (table, rows) in writes {
             let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
-            let values: Vec<String> = table
+            let casts: Vec<&str> = table
                 .columns
                 .iter()
-                .enumerate()
-                .map(|(i, (_, kind))| {
-                    let n = i + 1;
-                    match kind {
-                        Kind::Int => format!("${n}::bigint"),
-                        Kind::Text => format!("${n}::text"),
-                        Kind::Json => format!("${n}::text::jsonb"),
-                        Kind::Bytes => format!("${n}::bytea"),
-                        Kind::Bool => format!("${n}::boolean"),
-                        Kind::Time => format!("${n}::timestamptz"),
-                    }
+                .map(|(_, kind)| match kind {
+                    Kind::Int => "bigint",
+                    Kind::Text => "text",
+                    Kind::Json => "text::jsonb",
+                    Kind::Bytes => "bytea",
+                    Kind::Bool => "boolean",
+                    Kind::Time => "timestamptz",
                 })
                 .collect();
-            let insert = tx
-                .prepare(&format!(
-                    "INSERT INTO {} ({}) VALUES ({})",
-                    table.name,
-                    columns.join(", "),
-                    values.join(", ")
-                ))
-                .await
-                .map_err(self.failed("copy rows"))?;
-            for row in rows {
-                let params: Vec<Param> = row
-                    .iter()
-                    .map(|cell| -> Param {
+            // Many rows per statement: one round trip per chunk rather than per row (a
+            // batch of fingerprints brings 42 story bands per article), within the
+            // protocol's limit on parameters.
+            let per_statement = (TRANSFER_PARAMETERS / columns.len().max(1)).max(1);
+            for chunk in rows.chunks(per_statement) {
+                let mut values = Vec::with_capacity(chunk.len());
+                let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * columns.len());
+                for row in chunk {
+                    let placeholders: Vec<String> = casts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, cast)| format!("${}::{cast}", params.len() + i + 1))
+                        .collect();
+                    values.push(format!("({})", placeholders.join(", ")));
+                    params.extend(row.iter().map(|cell| -> Param {
                         match cell {
                             Cell::Int(v) => Box::new(*v),
                             Cell::Text(v) | Cell::Json(v) => Box::new(v.clone()),
@@ -2845,15 +2846,23 @@ impl Db {
                             Cell::Bool(v) => Box::new(*v),
                             Cell::Bytes(v) => Box::new(v.clone()),
                         }
-                    })
-                    .collect();
+                    }));
+                }
                 let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
                     .iter()
                     .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
                     .collect();
-                tx.execute(&insert, &refs)
-                    .await
-                    .map_err(self.failed("copy rows"))?;
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {} ({}) VALUES {}",
+                        table.name,
+                        columns.join(", "),
+                        values.join(", ")
+                    ),
+                    &refs,
+                )
+                .await
+                .map_err(self.failed("copy rows"))?;
             }
         }
         tx.commit().await.map_err(self.failed("commit copy"))

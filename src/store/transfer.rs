@@ -416,7 +416,7 @@ async fn check_same_archive(from: &Store, to: &Store) -> Result<(), StoreError> 
         let theirs = to.transfer_read(table, last - 1, last, 1).await?;
         let ours = from.transfer_read(table, last - 1, last, 1).await?;
         let identity = |batch: &Batch| -> Vec<Vec<Cell>> {
-            let mut rows: Vec<Vec<Cell>> = batch
+            batch
                 .rows
                 .iter()
                 .map(|row| {
@@ -427,10 +427,7 @@ async fn check_same_archive(from: &Store, to: &Store) -> Result<(), StoreError> 
                         .map(|i| row[i].clone())
                         .collect()
                 })
-                .collect();
-            rows.sort_by_key(|row| format!("{row:?}"));
-            rows.dedup();
-            rows
+                .collect()
         };
         let (theirs, ours) = (identity(&theirs), identity(&ours));
         if theirs.is_empty() || ours.is_empty() || !theirs.iter().all(|r| ours.contains(r)) {

@@ -103,6 +103,11 @@ pub enum Command {
     /// and re-compress its older captures with it, in batches (safe to interrupt, and run
     /// again to carry on). Prints the bytes before and after.
     Compact(CompactArgs),
+    /// Copy an archive to another backend or file (SQLite to PostgreSQL, PostgreSQL to
+    /// SQLite, SQLite to SQLite), keeping ids and captures as stored, in batches: run it
+    /// again after an interruption to carry on. Compares every table's row count at the
+    /// end and fails on a difference. Stop the daemons writing the source first.
+    Migrate(MigrateArgs),
     /// Print a shell completion script (generated from these definitions) to standard
     /// output, e.g. `newsvault completions bash > /etc/bash_completion.d/newsvault`.
     Completions(CompletionsArgs),
@@ -285,6 +290,27 @@ pub struct CompactArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The archive to copy: a SQLite path or a postgres:// URL.
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub from: PathBuf,
+    /// Where to copy it: a new or empty archive, or an earlier, interrupted copy of the
+    /// same one (a SQLite path, created if missing, or a postgres:// URL of an existing
+    /// database).
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub to: PathBuf,
+    /// Rows copied per transaction.
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub batch: u32,
+    /// Stop after this many batches; run again to carry on.
+    #[arg(long, value_name = "N")]
+    pub max_batches: Option<u64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct ReparseArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -439,6 +465,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Export(ref args) => export_archive(&cli, args).await,
         Command::Reparse(ref args) => reparse(&cli, args).await,
         Command::Compact(ref args) => compact(&cli, args).await,
+        Command::Migrate(ref args) => migrate(args).await,
         Command::Completions(ref args) => completions(args),
         Command::Man(ref args) => man_pages(args),
     };
@@ -1466,6 +1493,73 @@ async fn compact(cli: &Cli, args: &CompactArgs) -> Result<ExitCode, AppError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+async fn migrate(args: &MigrateArgs) -> Result<ExitCode, AppError> {
+    let is_file = |p: &Path| p.to_str().is_none_or(|p| !crate::store::is_postgres_url(p));
+    if is_file(&args.from) && !args.from.exists() {
+        return Err(AppError::Usage(format!(
+            "{}: no such archive",
+            args.from.display()
+        )));
+    }
+    let from = Store::open(&args.from).await?;
+    let to = Store::open(&args.to).await?;
+    let options = crate::store::TransferOptions {
+        batch_rows: args.batch.max(1),
+        max_batches: args.max_batches,
+    };
+    let mut last_table = String::new();
+    let report = crate::store::transfer(&from, &to, &options, |table, rows| {
+        if table != last_table {
+            tracing::info!(table, rows, "copying");
+            last_table = table.to_string();
+        }
+    })
+    .await?;
+    let mut out = io::stdout().lock();
+    if args.json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&report).unwrap_or_default()
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{} rows copied in {} batches from {} to {}",
+            report.rows,
+            report.batches,
+            from.location(),
+            to.location()
+        );
+        let _ = writeln!(out, "{:<22} {:>12} {:>12}", "table", "source", "target");
+        for count in &report.counts {
+            let _ = writeln!(
+                out,
+                "{:<22} {:>12} {:>12}{}",
+                count.table,
+                count.source,
+                count.target,
+                if count.source == count.target {
+                    ""
+                } else {
+                    "  MISMATCH"
+                }
+            );
+        }
+        if !report.complete {
+            let _ = writeln!(out, "stopped at --max-batches: run it again to carry on");
+        }
+    }
+    if report.complete && report.counts_match() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        if report.complete {
+            eprintln!("newsvault: the row counts of the copy differ from the source's");
+        }
+        Ok(ExitCode::FAILURE)
+    }
 }
 
 /// One record of `extract --json`.

@@ -12,12 +12,13 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use common::{Reply, TestServer, fixture, rss};
 use newsvault::app::App;
 use newsvault::clock::Clock;
+use newsvault::compact::{CompactOptions, compact};
 use newsvault::config::{Config, SourceKind};
 use newsvault::shutdown::Shutdown;
 use newsvault::store::{
     Archived, ArticleFilter, ArticleKey, ExtractedFields, FetchRecord, ItemStatus, NewArticle,
-    NewCapture, PollOutcome, PollRecord, Reextracted, SearchRequest, SourceSpec, Store,
-    StoryFilter,
+    NewCapture, NewVersion, PollOutcome, PollRecord, Reextracted, RevisitOutcome, Revisited,
+    SearchRequest, SourceSpec, Store, StoryFilter,
 };
 use newsvault::stories;
 
@@ -65,6 +66,8 @@ on_both_backends!(
     near_duplicates_share_a_story,
     pages_of_articles_and_captures_cover_the_selection,
     re_extraction_rewrites_what_changed_and_search_follows,
+    revisits_keep_versions_and_mark_a_removed_page,
+    compaction_trains_dictionaries_and_captures_read_back_unchanged,
 );
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
@@ -821,5 +824,335 @@ async fn poll_archives_into_postgresql() {
         );
     }
     drop(app);
+    drop(server);
+}
+
+/// The fields of a revisited page, with the content hash the pipeline would give them.
+fn revisited(url: &str, title: &str, text: &str, fetched_at: DateTime<Utc>) -> NewVersion {
+    let body = format!("<html><title>{title}</title><p>{text}</p></html>").into_bytes();
+    NewVersion {
+        content_sha256: newsvault::versions::content_hash(Some(title), text, None, None),
+        fields: ExtractedFields {
+            title: Some(title.into()),
+            authors: vec!["A. Reporter".into()],
+            published_at: None,
+            updated_at: None,
+            language: Some("en".into()),
+            site_name: None,
+            description: None,
+            text: text.into(),
+            text_fingerprint: Some(newsvault::canon::body_hash(text.as_bytes())),
+            story_fingerprint: stories::fingerprint(text),
+            extractor: "test".into(),
+        },
+        capture: NewCapture {
+            fetch_id: None,
+            url: url.into(),
+            fetched_at,
+            status: 200,
+            headers: vec![("etag".into(), "\"v2\"".into())],
+            content_type: Some("text/html".into()),
+            charset: Some("UTF-8".into()),
+            charset_source: Some("http-header".into()),
+            body_sha256: newsvault::canon::body_hash(&body),
+            body,
+        },
+    }
+}
+
+async fn revisits_keep_versions_and_mark_a_removed_page(db: Database) {
+    let store = db.open().await;
+    let url = "https://news.example/budget";
+    let text = "The budget was presented to parliament on Thursday afternoon.";
+    let Archived::New(id) = store
+        .archive(new_article(url, "Budget presented", text, "en"))
+        .await
+        .expect("archive")
+    else {
+        panic!("new");
+    };
+    // The default schedule's first step: an hour after the article was first archived.
+    assert_eq!(
+        store.next_revisit_at().await.expect("next revisit"),
+        Some(at(13, 0))
+    );
+    assert!(
+        store
+            .due_revisits(at(12, 59), None, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    let due = store.due_revisits(at(13, 0), None, 10).await.expect("due");
+    assert_eq!(due.len(), 1, "{due:?}");
+    assert_eq!(due[0].article_id, id);
+    assert_eq!(due[0].url, url);
+    assert!(due[0].has_text);
+    assert_eq!(
+        due[0].content_sha256.as_deref(),
+        Some(
+            newsvault::versions::content_hash(Some("Budget presented"), text, None, None).as_str()
+        )
+    );
+
+    // The same page again: nothing but the time and the schedule.
+    let same = revisited(url, "Budget presented", text, at(13, 0));
+    assert_eq!(
+        store
+            .record_revisit(id, at(13, 0), RevisitOutcome::Fetched(Box::new(same)))
+            .await
+            .expect("revisit"),
+        Revisited::Unchanged
+    );
+    assert_eq!(store.versions_of(id).await.expect("versions").len(), 1);
+    assert_eq!(
+        store.next_revisit_at().await.expect("next revisit"),
+        Some(at(18, 0))
+    );
+
+    // An edit: version 2, with its own capture; the article row and search follow.
+    let edited_text = "The budget was presented to parliament on Thursday, with a new fuel levy.";
+    let edited = revisited(
+        url,
+        "Budget presented with fuel levy",
+        edited_text,
+        at(18, 0),
+    );
+    assert_eq!(
+        store
+            .record_revisit(id, at(18, 0), RevisitOutcome::Fetched(Box::new(edited)))
+            .await
+            .expect("revisit"),
+        Revisited::NewVersion(2)
+    );
+    let versions = store.versions_of(id).await.expect("versions");
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].text, text);
+    assert_eq!(versions[0].seen_at, at(12, 0));
+    assert_eq!(versions[1].text, edited_text);
+    assert_eq!(versions[1].seen_at, at(18, 0));
+    assert_ne!(versions[0].capture_id, versions[1].capture_id);
+    let article = store.article(id).await.expect("read").expect("exists");
+    assert_eq!(article.versions, 2);
+    assert_eq!(article.text, edited_text);
+    assert_eq!(article.last_checked_at, Some(at(18, 0)));
+    assert_eq!(store.captures_of(id).await.expect("captures").len(), 2);
+    let hits = store
+        .search(SearchRequest {
+            expression: "levy".into(),
+            filter: ArticleFilter::default(),
+            limit: 10,
+            highlight: ("[".into(), "]".into()),
+        })
+        .await
+        .expect("search");
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let due = store
+        .due_revisits(at(12, 0) + Duration::days(1), None, 10)
+        .await
+        .expect("due");
+    assert_eq!(due[0].validators.etag.as_deref(), Some("\"v2\""));
+
+    // A postponed revisit moves the schedule only; a gone page ends it.
+    let later = at(20, 0) + Duration::days(1);
+    assert_eq!(
+        store
+            .record_revisit(
+                id,
+                at(12, 0) + Duration::days(1),
+                RevisitOutcome::Postponed { until: later }
+            )
+            .await
+            .expect("postpone"),
+        Revisited::Postponed
+    );
+    assert_eq!(store.next_revisit_at().await.expect("next"), Some(later));
+    assert_eq!(
+        store
+            .record_revisit(id, later, RevisitOutcome::Removed { status: 410 })
+            .await
+            .expect("removed"),
+        Revisited::Removed
+    );
+    let article = store.article(id).await.expect("read").expect("exists");
+    assert_eq!(article.removed_at, Some(later));
+    assert_eq!(article.removed_status, Some(410));
+    assert_eq!(article.next_revisit_at, None);
+    assert_eq!(store.next_revisit_at().await.expect("next"), None);
+    let stats = store.stats(later).await.expect("stats");
+    assert_eq!(
+        (
+            stats.articles_edited,
+            stats.later_versions,
+            stats.articles_removed
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(
+        store
+            .record_revisit(id + 1000, later, RevisitOutcome::NotModified)
+            .await
+            .expect("missing"),
+        Revisited::Missing
+    );
+}
+
+/// Page `n` of one site: a real page's template with its paragraphs numbered apart.
+fn site_page(template: &str, n: usize) -> Vec<u8> {
+    let mut body = String::with_capacity(template.len() + 64);
+    for (i, part) in template.split("<p>").enumerate() {
+        if i > 0 {
+            body.push_str(&format!("<p>Article {n}, paragraph {i}: {} ", n * 7919 + i));
+        }
+        body.push_str(part);
+    }
+    body.into_bytes()
+}
+
+fn site_article(n: usize, body: Vec<u8>) -> NewArticle {
+    let url = format!("https://www.bssnews.net/news/{n}");
+    let mut article = new_article(
+        &url,
+        &format!("Article {n}"),
+        &format!("Article {n} text."),
+        "en",
+    );
+    article.first_seen_at = at(12, 0) + Duration::minutes(n as i64);
+    article.capture.fetched_at = article.first_seen_at;
+    article.capture.body_sha256 = newsvault::canon::body_hash(&body);
+    article.capture.body = body;
+    article
+}
+
+async fn compaction_trains_dictionaries_and_captures_read_back_unchanged(db: Database) {
+    let store = db.open().await;
+    let template = String::from_utf8(fixture("pages/bss-en-homestead-gardening-rajshahi.html"))
+        .expect("fixture is UTF-8");
+    let mut bodies = std::collections::HashMap::new();
+    for n in 0..24 {
+        let body = site_page(&template, n);
+        let Archived::New(id) = store
+            .archive(site_article(n, body.clone()))
+            .await
+            .expect("archive")
+        else {
+            panic!("new");
+        };
+        bodies.insert(id, body);
+    }
+    let before = store.storage_usage(false).await.expect("usage");
+    assert_eq!(before.captures, 24);
+    let mut options = CompactOptions::new(at(23, 0));
+    options.min_captures = 20;
+    options.batch = 5;
+    options.vacuum = true;
+    let summary = compact(&store, &options).await.expect("compact");
+    assert_eq!(summary.failures, 0, "{summary:?}");
+    let dictionaries = store.dictionaries().await.expect("dictionaries");
+    assert_eq!(dictionaries.len(), 1, "{dictionaries:?}");
+    assert_eq!(dictionaries[0].site, "bssnews.net");
+    assert!(dictionaries[0].captures > 0, "{dictionaries:?}");
+    let after = store.storage_usage(true).await.expect("usage");
+    assert!(
+        after.capture_bytes_stored < before.capture_bytes_stored,
+        "{before:?} -> {after:?}"
+    );
+    assert!(
+        after.objects.iter().any(|o| o.name == "captures"),
+        "{after:?}"
+    );
+
+    // A new capture of the site is compressed with its dictionary as it arrives.
+    let body = site_page(&template, 99);
+    let Archived::New(new_id) = store
+        .archive(site_article(99, body.clone()))
+        .await
+        .expect("archive")
+    else {
+        panic!("new");
+    };
+    bodies.insert(new_id, body);
+    let sites = store.capture_sites().await.expect("sites");
+    let newest = sites.last().expect("captures");
+    assert_eq!(newest.1, "bssnews.net");
+    assert_eq!(newest.2, Some(dictionaries[0].id));
+
+    // Every body reads back byte for byte, whichever way it is stored.
+    let mut read = 0;
+    let mut after_id = 0;
+    loop {
+        let page = store
+            .captures_page(ArticleFilter::default(), after_id, 7)
+            .await
+            .expect("captures");
+        let Some(last) = page.last() else { break };
+        after_id = last.info.id;
+        for capture in page {
+            assert_eq!(Some(&capture.body), bodies.get(&capture.info.article_id));
+            read += 1;
+        }
+    }
+    assert_eq!(read, 25);
+    let latest = store
+        .latest_capture(new_id)
+        .await
+        .expect("latest")
+        .expect("one");
+    assert_eq!(Some(&latest.body), bodies.get(&new_id));
+
+    // Compacting again changes nothing; an older dictionary no capture uses is dropped.
+    let again = compact(&store, &options).await.expect("compact again");
+    assert_eq!(again.recompressed, 0, "{again:?}");
+    assert_eq!(store.drop_unused_dictionaries().await.expect("drop"), 0);
+}
+
+/// `sslmode` in the URL: the server takes TLS connections only (with a self-signed
+/// certificate for 127.0.0.1); `require` encrypts without checking the certificate,
+/// `verify-ca` checks it against `sslrootcert`, `verify-full` also checks the host name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_connections_honour_sslmode() {
+    let Some((server, ca)) = common::postgres::start_with_tls() else {
+        return;
+    };
+    let url = server.create_database().await;
+    let ca = ca.display().to_string();
+    let open = |url: String| async move { Store::open(Path::new(&url)).await };
+
+    let plain = open(format!("{url}?sslmode=disable"))
+        .await
+        .expect_err("the server refuses a connection without TLS");
+    assert!(plain.to_string().contains("no encryption"), "{plain}");
+
+    let store = open(format!("{url}?sslmode=verify-full&sslrootcert={ca}"))
+        .await
+        .expect("verify-full with the server's CA");
+    store
+        .sync_sources(
+            vec![spec("tls", "https://tls.example/feed", None)],
+            at(12, 0),
+        )
+        .await
+        .expect("write over TLS");
+    assert_eq!(store.sources().await.expect("read over TLS").len(), 1);
+    open(format!("{url}?sslmode=require"))
+        .await
+        .expect("require accepts a certificate it cannot check");
+    let unknown = open(format!("{url}?sslmode=verify-full"))
+        .await
+        .expect_err("the system's CAs did not sign the certificate");
+    assert!(unknown.to_string().contains("certificate"), "{unknown}");
+
+    // The certificate is for 127.0.0.1, not for localhost.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let wrong_name = open(format!("{by_name}?sslmode=verify-full&sslrootcert={ca}"))
+        .await
+        .expect_err("verify-full checks the host name");
+    assert!(
+        wrong_name.to_string().contains("certificate"),
+        "{wrong_name}"
+    );
+    open(format!("{by_name}?sslmode=verify-ca&sslrootcert={ca}"))
+        .await
+        .expect("verify-ca does not check the host name");
     drop(server);
 }

@@ -30,6 +30,12 @@ pub const DEFAULT_DICTIONARY_SIZE: usize = 110 * 1024;
 /// them again, which costs milliseconds.
 const MAX_PREPARED: usize = 16;
 
+/// A capture body for the `body_zstd` column, and the dictionary it was compressed with.
+pub(super) struct CompressedBody {
+    pub bytes: Vec<u8>,
+    pub dictionary_id: Option<i64>,
+}
+
 /// A dictionary as stored: its row id and bytes.
 pub(super) struct StoredDictionary {
     pub id: i64,

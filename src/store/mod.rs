@@ -15,6 +15,7 @@ mod codec;
 mod postgres;
 pub mod query;
 mod sqlite;
+mod transfer;
 pub mod versions;
 
 use std::path::{Path, PathBuf};
@@ -34,6 +35,7 @@ pub use query::{
     StorySource, StorySummary,
 };
 pub use sqlite::SCHEMA_VERSION;
+pub use transfer::{TableCount, TransferOptions, TransferReport, transfer};
 pub use versions::{ArticleVersion, NewVersion, RevisitOutcome, RevisitTarget, Revisited};
 
 /// Row id of a source.
@@ -390,12 +392,6 @@ pub enum StoreError {
         operation: &'static str,
         message: String,
     },
-    /// The operation exists on SQLite archives only, for now.
-    #[error("archive {location}: {operation} is not available on PostgreSQL yet")]
-    NotOnPostgres {
-        location: String,
-        operation: &'static str,
-    },
     /// A full-text query the index cannot parse: the user's to fix, not the archive's.
     #[error("invalid search query {query:?}: {message}")]
     BadQuery { query: String, message: String },
@@ -481,13 +477,13 @@ impl<A: PartialEq, T: PartialEq> ArticleFields<A, T> {
 fn compress_body(
     body: &[u8],
     encoder: Option<(i64, Arc<zstd::dict::EncoderDictionary<'static>>)>,
-) -> Result<sqlite::CompressedBody, StoreError> {
+) -> Result<codec::CompressedBody, StoreError> {
     Ok(match encoder {
-        Some((id, dictionary)) => sqlite::CompressedBody {
+        Some((id, dictionary)) => codec::CompressedBody {
             bytes: codec::compress_with(body, &dictionary)?,
             dictionary_id: Some(id),
         },
-        None => sqlite::CompressedBody {
+        None => codec::CompressedBody {
             bytes: codec::compress_plain(body, codec::CAPTURE_LEVEL)?,
             dictionary_id: None,
         },
@@ -581,22 +577,6 @@ impl Store {
     }
 
     /// Runs `f` on the SQLite connection, off the async threads.
-    /// Runs `f` on a SQLite archive's connection; a PostgreSQL archive answers that
-    /// `operation` is not available there yet.
-    async fn sqlite_call<T, F>(&self, operation: &'static str, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut sqlite::Db) -> Result<T, StoreError> + Send + 'static,
-    {
-        match &self.backend {
-            Backend::Sqlite(db) => self.call(db, f).await,
-            Backend::Postgres(_) => Err(StoreError::NotOnPostgres {
-                location: self.location(),
-                operation,
-            }),
-        }
-    }
-
     async fn call<T, F>(&self, db: &Arc<Mutex<sqlite::Db>>, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
@@ -780,17 +760,17 @@ impl Store {
                 .map_err(|e| e.in_archive(&self.path))
             }
             Backend::Postgres(db) => {
+                let encoder = db.capture_encoder(&site_of(&article.capture.url)).await?;
                 // Compression is the slow part: off the async threads, before a
-                // connection is taken. PostgreSQL keeps plain zstd frames (no dictionaries
-                // there yet).
+                // connection is taken.
                 let (article, compressed) = tokio::task::spawn_blocking(move || {
-                    let compressed =
-                        codec::compress_plain(&article.capture.body, codec::CAPTURE_LEVEL);
+                    let compressed = compress_body(&article.capture.body, encoder);
                     (article, compressed)
                 })
                 .await
                 .map_err(|e| StoreError::Other(format!("compression task failed: {e}")))?;
-                db.archive(&article, &compressed?, &rules).await
+                db.archive(&article, &compressed?, &rules, &self.revisit_rules)
+                    .await
             }
         }
     }
@@ -946,18 +926,20 @@ impl Store {
         source: Option<String>,
         limit: u32,
     ) -> Result<Vec<RevisitTarget>, StoreError> {
-        self.sqlite_call("revisits", move |db| {
-            db.due_revisits(now, source.as_deref(), limit)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.due_revisits(now, source.as_deref(), limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.due_revisits(now, source.as_deref(), limit).await,
+        }
     }
 
     /// The earliest next revisit of any article.
     pub async fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => self.call(db, |db| db.next_revisit_at()).await,
-            // articles archived in PostgreSQL get no revisit schedule yet
-            Backend::Postgres(_) => Ok(None),
+            Backend::Postgres(db) => db.next_revisit_at().await,
         }
     }
 
@@ -972,16 +954,36 @@ impl Store {
         checked_at: DateTime<Utc>,
         outcome: RevisitOutcome,
     ) -> Result<Revisited, StoreError> {
+        let rules = self.story_rules;
         let db = match &self.backend {
             Backend::Sqlite(db) => Arc::clone(db),
-            Backend::Postgres(_) => {
-                return Err(StoreError::NotOnPostgres {
-                    location: self.location(),
-                    operation: "revisits",
-                });
+            Backend::Postgres(db) => {
+                let compressed = match &outcome {
+                    RevisitOutcome::Fetched(version) => {
+                        let encoder = db.capture_encoder(&site_of(&version.capture.url)).await?;
+                        let body = version.capture.body.clone();
+                        Some(
+                            tokio::task::spawn_blocking(move || compress_body(&body, encoder))
+                                .await
+                                .map_err(|e| {
+                                    StoreError::Other(format!("compression task failed: {e}"))
+                                })??,
+                        )
+                    }
+                    _ => None,
+                };
+                return db
+                    .record_revisit(
+                        article,
+                        checked_at,
+                        &outcome,
+                        compressed.as_ref(),
+                        &rules,
+                        &self.revisit_rules,
+                    )
+                    .await;
             }
         };
-        let rules = self.story_rules;
         let revisits = Arc::clone(&self.revisit_rules);
         tokio::task::spawn_blocking(move || {
             let compressed = match &outcome {
@@ -1008,28 +1010,37 @@ impl Store {
 
     /// An article's versions, oldest first (version 1 is what was first archived).
     pub async fn versions_of(&self, article: ArticleId) -> Result<Vec<ArticleVersion>, StoreError> {
-        self.sqlite_call("article versions", move |db| db.versions_of(article))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.versions_of(article)).await,
+            Backend::Postgres(db) => db.versions_of(article).await,
+        }
     }
 
     /// The trained zstd dictionaries, by site.
     pub async fn dictionaries(&self) -> Result<Vec<DictionaryInfo>, StoreError> {
-        self.sqlite_call("zstd dictionaries", |db| db.dictionaries())
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.dictionaries()).await,
+            Backend::Postgres(db) => db.dictionaries().await,
+        }
     }
 
     /// Every capture's id, URL's site and dictionary (`None`: plain zstd), by id. Reads
     /// URLs a page at a time and dictionaries from their index, never the bodies.
     pub async fn capture_sites(&self) -> Result<Vec<(CaptureId, String, Option<i64>)>, StoreError> {
-        let used = self
-            .sqlite_call("compaction", |db| db.dictionary_use())
-            .await?;
+        let used = match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.dictionary_use()).await?,
+            Backend::Postgres(db) => db.dictionary_use().await?,
+        };
         let mut sites = Vec::new();
         let mut after = 0;
         loop {
-            let page = self
-                .sqlite_call("compaction", move |db| db.capture_urls_page(after, 1000))
-                .await?;
+            let page = match &self.backend {
+                Backend::Sqlite(db) => {
+                    self.call(db, move |db| db.capture_urls_page(after, 1000))
+                        .await?
+                }
+                Backend::Postgres(db) => db.capture_urls_page(after, 1000).await?,
+            };
             let Some(&(last, _)) = page.last() else {
                 break;
             };
@@ -1046,8 +1057,10 @@ impl Store {
         &self,
         ids: Vec<CaptureId>,
     ) -> Result<Vec<CaptureBody>, StoreError> {
-        self.sqlite_call("compaction", move |db| db.capture_bodies(&ids))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.capture_bodies(&ids)).await,
+            Backend::Postgres(db) => db.capture_bodies(&ids).await,
+        }
     }
 
     /// Trains a zstd dictionary of at most `max_size` bytes on sample bodies. CPU work,
@@ -1063,18 +1076,22 @@ impl Store {
 
     /// Stores a trained dictionary; the site's new captures use it from now on.
     pub async fn add_dictionary(&self, dictionary: NewDictionary) -> Result<i64, StoreError> {
-        self.sqlite_call("zstd dictionaries", move |db| {
-            db.add_dictionary(&dictionary)
-        })
-        .await
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.add_dictionary(&dictionary))
+                    .await
+            }
+            Backend::Postgres(db) => db.add_dictionary(&dictionary).await,
+        }
     }
 
     /// Prepares a stored dictionary for [`Store::recompress`] at zstd `level`.
     pub async fn site_encoder(&self, id: i64, level: i32) -> Result<SiteEncoder, StoreError> {
-        let bytes = self
-            .sqlite_call("zstd dictionaries", move |db| db.dictionary_bytes(id))
-            .await?
-            .ok_or_else(|| StoreError::Other(format!("zstd dictionary {id} is missing")))?;
+        let bytes = match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.dictionary_bytes(id)).await?,
+            Backend::Postgres(db) => db.dictionary_bytes(id).await?,
+        }
+        .ok_or_else(|| StoreError::Other(format!("zstd dictionary {id} is missing")))?;
         tokio::task::spawn_blocking(move || SiteEncoder {
             id,
             dictionary: Arc::new(zstd::dict::EncoderDictionary::copy(&bytes, level)),
@@ -1139,9 +1156,13 @@ impl Store {
         .map_err(|e| StoreError::Other(format!("compression task failed: {e}")))??;
         let mut outcome = outcome;
         if !batch.is_empty() {
-            let replaced = self
-                .sqlite_call("compaction", move |db| db.replace_capture_bodies(&batch))
-                .await?;
+            let replaced = match &self.backend {
+                Backend::Sqlite(db) => {
+                    self.call(db, move |db| db.replace_capture_bodies(&batch))
+                        .await?
+                }
+                Backend::Postgres(db) => db.replace_capture_bodies(&batch).await?,
+            };
             outcome.replaced = replaced as u64;
         }
         Ok(outcome)
@@ -1149,21 +1170,95 @@ impl Store {
 
     /// Deletes dictionaries no capture uses any more (a site's newest is kept).
     pub async fn drop_unused_dictionaries(&self) -> Result<usize, StoreError> {
-        self.sqlite_call("zstd dictionaries", |db| db.drop_unused_dictionaries())
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.drop_unused_dictionaries()).await,
+            Backend::Postgres(db) => db.drop_unused_dictionaries().await,
+        }
     }
 
-    /// What the archive occupies; with `by_object`, per table and index (reads every
-    /// page, so for measurements rather than routine use).
+    /// What the archive occupies; with `by_object`, per table and index (on SQLite this
+    /// reads every page, so for measurements rather than routine use).
     pub async fn storage_usage(&self, by_object: bool) -> Result<StorageUsage, StoreError> {
-        self.sqlite_call("storage usage", move |db| db.storage_usage(by_object))
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.storage_usage(by_object)).await,
+            Backend::Postgres(db) => db.storage_usage(by_object).await,
+        }
     }
 
-    /// Gives the archive's free pages back to the file system (VACUUM, or
-    /// `incremental_vacuum` where the archive allows it). Holds the write lock throughout.
+    /// Gives the archive's free pages back to the file system (SQLite: VACUUM, or
+    /// `incremental_vacuum` where the archive allows it, holding the write lock
+    /// throughout). On PostgreSQL, a plain VACUUM of the capture tables, which makes the
+    /// space reusable without stopping other nodes' writes.
     pub async fn reclaim_space(&self) -> Result<(), StoreError> {
-        self.sqlite_call("reclaiming space", |db| db.reclaim_space())
-            .await
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.reclaim_space()).await,
+            Backend::Postgres(db) => db.reclaim_space().await,
+        }
+    }
+
+    // ------------------------------------------------------------------ moving archives
+    // The steps of [`transfer`], each on this archive's backend.
+
+    async fn transfer_last_key(
+        &self,
+        table: &'static transfer::Table,
+    ) -> Result<Option<i64>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_last_key(table)).await,
+            Backend::Postgres(db) => db.transfer_last_key(table).await,
+        }
+    }
+
+    async fn transfer_count(&self, table: &'static transfer::Table) -> Result<i64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_count(table)).await,
+            Backend::Postgres(db) => db.transfer_count(table).await,
+        }
+    }
+
+    async fn transfer_read(
+        &self,
+        table: &'static transfer::Table,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<transfer::Batch, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.transfer_read(table, after, upto, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.transfer_read(table, after, upto, limit).await,
+        }
+    }
+
+    async fn transfer_write(
+        &self,
+        writes: Vec<(&'static transfer::Table, Vec<Vec<transfer::Cell>>)>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.transfer_write(&writes)).await,
+            Backend::Postgres(db) => db.transfer_write(&writes).await,
+        }
+    }
+
+    async fn transfer_link_stories(
+        &self,
+        rows: Vec<Vec<transfer::Cell>>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.transfer_link_stories(&rows))
+                    .await
+            }
+            Backend::Postgres(db) => db.transfer_link_stories(&rows).await,
+        }
+    }
+
+    async fn transfer_finish(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(db) => db.transfer_finish().await,
+        }
     }
 }

@@ -8,31 +8,48 @@
 //! against it. Story assignment takes a transaction-scoped advisory lock, so that two
 //! near-duplicates archived at once by two nodes cannot split a story.
 
+mod tls;
+
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, FixedOffset, SubsecRound, Utc};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{GenericClient, NoTls, Row};
+use zstd::dict::{DecoderDictionary, EncoderDictionary};
+
+use super::codec::{self, CompressedBody, DictionaryCache, StoredDictionary};
 
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
+use super::transfer::{Batch, Cell, Kind, Table};
+use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
-    Archived, ArticleId, DayCount, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
-    PollOutcome, PollRecord, SourceId, SourceSpec, SourceState, SourceStats, Stats, StoreError,
-    StoryId,
+    Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
+    MAX_ITEM_ATTEMPTS, NewArticle, NewCapture, NewDictionary, ObjectSize, PollOutcome, PollRecord,
+    ReplacedBody, SHARED_DICTIONARY_SITE, SourceId, SourceSpec, SourceState, SourceStats, Stats,
+    StorageUsage, StoreError, StoryId,
 };
 use crate::clock::to_db_time;
 use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
+use crate::versions::{RevisitRules, content_hash};
 
 /// Migrations in order; the schema version is the number applied. Never edit a released
 /// one: append a new file.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("postgres/0001_initial.sql"),
+    include_str!("postgres/0002_versions_dictionaries_views.sql"),
+];
+
+/// The schema version that adds `article_versions`, whose backfilled rows get their
+/// content hash from Rust in the migration's transaction.
+const VERSIONS_SCHEMA: i64 = 2;
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -67,6 +84,8 @@ pub fn redacted(url: &str) -> String {
 pub(super) struct Db {
     pool: Pool,
     location: String,
+    /// Prepared zstd dictionaries (see [`codec`]); never held across an await.
+    dictionaries: Mutex<DictionaryCache>,
 }
 
 /// Turns a driver error into a message naming the server's own words when it sent any.
@@ -114,21 +133,23 @@ impl Db {
     pub(super) async fn open(url: &str) -> Result<Db, StoreError> {
         let location = redacted(url);
         let open_error = |message: String| StoreError::Other(format!("{location}: {message}"));
-        let mut config = tokio_postgres::Config::from_str(url)
+        let tls = tls::settings(url).map_err(&open_error)?;
+        let mut config = tokio_postgres::Config::from_str(&tls.url)
             .map_err(|e| open_error(format!("not a PostgreSQL URL: {e}")))?;
+        config.ssl_mode(tls.ssl_mode());
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("newsvault");
         }
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match tls::connector(&tls).map_err(&open_error)? {
+            Some(connector) => Manager::from_config(config, connector, manager_config),
+            None => Manager::from_config(config, NoTls, manager_config),
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .build()
@@ -136,6 +157,7 @@ impl Db {
         let db = Db {
             pool,
             location: location.clone(),
+            dictionaries: Mutex::new(DictionaryCache::default()),
         };
         db.migrate().await?;
         Ok(db)
@@ -190,6 +212,11 @@ impl Db {
             .await
             .map_err(self.failed("record schema version"))?;
             tracing::info!(version, database = %self.location, "archive schema migrated");
+        }
+        if current < VERSIONS_SCHEMA && PG_SCHEMA_VERSION >= VERSIONS_SCHEMA {
+            fill_version_hashes(&*tx)
+                .await
+                .map_err(self.failed("hash backfilled versions"))?;
         }
         tx.commit().await.map_err(self.failed("commit migration"))
     }
@@ -513,15 +540,15 @@ impl Db {
         tx.commit().await.map_err(self.failed("commit link"))
     }
 
-    /// `compressed` is the capture body from [`super::sqlite::compress_capture`].
+    /// `compressed` is the capture body, compressed with the dictionary
+    /// [`Db::capture_encoder`] chose for its site (or none).
     pub(super) async fn archive(
         &self,
         a: &NewArticle,
-        compressed: &[u8],
+        compressed: &CompressedBody,
         rules: &StoryRules,
+        revisits: &RevisitRules,
     ) -> Result<Archived, StoreError> {
-        let headers = serde_json::to_string(&a.capture.headers)
-            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
         let authors = serde_json::to_string(&a.authors)
             .map_err(|e| StoreError::Other(format!("encode authors: {e}")))?;
         let now = ts(a.first_seen_at);
@@ -534,6 +561,13 @@ impl Db {
             .transaction()
             .await
             .map_err(self.failed("begin archive"))?;
+        let source_name = source_name(&*tx, a.source_id)
+            .await
+            .map_err(self.failed("read source name"))?;
+        let next_revisit = revisits
+            .schedule_for(source_name.as_deref())
+            .next_after(now, now)
+            .map(ts);
         let mut outcome = None;
         // Twice at most: a first insert that loses a race to another node's insert of the
         // same article finds that article on the second lookup (the conflicting row is
@@ -551,9 +585,9 @@ impl Db {
                     "INSERT INTO articles (source_id, canonical_url, title, authors,
                          published_at, published_offset, updated_at, updated_offset,
                          first_seen_at, language, site_name, description, text,
-                         text_fingerprint, extractor)
+                         text_fingerprint, extractor, next_revisit_at)
                      VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12,
-                         $13, $14, $15)
+                         $13, $14, $15, $16)
                      ON CONFLICT DO NOTHING RETURNING id",
                     &[
                         &a.source_id,
@@ -571,6 +605,7 @@ impl Db {
                         &a.text,
                         &a.text_fingerprint,
                         &a.extractor,
+                        &next_revisit,
                     ],
                 )
                 .await
@@ -588,29 +623,23 @@ impl Db {
             )));
         };
         if let Archived::New(id) = outcome {
-            let c = &a.capture;
-            let body_size = i64::try_from(c.body.len()).unwrap_or(i64::MAX);
-            tx.execute(
-                "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
-                     content_type, charset, charset_source, body_size, body_sha256, body_zstd)
-                 VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11, $12)",
-                &[
-                    &id,
-                    &c.fetch_id,
-                    &c.url,
-                    &ts(c.fetched_at),
-                    &i32::from(c.status),
-                    &headers,
-                    &c.content_type,
-                    &c.charset,
-                    &c.charset_source,
-                    &body_size,
-                    &c.body_sha256,
-                    &compressed,
-                ],
+            let capture_id = self
+                .insert_capture(&*tx, id, &a.capture, compressed)
+                .await?;
+            insert_version(
+                &*tx,
+                &VersionRow {
+                    article_id: id,
+                    capture_id,
+                    title: a.title.as_deref(),
+                    text: &a.text,
+                    published_at: a.published_at,
+                    updated_at: a.updated_at,
+                    seen_at: now,
+                },
             )
             .await
-            .map_err(self.failed("insert capture"))?;
+            .map_err(self.failed("record version"))?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
                 .await
                 .map_err(self.failed("lock for story"))?;
@@ -735,7 +764,10 @@ impl Db {
                      (SELECT coalesce(sum(length(body_zstd)), 0)::bigint FROM captures),
                      (SELECT count(*) FROM fetches),
                      (SELECT count(*) FROM fetches WHERE error IS NOT NULL),
-                     pg_database_size(current_database())",
+                     pg_database_size(current_database()),
+                     (SELECT count(DISTINCT article_id) FROM article_versions WHERE version > 1),
+                     (SELECT count(*) FROM article_versions WHERE version > 1),
+                     (SELECT count(*) FROM articles WHERE removed_at IS NOT NULL)",
                 &[],
             )
             .await
@@ -755,10 +787,9 @@ impl Db {
                 fetches: n(9)?,
                 fetch_errors: n(10)?,
                 database_bytes: n(11)?,
-                // versions are kept on SQLite archives only, so far
-                articles_edited: 0,
-                articles_removed: 0,
-                later_versions: 0,
+                articles_edited: n(12)?,
+                later_versions: n(13)?,
+                articles_removed: n(14)?,
                 per_source: Vec::new(),
             })
         })()
@@ -968,17 +999,22 @@ impl Db {
         let row = client
             .query_opt(
                 &format!(
-                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
                      WHERE c.article_id = $1 ORDER BY c.fetched_at DESC, c.id DESC LIMIT 1"
                 ),
                 &[&article],
             )
             .await
             .map_err(self.failed("read capture"))?;
-        row.as_ref()
-            .map(capture_row)
+        let stored = row
+            .as_ref()
+            .map(stored_capture_row)
             .transpose()
-            .map_err(|e| self.bad_row("read capture", e))
+            .map_err(|e| self.bad_row("read capture", e))?;
+        Ok(self
+            .decompress_captures(&client, stored.into_iter().collect())
+            .await?
+            .pop())
     }
 
     pub(super) async fn captures_page(
@@ -992,7 +1028,7 @@ impl Db {
         let rows = client
             .query(
                 &format!(
-                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd FROM captures c
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
                      JOIN articles a ON a.id = c.article_id
                      WHERE c.id > $1 AND {}
                      ORDER BY c.id LIMIT $6",
@@ -1009,10 +1045,12 @@ impl Db {
             )
             .await
             .map_err(self.failed("read captures"))?;
-        rows.iter()
-            .map(capture_row)
+        let stored = rows
+            .iter()
+            .map(stored_capture_row)
             .collect::<Result<_, _>>()
-            .map_err(|e| self.bad_row("read captures", e))
+            .map_err(|e| self.bad_row("read captures", e))?;
+        self.decompress_captures(&client, stored).await
     }
 
     pub(super) async fn update_extracted(
@@ -1021,10 +1059,6 @@ impl Db {
         fields: &ExtractedFields,
         rules: &StoryRules,
     ) -> Result<Reextracted, StoreError> {
-        let op = "re-extract article";
-        let mut new = FieldValues::new(fields);
-        let authors = serde_json::to_string(&new.authors)
-            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
         let mut client = self.client().await?;
         let tx = client
             .transaction()
@@ -1035,6 +1069,29 @@ impl Db {
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
             .await
             .map_err(self.failed("lock for story"))?;
+        let outcome = self.apply_extracted(&*tx, id, fields, rules).await?;
+        if outcome != Reextracted::Missing {
+            tx.commit()
+                .await
+                .map_err(self.failed("commit re-extraction"))?;
+        }
+        Ok(outcome)
+    }
+
+    /// Writes extracted fields to an article where they differ from the stored ones (the
+    /// full-text document follows), records the extractor and refreshes the story
+    /// fingerprint, inside the caller's transaction, which holds the story lock.
+    async fn apply_extracted<C: GenericClient + Sync>(
+        &self,
+        tx: &C,
+        id: ArticleId,
+        fields: &ExtractedFields,
+        rules: &StoryRules,
+    ) -> Result<Reextracted, StoreError> {
+        let op = "re-extract article";
+        let mut new = FieldValues::new(fields);
+        let authors = serde_json::to_string(&new.authors)
+            .map_err(|e| StoreError::Other(format!("encode authors of article {id}: {e}")))?;
         let row = tx
             .query_opt(
                 "SELECT title, authors::text, published_at, published_offset, updated_at,
@@ -1070,7 +1127,7 @@ impl Db {
         }
         let mut changed = new.changed_from(&old);
         let story_changes = refresh_story(
-            &*tx,
+            tx,
             id,
             fields.story_fingerprint.as_ref(),
             new.title.as_deref(),
@@ -1087,9 +1144,6 @@ impl Db {
                 .await
                 .map_err(self.failed("record extractor"))?;
             }
-            tx.commit()
-                .await
-                .map_err(self.failed("commit re-extraction"))?;
             return Ok(if story_changes.is_empty() {
                 Reextracted::Unchanged
             } else {
@@ -1121,9 +1175,6 @@ impl Db {
         .await
         .map_err(self.failed("update article"))?;
         changed.extend(story_changes);
-        tx.commit()
-            .await
-            .map_err(self.failed("commit re-extraction"))?;
         Ok(match clash {
             Some(other) => Reextracted::FingerprintClash { changed, other },
             None => Reextracted::Changed(changed),
@@ -1303,7 +1354,9 @@ fn article_filter(first: usize) -> String {
 const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.title, \
      a.authors::text, a.published_at, a.published_offset, a.updated_at, a.updated_offset, \
      a.first_seen_at, a.language, a.site_name, a.description, a.text, a.text_fingerprint, \
-     a.extractor, a.story_id";
+     a.extractor, a.story_id, \
+     (SELECT count(*) FROM article_versions v WHERE v.article_id = a.id), \
+     a.last_checked_at, a.next_revisit_at, a.removed_at, a.removed_status";
 
 const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, \
      c.headers::text, c.content_type, c.charset, c.body_size, c.body_sha256";
@@ -1373,13 +1426,13 @@ fn article_row(row: &Row) -> Result<ArticleRecord, RowError> {
         text_fingerprint: row.try_get(15)?,
         extractor: row.try_get(16)?,
         story_id: row.try_get(17)?,
-        // versions and revisits are kept on SQLite archives only, so far: an article
-        // here is its first version and is not revisited
-        versions: 1,
-        last_checked_at: None,
-        next_revisit_at: None,
-        removed_at: None,
-        removed_status: None,
+        versions: row.try_get(18)?,
+        last_checked_at: row.try_get(19)?,
+        next_revisit_at: row.try_get(20)?,
+        removed_at: row.try_get(21)?,
+        removed_status: row
+            .try_get::<_, Option<i32>>(22)?
+            .and_then(|status| u16::try_from(status).ok()),
     })
 }
 
@@ -1404,16 +1457,59 @@ fn capture_info_row(row: &Row) -> Result<CaptureInfo, RowError> {
     })
 }
 
-fn capture_row(row: &Row) -> Result<Capture, RowError> {
-    let info = capture_info_row(row)?;
-    let compressed: Vec<u8> = row.try_get(10)?;
-    let body = zstd::decode_all(compressed.as_slice()).map_err(|e| {
-        RowError::Value(format!(
-            "capture {} of article {} does not decompress: {e}",
-            info.id, info.article_id
-        ))
-    })?;
-    Ok(Capture { info, body })
+/// A capture row as stored (CAPTURE_COLUMNS then body_zstd and dictionary_id), before
+/// decompression, which may need the dictionary from another table.
+struct StoredCapture {
+    info: CaptureInfo,
+    compressed: Vec<u8>,
+    dictionary_id: Option<i64>,
+}
+
+fn stored_capture_row(row: &Row) -> Result<StoredCapture, RowError> {
+    Ok(StoredCapture {
+        info: capture_info_row(row)?,
+        compressed: row.try_get(10)?,
+        dictionary_id: row.try_get(11)?,
+    })
+}
+
+/// Decompresses a capture's body with its dictionary from `decoders`, naming the capture,
+/// its article and URL when that fails (a damaged body, or a dictionary missing or not the
+/// one it was made with).
+fn decompress_stored(
+    stored: &StoredCapture,
+    decoders: &HashMap<i64, Arc<DecoderDictionary<'static>>>,
+) -> Result<Vec<u8>, String> {
+    let info = &stored.info;
+    let what = || {
+        format!(
+            "capture {} of article {} ({})",
+            info.id, info.article_id, info.url
+        )
+    };
+    let decoder = match stored.dictionary_id {
+        None => None,
+        Some(d) => match decoders.get(&d) {
+            Some(decoder) => Some(decoder),
+            None => {
+                return Err(format!(
+                    "{}: its zstd dictionary {d} is missing from zstd_dictionaries",
+                    what()
+                ));
+            }
+        },
+    };
+    let size = usize::try_from(info.body_size).unwrap_or(usize::MAX);
+    codec::decompress(&stored.compressed, size, decoder.map(|d| &**d)).map_err(|e| {
+        format!(
+            "{} does not decompress{}: {e}",
+            what(),
+            stored
+                .dictionary_id
+                .map(|d| format!(" with zstd dictionary {d}"))
+                .unwrap_or_default()
+        )
+    })
 }
 
 fn story_row(r: &Row) -> Result<StorySummary, tokio_postgres::Error> {
@@ -1817,5 +1913,999 @@ impl FieldValues {
             text: row.try_get(9)?,
             text_fingerprint: row.try_get(10)?,
         })
+    }
+}
+
+// ------------------------------------------------------------------ versions
+
+/// A version as written.
+struct VersionRow<'a> {
+    article_id: ArticleId,
+    capture_id: CaptureId,
+    title: Option<&'a str>,
+    text: &'a str,
+    published_at: Option<DateTime<FixedOffset>>,
+    updated_at: Option<DateTime<FixedOffset>>,
+    seen_at: DateTime<Utc>,
+}
+
+/// The content hash of a version's fields, over dates in the SQLite schema's text form,
+/// so that both backends give one version the same hash.
+fn version_hash(
+    title: Option<&str>,
+    text: &str,
+    published_at: Option<DateTime<Utc>>,
+    updated_at: Option<DateTime<Utc>>,
+) -> String {
+    let published = published_at.map(|t| to_db_time(ts(t)));
+    let updated = updated_at.map(|t| to_db_time(ts(t)));
+    content_hash(title, text, published.as_deref(), updated.as_deref())
+}
+
+/// Appends a version (numbered after the article's last one, whose row the caller has
+/// locked) and returns its number.
+async fn insert_version<C: GenericClient + Sync>(
+    client: &C,
+    v: &VersionRow<'_>,
+) -> Result<i64, tokio_postgres::Error> {
+    let published = v.published_at.map(|t| ts(t.with_timezone(&Utc)));
+    let updated = v.updated_at.map(|t| ts(t.with_timezone(&Utc)));
+    let hash = version_hash(v.title, v.text, published, updated);
+    client
+        .query_one(
+            "INSERT INTO article_versions (article_id, version, capture_id, title, text,
+                 published_at, published_offset, updated_at, updated_offset, seen_at,
+                 content_sha256)
+             VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM article_versions
+                          WHERE article_id = $1),
+                     $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             RETURNING version",
+            &[
+                &v.article_id,
+                &v.capture_id,
+                &v.title,
+                &v.text,
+                &published,
+                &v.published_at.map(|t| t.offset().to_string()),
+                &updated,
+                &v.updated_at.map(|t| t.offset().to_string()),
+                &ts(v.seen_at),
+                &hash,
+            ],
+        )
+        .await?
+        .try_get(0)
+}
+
+/// Gives the versions backfilled by migration 2 their content hash.
+async fn fill_version_hashes<C: GenericClient + Sync>(
+    client: &C,
+) -> Result<(), tokio_postgres::Error> {
+    let rows = client
+        .query(
+            "SELECT article_id, version, title, text, published_at, updated_at
+             FROM article_versions WHERE content_sha256 IS NULL",
+            &[],
+        )
+        .await?;
+    for r in &rows {
+        let (article, version): (ArticleId, i64) = (r.try_get(0)?, r.try_get(1)?);
+        let title: Option<String> = r.try_get(2)?;
+        let text: String = r.try_get(3)?;
+        let hash = version_hash(title.as_deref(), &text, r.try_get(4)?, r.try_get(5)?);
+        client
+            .execute(
+                "UPDATE article_versions SET content_sha256 = $3
+                 WHERE article_id = $1 AND version = $2",
+                &[&article, &version, &hash],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A source's name by id.
+async fn source_name<C: GenericClient + Sync>(
+    client: &C,
+    source_id: Option<SourceId>,
+) -> Result<Option<String>, tokio_postgres::Error> {
+    let Some(id) = source_id else {
+        return Ok(None);
+    };
+    client
+        .query_opt("SELECT name FROM sources WHERE id = $1", &[&id])
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()
+}
+
+impl Db {
+    /// Inserts a capture of an article and returns its id. A dictionary deleted since it
+    /// was chosen (`compact` retrained the site meanwhile, on another node) is not used:
+    /// the body is compressed again without.
+    async fn insert_capture<C: GenericClient + Sync>(
+        &self,
+        tx: &C,
+        article_id: ArticleId,
+        c: &NewCapture,
+        compressed: &CompressedBody,
+    ) -> Result<CaptureId, StoreError> {
+        let headers = serde_json::to_string(&c.headers)
+            .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
+        let dictionary_exists = match compressed.dictionary_id {
+            // FOR SHARE: a deletion waits until this capture is committed, and then finds
+            // the dictionary in use.
+            Some(dictionary) => tx
+                .query_opt(
+                    "SELECT 1 FROM zstd_dictionaries WHERE id = $1 FOR SHARE",
+                    &[&dictionary],
+                )
+                .await
+                .map_err(self.failed("look up dictionary"))?
+                .is_some(),
+            None => true,
+        };
+        let plain;
+        let (body_zstd, dictionary_id) = if dictionary_exists {
+            (compressed.bytes.as_slice(), compressed.dictionary_id)
+        } else {
+            plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
+            (plain.as_slice(), None)
+        };
+        let body_size = i64::try_from(c.body.len()).unwrap_or(i64::MAX);
+        tx.query_one(
+            "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
+                 content_type, charset, charset_source, body_size, body_sha256, body_zstd,
+                 dictionary_id)
+             VALUES ($1, $2, $3, $4, $5, $6::text::jsonb, $7, $8, $9, $10, $11, $12, $13)
+             RETURNING id",
+            &[
+                &article_id,
+                &c.fetch_id,
+                &c.url,
+                &ts(c.fetched_at),
+                &i32::from(c.status),
+                &headers,
+                &c.content_type,
+                &c.charset,
+                &c.charset_source,
+                &body_size,
+                &c.body_sha256,
+                &body_zstd,
+                &dictionary_id,
+            ],
+        )
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(self.failed("insert capture"))
+    }
+
+    pub(super) async fn due_revisits(
+        &self,
+        now: DateTime<Utc>,
+        source: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RevisitTarget>, StoreError> {
+        let op = "list due revisits";
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at,
+                     a.revisit_count, c.url, c.headers::text, v.content_sha256,
+                     v.text <> '', a.extractor
+                 FROM articles a
+                 LEFT JOIN sources s ON s.id = a.source_id
+                 LEFT JOIN LATERAL (
+                     SELECT url, headers FROM captures WHERE article_id = a.id
+                     ORDER BY fetched_at DESC, id DESC LIMIT 1) c ON true
+                 LEFT JOIN LATERAL (
+                     SELECT content_sha256, text FROM article_versions WHERE article_id = a.id
+                     ORDER BY version DESC LIMIT 1) v ON true
+                 WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= $1
+                     AND a.removed_at IS NULL AND ($2::text IS NULL OR s.name = $2)
+                 ORDER BY a.next_revisit_at, a.id LIMIT $3",
+                &[&ts(now), &source, &i64::from(limit)],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        rows.iter()
+            .map(|r| {
+                let headers: Option<String> = r.try_get(7)?;
+                let headers: Vec<(String, String)> = headers
+                    .and_then(|h| serde_json::from_str(&h).ok())
+                    .unwrap_or_default();
+                let canonical: String = r.try_get(3)?;
+                let url: Option<String> = r.try_get(6)?;
+                Ok(RevisitTarget {
+                    article_id: r.try_get(0)?,
+                    source_id: r.try_get(1)?,
+                    source: r.try_get(2)?,
+                    url: url.unwrap_or(canonical),
+                    first_seen_at: r.try_get(4)?,
+                    revisit_count: r.try_get(5)?,
+                    validators: crate::fetch::Validators {
+                        etag: header_value(&headers, "etag"),
+                        last_modified: header_value(&headers, "last-modified"),
+                    },
+                    content_sha256: r.try_get(8)?,
+                    has_text: r.try_get::<_, Option<bool>>(9)?.unwrap_or(false),
+                    extractor: r.try_get(10)?,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(self.failed(op))
+    }
+
+    pub(super) async fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                "SELECT min(next_revisit_at) FROM articles WHERE removed_at IS NULL",
+                &[],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("find next revisit"))
+    }
+
+    pub(super) async fn record_revisit(
+        &self,
+        id: ArticleId,
+        checked_at: DateTime<Utc>,
+        outcome: &RevisitOutcome,
+        compressed: Option<&CompressedBody>,
+        rules: &StoryRules,
+        revisits: &RevisitRules,
+    ) -> Result<Revisited, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin revisit"))?;
+        if matches!(outcome, RevisitOutcome::Fetched(_)) {
+            // A new version may change the story fingerprint: the story lock first, as
+            // archive and re-extraction take it, then the article's row.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+                .await
+                .map_err(self.failed("lock for story"))?;
+        }
+        let current = tx
+            .query_opt(
+                "SELECT s.name, a.first_seen_at,
+                     (SELECT content_sha256 FROM article_versions
+                      WHERE article_id = a.id ORDER BY version DESC LIMIT 1)
+                 FROM articles a LEFT JOIN sources s ON s.id = a.source_id
+                 WHERE a.id = $1 FOR UPDATE OF a",
+                &[&id],
+            )
+            .await
+            .map_err(self.failed("read article for revisit"))?;
+        let Some(current) = current else {
+            return Ok(Revisited::Missing);
+        };
+        let (source, first_seen, latest_hash): (Option<String>, DateTime<Utc>, Option<String>) =
+            (|| {
+                Ok::<_, tokio_postgres::Error>((
+                    current.try_get(0)?,
+                    current.try_get(1)?,
+                    current.try_get(2)?,
+                ))
+            })()
+            .map_err(self.failed("read article for revisit"))?;
+        let next = revisits
+            .schedule_for(source.as_deref())
+            .next_after(first_seen, checked_at)
+            .map(ts);
+        let checked = ts(checked_at);
+        if let RevisitOutcome::Postponed { until } = outcome {
+            tx.execute(
+                "UPDATE articles SET next_revisit_at = $2 WHERE id = $1",
+                &[&id, &ts(*until)],
+            )
+            .await
+            .map_err(self.failed("postpone revisit"))?;
+            tx.commit().await.map_err(self.failed("commit revisit"))?;
+            return Ok(Revisited::Postponed);
+        }
+        let result = match outcome {
+            RevisitOutcome::Removed { status } => {
+                tx.execute(
+                    "UPDATE articles SET removed_at = $2, removed_status = $3,
+                         last_checked_at = $2, next_revisit_at = NULL,
+                         revisit_count = revisit_count + 1
+                     WHERE id = $1",
+                    &[&id, &checked, &i32::from(*status)],
+                )
+                .await
+                .map_err(self.failed("mark article removed"))?;
+                Revisited::Removed
+            }
+            RevisitOutcome::Failed | RevisitOutcome::Postponed { .. } => Revisited::Failed,
+            RevisitOutcome::NotModified | RevisitOutcome::Unchanged => Revisited::Unchanged,
+            RevisitOutcome::Fetched(version)
+                if latest_hash.as_deref() == Some(version.content_sha256.as_str()) =>
+            {
+                Revisited::Unchanged
+            }
+            RevisitOutcome::Fetched(version) => {
+                let plain;
+                let compressed = match compressed {
+                    Some(c) => c,
+                    None => {
+                        plain = CompressedBody {
+                            bytes: codec::compress_plain(
+                                &version.capture.body,
+                                codec::CAPTURE_LEVEL,
+                            )?,
+                            dictionary_id: None,
+                        };
+                        &plain
+                    }
+                };
+                let capture_id = self
+                    .insert_capture(&*tx, id, &version.capture, compressed)
+                    .await?;
+                let f = &version.fields;
+                let number = insert_version(
+                    &*tx,
+                    &VersionRow {
+                        article_id: id,
+                        capture_id,
+                        title: f.title.as_deref(),
+                        text: &f.text,
+                        published_at: f.published_at,
+                        updated_at: f.updated_at,
+                        seen_at: version.capture.fetched_at,
+                    },
+                )
+                .await
+                .map_err(self.failed("record version"))?;
+                self.apply_extracted(&*tx, id, f, rules).await?;
+                Revisited::NewVersion(number)
+            }
+        };
+        if result != Revisited::Removed {
+            let answered = result != Revisited::Failed;
+            tx.execute(
+                "UPDATE articles SET next_revisit_at = $2, revisit_count = revisit_count + 1,
+                     last_checked_at = CASE WHEN $3 THEN $4 ELSE last_checked_at END
+                 WHERE id = $1",
+                &[&id, &next, &answered, &checked],
+            )
+            .await
+            .map_err(self.failed("record revisit"))?;
+        }
+        tx.commit().await.map_err(self.failed("commit revisit"))?;
+        Ok(result)
+    }
+
+    pub(super) async fn versions_of(
+        &self,
+        article: ArticleId,
+    ) -> Result<Vec<ArticleVersion>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT article_id, version, capture_id, title, text, published_at,
+                     published_offset, updated_at, updated_offset, seen_at, content_sha256
+                 FROM article_versions WHERE article_id = $1 ORDER BY version",
+                &[&article],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(ArticleVersion {
+                            article_id: r.try_get(0)?,
+                            version: r.try_get(1)?,
+                            capture_id: r.try_get(2)?,
+                            title: r.try_get(3)?,
+                            text: r.try_get(4)?,
+                            published_at: r.try_get(5)?,
+                            published_offset: r.try_get(6)?,
+                            updated_at: r.try_get(7)?,
+                            updated_offset: r.try_get(8)?,
+                            seen_at: r.try_get(9)?,
+                            content_sha256: r.try_get(10)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(self.failed("list versions"))
+    }
+}
+
+// ------------------------------------------------------------------ zstd dictionaries
+
+impl Db {
+    fn cache(&self) -> MutexGuard<'_, DictionaryCache> {
+        // The cache holds prepared dictionaries only; a panic while it was held cannot
+        // have left it inconsistent in a way that matters (at worst one is prepared again).
+        self.dictionaries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The prepared dictionary new captures of `site` are compressed with (the site's
+    /// newest, else the newest shared one), or `None` for plain zstd. The dictionary is
+    /// read and parsed only when the cache does not have it.
+    pub(super) async fn capture_encoder(
+        &self,
+        site: &str,
+    ) -> Result<Option<(i64, Arc<EncoderDictionary<'static>>)>, StoreError> {
+        let client = self.client().await?;
+        let newest: Option<i64> = client
+            .query_one("SELECT max(id) FROM zstd_dictionaries", &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("read newest dictionary"))?;
+        {
+            let mut cache = self.cache();
+            cache.observe_newest(newest);
+            if let Some(cached) = cache.encoder(site) {
+                return Ok(cached);
+            }
+        }
+        let stored = client
+            .query_opt(
+                "SELECT id, dictionary FROM zstd_dictionaries WHERE site IN ($1, $2)
+                 ORDER BY site = $1 DESC, id DESC LIMIT 1",
+                &[&site, &SHARED_DICTIONARY_SITE],
+            )
+            .await
+            .and_then(|row| {
+                row.map(|r| {
+                    Ok(StoredDictionary {
+                        id: r.try_get(0)?,
+                        bytes: r.try_get(1)?,
+                    })
+                })
+                .transpose()
+            })
+            .map_err(self.failed("read site dictionary"))?;
+        drop(client);
+        Ok(self.cache().put_encoder(site, stored.as_ref()))
+    }
+
+    pub(super) async fn dictionary_bytes(&self, id: i64) -> Result<Option<Vec<u8>>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_opt(
+                "SELECT dictionary FROM zstd_dictionaries WHERE id = $1",
+                &[&id],
+            )
+            .await
+            .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+            .map_err(self.failed("read dictionary"))
+    }
+
+    /// Prepared decoders for the dictionaries these captures use; a dictionary missing
+    /// from the archive is missing from the map.
+    async fn decoders_for(
+        &self,
+        client: &tokio_postgres::Client,
+        captures: &[StoredCapture],
+    ) -> Result<HashMap<i64, Arc<DecoderDictionary<'static>>>, StoreError> {
+        let mut decoders = HashMap::new();
+        let mut wanted = Vec::new();
+        {
+            let cache = self.cache();
+            for id in captures.iter().filter_map(|c| c.dictionary_id) {
+                if decoders.contains_key(&id) || wanted.contains(&id) {
+                    continue;
+                }
+                match cache.decoder(id) {
+                    Some(decoder) => {
+                        decoders.insert(id, decoder);
+                    }
+                    None => wanted.push(id),
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(decoders);
+        }
+        let rows = client
+            .query(
+                "SELECT id, dictionary FROM zstd_dictionaries WHERE id = ANY($1)",
+                &[&wanted],
+            )
+            .await
+            .map_err(self.failed("read dictionary"))?;
+        let mut cache = self.cache();
+        for r in &rows {
+            let (id, bytes): (i64, Vec<u8>) = (|| Ok((r.try_get(0)?, r.try_get(1)?)))()
+                .map_err(self.failed("read dictionary"))?;
+            decoders.insert(id, cache.put_decoder(id, &bytes));
+        }
+        Ok(decoders)
+    }
+
+    /// Decompresses stored captures; the first that does not decompress is an error
+    /// naming it.
+    async fn decompress_captures(
+        &self,
+        client: &tokio_postgres::Client,
+        stored: Vec<StoredCapture>,
+    ) -> Result<Vec<Capture>, StoreError> {
+        let decoders = self.decoders_for(client, &stored).await?;
+        stored
+            .into_iter()
+            .map(|c| {
+                let body = decompress_stored(&c, &decoders).map_err(StoreError::Other)?;
+                Ok(Capture { info: c.info, body })
+            })
+            .collect()
+    }
+
+    /// The next at most `limit` captures after `after`, by id, with their URLs.
+    pub(super) async fn capture_urls_page(
+        &self,
+        after: CaptureId,
+        limit: u32,
+    ) -> Result<Vec<(CaptureId, String)>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT id, url FROM captures WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &i64::from(limit)],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
+            })
+            .map_err(self.failed("list capture urls"))
+    }
+
+    /// Which dictionary each capture compressed with one uses.
+    pub(super) async fn dictionary_use(&self) -> Result<HashMap<CaptureId, i64>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT id, dictionary_id FROM captures WHERE dictionary_id IS NOT NULL",
+                &[],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect()
+            })
+            .map_err(self.failed("read dictionary use"))
+    }
+
+    pub(super) async fn dictionaries(&self) -> Result<Vec<DictionaryInfo>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query(
+                "SELECT d.id, d.site, d.trained_at, d.samples, d.sample_bytes, d.size,
+                     (SELECT count(*) FROM captures c WHERE c.dictionary_id = d.id)
+                 FROM zstd_dictionaries d ORDER BY d.site COLLATE \"C\", d.id",
+                &[],
+            )
+            .await
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|r| {
+                        Ok(DictionaryInfo {
+                            id: r.try_get(0)?,
+                            site: r.try_get(1)?,
+                            trained_at: r.try_get(2)?,
+                            samples: r.try_get(3)?,
+                            sample_bytes: r.try_get(4)?,
+                            size: r.try_get(5)?,
+                            captures: r.try_get(6)?,
+                        })
+                    })
+                    .collect()
+            })
+            .map_err(self.failed("list dictionaries"))
+    }
+
+    /// The bodies of these captures, decompressed; a capture that does not decompress is
+    /// returned with the reason, so one damaged row does not stop the others.
+    pub(super) async fn capture_bodies(
+        &self,
+        ids: &[CaptureId],
+    ) -> Result<Vec<CaptureBody>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CAPTURE_COLUMNS}, c.body_zstd, c.dictionary_id FROM captures c
+                     WHERE c.id = ANY($1) ORDER BY c.id"
+                ),
+                &[&ids],
+            )
+            .await
+            .map_err(self.failed("read capture"))?;
+        let stored: Vec<StoredCapture> = rows
+            .iter()
+            .map(stored_capture_row)
+            .collect::<Result<_, _>>()
+            .map_err(|e| self.bad_row("read capture", e))?;
+        let decoders = self.decoders_for(&client, &stored).await?;
+        Ok(stored
+            .into_iter()
+            .map(|c| {
+                let body = decompress_stored(&c, &decoders);
+                CaptureBody {
+                    id: c.info.id,
+                    article_id: c.info.article_id,
+                    url: c.info.url,
+                    dictionary_id: c.dictionary_id,
+                    stored_size: c.compressed.len() as u64,
+                    body_sha256: c.info.body_sha256,
+                    body,
+                }
+            })
+            .collect())
+    }
+
+    pub(super) async fn add_dictionary(&self, d: &NewDictionary) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                "INSERT INTO zstd_dictionaries (site, trained_at, samples, sample_bytes, size,
+                     dictionary)
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &d.site,
+                    &ts(d.trained_at),
+                    &d.samples,
+                    &d.sample_bytes,
+                    &i64::try_from(d.bytes.len()).unwrap_or(i64::MAX),
+                    &d.bytes,
+                ],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("record dictionary"))
+    }
+
+    /// Replaces capture bodies in one transaction. Each row is replaced only if it still
+    /// uses the dictionary it was read with, so a concurrent compaction cannot be undone;
+    /// returns how many were replaced.
+    pub(super) async fn replace_capture_bodies(
+        &self,
+        batch: &[ReplacedBody],
+    ) -> Result<usize, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin re-compression"))?;
+        let update = tx
+            .prepare(
+                "UPDATE captures SET body_zstd = $2, dictionary_id = $3
+                 WHERE id = $1 AND dictionary_id IS NOT DISTINCT FROM $4",
+            )
+            .await
+            .map_err(self.failed("replace capture body"))?;
+        let mut replaced = 0;
+        for r in batch {
+            replaced += tx
+                .execute(
+                    &update,
+                    &[&r.id, &r.bytes, &r.dictionary_id, &r.previous_dictionary],
+                )
+                .await
+                .map_err(self.failed("replace capture body"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(self.failed("commit re-compression"))?;
+        Ok(usize::try_from(replaced).unwrap_or(usize::MAX))
+    }
+
+    /// Deletes the dictionaries no capture uses that are not their site's newest; returns
+    /// how many.
+    pub(super) async fn drop_unused_dictionaries(&self) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "DELETE FROM zstd_dictionaries d
+                 WHERE d.id < (SELECT max(n.id) FROM zstd_dictionaries n WHERE n.site = d.site)
+                     AND NOT EXISTS (SELECT 1 FROM captures c WHERE c.dictionary_id = d.id)",
+                &[],
+            )
+            .await
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .map_err(self.failed("delete unused dictionaries"))
+    }
+
+    /// What the archive occupies: the database's size, and with `by_object` each table
+    /// (with its TOAST data) and index of the archive's schema. PostgreSQL does not say
+    /// how much of that is free space without reading every page (pgstattuple), so
+    /// `free_bytes` is 0 and `payload` equals `bytes`.
+    pub(super) async fn storage_usage(&self, by_object: bool) -> Result<StorageUsage, StoreError> {
+        let op = "measure storage";
+        let client = self.client().await?;
+        let objects = if by_object {
+            client
+                .query(
+                    "SELECT c.relname::text,
+                         CASE WHEN c.relkind = 'i' THEN pg_relation_size(c.oid)
+                              ELSE pg_table_size(c.oid) END AS bytes
+                     FROM pg_class c
+                     WHERE c.relnamespace = current_schema()::regnamespace
+                         AND c.relkind IN ('r', 'i')
+                     ORDER BY bytes DESC, c.relname",
+                    &[],
+                )
+                .await
+                .and_then(|rows| {
+                    rows.iter()
+                        .map(|r| {
+                            let bytes: i64 = r.try_get(1)?;
+                            Ok(ObjectSize {
+                                name: r.try_get(0)?,
+                                bytes,
+                                payload: bytes,
+                            })
+                        })
+                        .collect()
+                })
+                .map_err(self.failed(op))?
+        } else {
+            Vec::new()
+        };
+        let row = client
+            .query_one(
+                "SELECT pg_database_size(current_database()),
+                     (SELECT count(*) FROM captures),
+                     (SELECT coalesce(sum(body_size), 0)::bigint FROM captures),
+                     (SELECT coalesce(sum(octet_length(body_zstd)), 0)::bigint FROM captures),
+                     (SELECT coalesce(sum(size), 0)::bigint FROM zstd_dictionaries)",
+                &[],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        (|| {
+            Ok(StorageUsage {
+                file_bytes: row.try_get(0)?,
+                free_bytes: 0,
+                captures: row.try_get(1)?,
+                capture_bytes_raw: row.try_get(2)?,
+                capture_bytes_stored: row.try_get(3)?,
+                dictionary_bytes: row.try_get(4)?,
+                objects,
+            })
+        })()
+        .map_err(self.failed(op))
+    }
+
+    /// Makes the space of replaced capture bodies and deleted dictionaries reusable
+    /// (VACUUM). Unlike VACUUM FULL it takes no lock that would stop the other nodes'
+    /// writes, and so gives back to the file system only free pages at a table's end.
+    pub(super) async fn reclaim_space(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .batch_execute("VACUUM (ANALYZE) captures, zstd_dictionaries")
+            .await
+            .map_err(self.failed("vacuum"))
+    }
+}
+
+// ------------------------------------------------------------------ moving archives
+
+/// Most parameters one statement of a copy binds (the protocol allows 65,535).
+const TRANSFER_PARAMETERS: usize = 8192;
+
+/// The tables whose ids are identities, moved past the copied ids after a copy.
+const IDENTITY_TABLES: &[&str] = &[
+    "sources",
+    "fetches",
+    "zstd_dictionaries",
+    "articles",
+    "stories",
+    "captures",
+];
+
+impl Db {
+    /// The largest key of `table` (see [`transfer`]), `None` when it is empty.
+    pub(super) async fn transfer_last_key(&self, table: &Table) -> Result<Option<i64>, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(
+                &format!("SELECT max({})::bigint FROM {}", table.key, table.name),
+                &[],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("read last copied key"))
+    }
+
+    pub(super) async fn transfer_count(&self, table: &Table) -> Result<i64, StoreError> {
+        let client = self.client().await?;
+        client
+            .query_one(&format!("SELECT count(*) FROM {}", table.name), &[])
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(self.failed("count rows"))
+    }
+
+    /// The rows of `table` with keys above `after` and at most `upto`: about `limit` rows,
+    /// and every row of the last key read.
+    pub(super) async fn transfer_read(
+        &self,
+        table: &Table,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Batch, StoreError> {
+        let op = "read rows to copy";
+        let (key, name) = (table.key, table.name);
+        let client = self.client().await?;
+        let upper: Option<i64> = client
+            .query_opt(
+                &format!(
+                    "SELECT {key}::bigint FROM {name} WHERE {key} > $1 AND {key} <= $2
+                     ORDER BY {key} LIMIT 1 OFFSET $3"
+                ),
+                &[&after, &upto, &(i64::from(limit.max(1)) - 1)],
+            )
+            .await
+            .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+            .map_err(self.failed(op))?;
+        let columns: Vec<String> = table
+            .columns
+            .iter()
+            .map(|(column, kind)| match kind {
+                Kind::Int => format!("{column}::bigint"),
+                Kind::Json => format!("{column}::text"),
+                _ => column.to_string(),
+            })
+            .collect();
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {} FROM {name} WHERE {key} > $1 AND {key} <= $2 ORDER BY {key}",
+                    columns.join(", ")
+                ),
+                &[&after, &upper.unwrap_or(upto)],
+            )
+            .await
+            .map_err(self.failed(op))?;
+        let key_index = table.columns.iter().position(|(c, _)| *c == key);
+        let mut batch = Batch {
+            rows: Vec::with_capacity(rows.len()),
+            last_key: after,
+        };
+        for r in &rows {
+            let row = table
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, (_, kind))| {
+                    Ok(match kind {
+                        Kind::Int => Cell::Int(r.try_get(i)?),
+                        Kind::Text => Cell::Text(r.try_get(i)?),
+                        Kind::Json => Cell::Json(r.try_get(i)?),
+                        Kind::Bytes => Cell::Bytes(r.try_get(i)?),
+                        Kind::Bool => Cell::Bool(r.try_get(i)?),
+                        Kind::Time => Cell::Time(r.try_get(i)?),
+                    })
+                })
+                .collect::<Result<Vec<Cell>, tokio_postgres::Error>>()
+                .map_err(self.failed(op))?;
+            if let Some(Cell::Int(Some(k))) = key_index.map(|i| &row[i]) {
+                batch.last_key = *k;
+            }
+            batch.rows.push(row);
+        }
+        Ok(batch)
+    }
+
+    /// Inserts rows into their tables, all in one transaction.
+    pub(super) async fn transfer_write(
+        &self,
+        writes: &[(&Table, Vec<Vec<Cell>>)],
+    ) -> Result<(), StoreError> {
+        type Param = Box<dyn tokio_postgres::types::ToSql + Sync + Send>;
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin copy"))?;
+        for (table, rows) in writes {
+            let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+            let casts: Vec<&str> = table
+                .columns
+                .iter()
+                .map(|(_, kind)| match kind {
+                    Kind::Int => "bigint",
+                    Kind::Text => "text",
+                    Kind::Json => "text::jsonb",
+                    Kind::Bytes => "bytea",
+                    Kind::Bool => "boolean",
+                    Kind::Time => "timestamptz",
+                })
+                .collect();
+            // Many rows per statement: one round trip per chunk rather than per row (a
+            // batch of fingerprints brings 42 story bands per article), within the
+            // protocol's limit on parameters.
+            let per_statement = (TRANSFER_PARAMETERS / columns.len().max(1)).max(1);
+            for chunk in rows.chunks(per_statement) {
+                let mut values = Vec::with_capacity(chunk.len());
+                let mut params: Vec<Param> = Vec::with_capacity(chunk.len() * columns.len());
+                for row in chunk {
+                    let placeholders: Vec<String> = casts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, cast)| format!("${}::{cast}", params.len() + i + 1))
+                        .collect();
+                    values.push(format!("({})", placeholders.join(", ")));
+                    params.extend(row.iter().map(|cell| -> Param {
+                        match cell {
+                            Cell::Int(v) => Box::new(*v),
+                            Cell::Text(v) | Cell::Json(v) => Box::new(v.clone()),
+                            Cell::Time(v) => Box::new(*v),
+                            Cell::Bool(v) => Box::new(*v),
+                            Cell::Bytes(v) => Box::new(v.clone()),
+                        }
+                    }));
+                }
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                tx.execute(
+                    &format!(
+                        "INSERT INTO {} ({}) VALUES {}",
+                        table.name,
+                        columns.join(", "),
+                        values.join(", ")
+                    ),
+                    &refs,
+                )
+                .await
+                .map_err(self.failed("copy rows"))?;
+            }
+        }
+        tx.commit().await.map_err(self.failed("commit copy"))
+    }
+
+    /// Sets articles' story ids: rows of (article id, story id).
+    pub(super) async fn transfer_link_stories(&self, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        let (ids, stories): (Vec<i64>, Vec<Option<i64>>) = rows
+            .iter()
+            .filter_map(|row| match row.as_slice() {
+                [Cell::Int(Some(id)), Cell::Int(story)] => Some((*id, *story)),
+                _ => None,
+            })
+            .unzip();
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE articles a SET story_id = l.story_id
+                 FROM unnest($1::bigint[], $2::bigint[]) AS l (id, story_id)
+                 WHERE a.id = l.id AND a.story_id IS DISTINCT FROM l.story_id",
+                &[&ids, &stories],
+            )
+            .await
+            .map_err(self.failed("copy story links"))?;
+        Ok(())
+    }
+
+    /// After a copy that kept ids: moves each identity past the largest id, so that the
+    /// next row inserted gets a new one.
+    pub(super) async fn transfer_finish(&self) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        for table in IDENTITY_TABLES {
+            client
+                .execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id))
+                         FROM {table} HAVING max(id) IS NOT NULL"
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(self.failed("reset identity"))?;
+        }
+        Ok(())
     }
 }

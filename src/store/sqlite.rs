@@ -10,13 +10,14 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
-use super::codec::{self, DictionaryCache, StoredDictionary};
+use super::codec::{self, CompressedBody, DictionaryCache, StoredDictionary};
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
-use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited};
+use super::transfer::{Batch, Cell, Kind, Table};
+use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
     MAX_ITEM_ATTEMPTS, NewArticle, NewDictionary, ObjectSize, PollOutcome, PollRecord,
@@ -1197,12 +1198,6 @@ fn apply_extracted(
     })
 }
 
-/// A capture body for the `body_zstd` column, and the dictionary it was compressed with.
-pub(super) struct CompressedBody {
-    pub bytes: Vec<u8>,
-    pub dictionary_id: Option<i64>,
-}
-
 /// The article any of `urls` already leads to.
 fn find_by_urls(conn: &Connection, urls: &[String]) -> Result<Option<ArticleId>, StoreError> {
     let mut by_url = conn
@@ -1845,14 +1840,6 @@ fn insert_capture(
     Ok(tx.last_insert_rowid())
 }
 
-/// The first value of a header in a stored capture's headers.
-fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
-    headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.clone())
-}
-
 impl Db {
     pub(super) fn due_revisits(
         &self,
@@ -2434,5 +2421,160 @@ impl Db {
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
             .map_err(sql("checkpoint"))
+    }
+}
+
+// ------------------------------------------------------------------ moving archives
+
+impl Db {
+    /// The largest key of `table` (see [`transfer`]), `None` when it is empty.
+    pub(super) fn transfer_last_key(&self, table: &Table) -> Result<Option<i64>, StoreError> {
+        self.conn
+            .query_row(
+                &format!("SELECT max({}) FROM {}", table.key, table.name),
+                [],
+                |r| r.get(0),
+            )
+            .map_err(sql("read last copied key"))
+    }
+
+    pub(super) fn transfer_count(&self, table: &Table) -> Result<i64, StoreError> {
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {}", table.name), [], |r| {
+                r.get(0)
+            })
+            .map_err(sql("count rows"))
+    }
+
+    /// The rows of `table` with keys above `after` and at most `upto`: about `limit` rows,
+    /// and every row of the last key read.
+    pub(super) fn transfer_read(
+        &self,
+        table: &Table,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Batch, StoreError> {
+        let key = table.key;
+        let name = table.name;
+        let upper: Option<i64> = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {key} FROM {name} WHERE {key} > ?1 AND {key} <= ?2
+                     ORDER BY {key} LIMIT 1 OFFSET ?3"
+                ),
+                params![after, upto, i64::from(limit.max(1)) - 1],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("read rows to copy"))?;
+        let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM {name} WHERE {key} > ?1 AND {key} <= ?2 ORDER BY {key}",
+                columns.join(", ")
+            ))
+            .map_err(sql("read rows to copy"))?;
+        let mut rows = statement
+            .query(params![after, upper.unwrap_or(upto)])
+            .map_err(sql("read rows to copy"))?;
+        let key_index = table.columns.iter().position(|(c, _)| *c == key);
+        let mut batch = Batch {
+            rows: Vec::new(),
+            last_key: after,
+        };
+        while let Some(r) = rows.next().map_err(sql("read rows to copy"))? {
+            let mut row = Vec::with_capacity(table.columns.len());
+            for (i, (column, kind)) in table.columns.iter().enumerate() {
+                let cell = match kind {
+                    Kind::Int => Cell::Int(r.get(i).map_err(sql("read rows to copy"))?),
+                    Kind::Text => Cell::Text(r.get(i).map_err(sql("read rows to copy"))?),
+                    Kind::Json => Cell::Json(r.get(i).map_err(sql("read rows to copy"))?),
+                    Kind::Bytes => Cell::Bytes(r.get(i).map_err(sql("read rows to copy"))?),
+                    Kind::Bool => Cell::Bool(
+                        r.get::<_, Option<i64>>(i)
+                            .map_err(sql("read rows to copy"))?
+                            .map(|v| v != 0),
+                    ),
+                    Kind::Time => {
+                        let text: Option<String> = r.get(i).map_err(sql("read rows to copy"))?;
+                        Cell::Time(match text {
+                            None => None,
+                            Some(text) => Some(from_db_time(&text).ok_or_else(|| {
+                                StoreError::Other(format!(
+                                    "{name}: {column} {text:?} is not a time"
+                                ))
+                            })?),
+                        })
+                    }
+                };
+                row.push(cell);
+            }
+            if let Some(Cell::Int(Some(k))) = key_index.map(|i| &row[i]) {
+                batch.last_key = *k;
+            }
+            batch.rows.push(row);
+        }
+        Ok(batch)
+    }
+
+    /// Inserts rows into their tables, all in one transaction.
+    pub(super) fn transfer_write(
+        &mut self,
+        writes: &[(&Table, Vec<Vec<Cell>>)],
+    ) -> Result<(), StoreError> {
+        use rusqlite::types::Value;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin copy"))?;
+        for (table, rows) in writes {
+            let columns: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
+            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("?{i}")).collect();
+            let mut insert = tx
+                .prepare(&format!(
+                    "INSERT INTO {} ({}) VALUES ({})",
+                    table.name,
+                    columns.join(", "),
+                    placeholders.join(", ")
+                ))
+                .map_err(sql("copy rows"))?;
+            for row in rows {
+                let values = row.iter().map(|cell| match cell {
+                    Cell::Int(v) => v.map_or(Value::Null, Value::Integer),
+                    Cell::Text(v) | Cell::Json(v) => v.clone().map_or(Value::Null, Value::Text),
+                    Cell::Time(v) => v.map_or(Value::Null, |t| Value::Text(time(t))),
+                    Cell::Bool(v) => v.map_or(Value::Null, |b| Value::Integer(i64::from(b))),
+                    Cell::Bytes(v) => v.clone().map_or(Value::Null, Value::Blob),
+                });
+                insert
+                    .execute(rusqlite::params_from_iter(values))
+                    .map_err(sql("copy rows"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit copy"))
+    }
+
+    /// Sets articles' story ids: rows of (article id, story id).
+    pub(super) fn transfer_link_stories(&mut self, rows: &[Vec<Cell>]) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin story links"))?;
+        {
+            let mut update = tx
+                .prepare("UPDATE articles SET story_id = ?2 WHERE id = ?1 AND story_id IS NOT ?2")
+                .map_err(sql("copy story links"))?;
+            for row in rows {
+                if let [Cell::Int(Some(id)), Cell::Int(story)] = row.as_slice() {
+                    update
+                        .execute(params![id, story])
+                        .map_err(sql("copy story links"))?;
+                }
+            }
+        }
+        tx.commit().map_err(sql("commit story links"))
     }
 }

@@ -92,3 +92,11 @@ pub struct ArticleVersion {
     pub seen_at: DateTime<Utc>,
     pub content_sha256: Option<String>,
 }
+
+/// The first value of a header in a stored capture's headers (for a revisit's validators).
+pub(super) fn header_value(headers: &[(String, String)], name: &str) -> Option<String> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.clone())
+}

@@ -57,6 +57,142 @@ fn is_root() -> bool {
 /// Starts a server, or says why the test is skipped (`None`). Panics when PostgreSQL is
 /// missing or does not start in CI, and when it is installed but does not start.
 pub fn start() -> Option<TestPostgres> {
+    start_with(|_| String::new())
+}
+
+/// Skips a test (`None`, with a message) or, in CI, fails it.
+fn skip<T>(message: &str) -> Option<T> {
+    if std::env::var_os("CI").is_some() {
+        panic!("{message} (CI must not skip it)");
+    }
+    eprintln!("SKIPPED: {message}");
+    None
+}
+
+/// Starts a server that accepts TCP connections to its databases only over TLS (a plain
+/// one only to the `postgres` database, which [`TestPostgres::create_database`] uses),
+/// with a self-signed certificate for 127.0.0.1 made by `openssl`. Returns the server and
+/// the certificate's path (the CA to trust).
+#[allow(dead_code)] // not every test crate that includes this module uses it
+pub fn start_with_tls() -> Option<(TestPostgres, PathBuf)> {
+    let openssl = Command::new("openssl")
+        .arg("version")
+        .stdout(Stdio::null())
+        .status();
+    if !openssl.is_ok_and(|s| s.success()) {
+        return skip("openssl not found: it makes the TLS test's certificate");
+    }
+    let mut certificate = None;
+    let server = start_with(|server| {
+        let dir = server.dir.path();
+        let (ca, cert, key) = (
+            dir.join("ca.crt"),
+            dir.join("server.crt"),
+            dir.join("server.key"),
+        );
+        let openssl = |args: &[&str]| {
+            let output = Command::new("openssl")
+                .current_dir(dir)
+                .args(args)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run openssl");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        };
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        // A CA, and a certificate for 127.0.0.1 that it signs (a self-signed CA
+        // certificate cannot serve as the server's own).
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &["-days", "2", "-subj", "/CN=newsvault test CA"],
+                &["-keyout", "ca.key", "-out", "ca.crt"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &ec,
+                &[
+                    "-subj",
+                    "/CN=127.0.0.1",
+                    "-keyout",
+                    "server.key",
+                    "-out",
+                    "server.csr",
+                ],
+            ]
+            .concat(),
+        );
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+        )
+        .expect("write the extensions");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "server.crt",
+        ]);
+        if let Some(user) = server.run_as {
+            let status = Command::new("chown")
+                .arg(user)
+                .arg(&cert)
+                .arg(&key)
+                .status()
+                .expect("run chown");
+            assert!(status.success(), "chown the certificate");
+        }
+        let status = Command::new("chmod")
+            .arg("600")
+            .arg(&key)
+            .status()
+            .expect("run chmod");
+        assert!(status.success(), "chmod the key");
+        std::fs::write(
+            server.data_dir().join("pg_hba.conf"),
+            "local all all trust\n\
+             host postgres all 127.0.0.1/32 trust\n\
+             hostssl all all 127.0.0.1/32 trust\n",
+        )
+        .expect("write pg_hba.conf");
+        certificate = Some(ca);
+        format!(
+            " -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            path_str(&cert),
+            path_str(&key)
+        )
+    })?;
+    Some((server, certificate.expect("the certificate was made")))
+}
+
+/// Starts a server after `configure` prepared its data directory; `configure` returns
+/// more `postgres` options (each as ` -c name=value`).
+fn start_with(configure: impl FnOnce(&TestPostgres) -> String) -> Option<TestPostgres> {
     let Some(bin) = find_bin() else {
         let message = "PostgreSQL server binaries (initdb, pg_ctl) not found in \
              $NEWSVAULT_PG_BIN, /usr/lib/postgresql/*/bin or PATH; install Debian's \
@@ -101,8 +237,9 @@ pub fn start() -> Option<TestPostgres> {
             "--no-sync",
         ],
     );
+    let extra = configure(&server);
     let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+        "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off{extra}",
         server.port,
         path_str(server.dir.path())
     );

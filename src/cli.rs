@@ -103,6 +103,11 @@ pub enum Command {
     /// and re-compress its older captures with it, in batches (safe to interrupt, and run
     /// again to carry on). Prints the bytes before and after.
     Compact(CompactArgs),
+    /// Bring the archive's schema up to this version's (a PostgreSQL database shared by
+    /// several nodes is never migrated behind their backs: `run` and the other commands
+    /// refuse an older schema and say to run this). Safe while other nodes run: the
+    /// migrations are applied under a lock, once.
+    Upgrade,
     /// Print a shell completion script (generated from these definitions) to standard
     /// output, e.g. `newsvault completions bash > /etc/bash_completion.d/newsvault`.
     Completions(CompletionsArgs),
@@ -439,6 +444,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Export(ref args) => export_archive(&cli, args).await,
         Command::Reparse(ref args) => reparse(&cli, args).await,
         Command::Compact(ref args) => compact(&cli, args).await,
+        Command::Upgrade => upgrade(&cli).await,
         Command::Completions(ref args) => completions(args),
         Command::Man(ref args) => man_pages(args),
     };
@@ -505,6 +511,7 @@ async fn poll(cli: &Cli, args: &PollArgs) -> Result<ExitCode, AppError> {
 
 async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     let app = App::open(load_config(cli)?, Clock::System).await?;
+    app.register_node().await?;
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);
     let (sender, reloads) = tokio::sync::mpsc::channel(4);
@@ -607,6 +614,26 @@ fn archive_path(cli: &Cli) -> Result<PathBuf, AppError> {
         )));
     }
     Ok(database)
+}
+
+async fn upgrade(cli: &Cli) -> Result<ExitCode, AppError> {
+    let database = archive_path(cli)?;
+    let (store, before, after) = Store::upgrade(&database).await?;
+    let mut out = io::stdout().lock();
+    let _ = if before == after {
+        writeln!(
+            out,
+            "archive {}: schema version {after}, up to date",
+            store.location()
+        )
+    } else {
+        writeln!(
+            out,
+            "archive {}: schema version {before} upgraded to {after}",
+            store.location()
+        )
+    };
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {

@@ -603,9 +603,12 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the archive `path` names and brings its schema up to
-    /// date: a `postgres://` or `postgresql://` URL is a PostgreSQL database (which must
-    /// exist), anything else the path of a SQLite file.
+    /// Opens (creating if needed) the archive `path` names: a `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL database (which must exist), anything else the
+    /// path of a SQLite file. A SQLite archive's schema is brought up to date; so is an
+    /// empty PostgreSQL database's, but one of an older schema is refused
+    /// ([`StoreError::Incompatible`]; [`Store::upgrade`] migrates it), since other nodes
+    /// of the older version may be using it.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let backend = match path.to_str().filter(|p| postgres::is_url(p)) {
             Some(url) => Backend::Postgres(Arc::new(postgres::Db::open(url).await?)),

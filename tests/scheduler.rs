@@ -258,3 +258,71 @@ async fn no_more_sources_are_claimed_than_there_are_free_poll_slots() {
     paths.dedup();
     assert_eq!(paths.len(), 10, "each source polled once: {paths:?}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_sources_of_a_node_that_died_are_taken_over_once_its_lease_runs_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The feed never answers in full: a poll holds its lease until the 30 s timeout.
+    let server = TestServer::start().await;
+    server.fallback(|_| Reply::Stall {
+        declared: 1000,
+        headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+        body: b"<rss>".to_vec(),
+    });
+    let config = |node: &str| {
+        let text = format!(
+            "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"30s\"\nobey_robots = false\n\
+             [cluster]\nnode = \"{node}\"\nlease = \"10s\"\n\
+             [[source]]\nname = \"only\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"0 0 * * *\"\n",
+            dir.path().join("archive.sqlite3").to_string_lossy(),
+            server.url("/feed.xml")
+        );
+        Config::parse(&text, Path::new("test.toml")).expect("valid config")
+    };
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 7, 0)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let feed_requests = || server.requests("/feed.xml").len();
+
+    let first = App::open(config("first"), clock.clone())
+        .await
+        .expect("open first");
+    let (_never, stop_first) = shutdown::channel();
+    let dying = tokio::spawn(async move { first.run(stop_first).await });
+    clock
+        .sleep_until(start + chrono::Duration::seconds(1))
+        .await;
+    assert_eq!(feed_requests(), 1);
+    // The first node dies mid-poll: no clean stop, its lease stays behind.
+    dying.abort();
+    assert!(dying.await.expect_err("aborted").is_cancelled());
+
+    let second = App::open(config("second"), clock.clone())
+        .await
+        .expect("open second");
+    let (trigger, stop_second) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let second = second.clone();
+        async move { second.run(stop_second).await }
+    });
+    clock
+        .sleep_until(start + chrono::Duration::seconds(9))
+        .await;
+    assert_eq!(feed_requests(), 1, "the lease still holds");
+    clock
+        .sleep_until(start + chrono::Duration::seconds(12))
+        .await;
+    assert_eq!(feed_requests(), 2, "taken over once the lease ran out");
+    let lease_node: String = open_db(dir.path())
+        .query_row(
+            "SELECT lease_node FROM sources WHERE name = 'only'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("lease");
+    assert_eq!(lease_node, "second");
+    trigger.trigger();
+    daemon.await.expect("daemon task");
+}

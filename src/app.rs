@@ -16,7 +16,7 @@ use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
-use crate::store::{SourceSpec, SourceState, Store};
+use crate::store::{NodeRegistration, SourceSpec, SourceState, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -55,6 +55,15 @@ pub fn source_page_rules(config: &Config) -> std::collections::HashMap<String, P
         .collect()
 }
 
+/// This process as the node registry records it.
+fn node_registration(config: &Config, clock: &Clock) -> NodeRegistration {
+    NodeRegistration {
+        name: config.cluster.node.clone(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        started_at: clock.now(),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -72,6 +81,10 @@ impl App {
             .map_err(|e| AppError::Usage(e.to_string()))?;
         fetcher.apply_source_limits(&config.sources);
         fetcher.apply_source_access(&config.sources);
+        // Before anything is written: a node of another version must not share the archive.
+        store
+            .check_node_versions(&node_registration(&config, &clock), config.cluster.lease)
+            .await?;
         store
             .sync_sources(source_specs(&config), clock.now())
             .await?;
@@ -88,6 +101,18 @@ impl App {
                 metrics: Metrics::new(),
             },
         })
+    }
+
+    /// Enters this daemon in the archive's node registry, after checking again that no
+    /// live node runs another newsvault version (nothing is written when one does).
+    pub async fn register_node(&self) -> Result<(), AppError> {
+        self.store()
+            .register_node(
+                &node_registration(&self.config, &self.pipeline.clock),
+                self.config.cluster.lease,
+            )
+            .await?;
+        Ok(())
     }
 
     pub fn store(&self) -> &Store {
@@ -204,6 +229,9 @@ impl App {
                 "[http], [run] and [metrics] changes take effect when newsvault is restarted"
             );
         }
+        if new.cluster != current.cluster {
+            tracing::warn!("[cluster] changes take effect when newsvault is restarted");
+        }
         if new.revisit != current.revisit {
             tracing::warn!(
                 "[revisit] and revisit_schedule changes take effect when newsvault is restarted"
@@ -214,6 +242,7 @@ impl App {
         new.http = current.http.clone();
         new.run = current.run.clone();
         new.metrics = current.metrics.clone();
+        new.cluster = current.cluster.clone();
         let states = self.store().sync_sources(source_specs(&new), now).await?;
         // Per-source politeness applies at once, unlike [http].
         self.pipeline.fetcher.apply_source_limits(&new.sources);

@@ -108,6 +108,11 @@ pub enum Command {
     /// again after an interruption to carry on. Compares every table's row count at the
     /// end and fails on a difference. Stop the daemons writing the source first.
     Migrate(MigrateArgs),
+    /// Bring the archive's schema up to this version's (a PostgreSQL database shared by
+    /// several nodes is never migrated behind their backs: `run` and the other commands
+    /// refuse an older schema and say to run this). Safe while other nodes run: the
+    /// migrations are applied under a lock, once.
+    Upgrade,
     /// Print a shell completion script (generated from these definitions) to standard
     /// output, e.g. `newsvault completions bash > /etc/bash_completion.d/newsvault`.
     Completions(CompletionsArgs),
@@ -466,6 +471,7 @@ pub async fn dispatch(cli: Cli) -> ExitCode {
         Command::Reparse(ref args) => reparse(&cli, args).await,
         Command::Compact(ref args) => compact(&cli, args).await,
         Command::Migrate(ref args) => migrate(args).await,
+        Command::Upgrade => upgrade(&cli).await,
         Command::Completions(ref args) => completions(args),
         Command::Man(ref args) => man_pages(args),
     };
@@ -532,6 +538,7 @@ async fn poll(cli: &Cli, args: &PollArgs) -> Result<ExitCode, AppError> {
 
 async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     let app = App::open(load_config(cli)?, Clock::System).await?;
+    app.register_node().await?;
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);
     let (sender, reloads) = tokio::sync::mpsc::channel(4);
@@ -634,6 +641,26 @@ fn archive_path(cli: &Cli) -> Result<PathBuf, AppError> {
         )));
     }
     Ok(database)
+}
+
+async fn upgrade(cli: &Cli) -> Result<ExitCode, AppError> {
+    let database = archive_path(cli)?;
+    let (store, before, after) = Store::upgrade(&database).await?;
+    let mut out = io::stdout().lock();
+    let _ = if before == after {
+        writeln!(
+            out,
+            "archive {}: schema version {after}, up to date",
+            store.location()
+        )
+    } else {
+        writeln!(
+            out,
+            "archive {}: schema version {before} upgraded to {after}",
+            store.location()
+        )
+    };
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {

@@ -28,6 +28,8 @@ pub struct Config {
     pub http: HttpConfig,
     pub run: RunConfig,
     pub metrics: MetricsConfig,
+    /// This daemon among the nodes sharing an archive (`[cluster]`).
+    pub cluster: ClusterConfig,
     /// When articles are the same story (`[stories]`).
     pub stories: StoryRules,
     /// When archived articles are looked at again (`[revisit]`, and sources'
@@ -41,6 +43,32 @@ pub struct Config {
 pub struct MetricsConfig {
     /// Where `run` serves `/metrics` and `/healthz`; `None` serves nothing.
     pub listen: Option<std::net::SocketAddr>,
+}
+
+/// This daemon among the nodes that share one archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterConfig {
+    /// The name it claims sources under and appears as in the `nodes` table; by default
+    /// the host name and process id, unique among running daemons.
+    pub node: String,
+    /// How long a claim on a source holds without a heartbeat (renewed every third of
+    /// it): a node that dies leaves its sources to the others after this long.
+    pub lease: Duration,
+}
+
+/// The least and most a lease may be: the heartbeat must fit a third of it comfortably,
+/// and a dead node's sources must not wait for days.
+const MIN_LEASE: Duration = Duration::from_secs(3);
+const MAX_LEASE: Duration = Duration::from_secs(24 * 3600);
+
+/// This host's name, for the default node name; "localhost" where it cannot be read.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|name| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -243,6 +271,8 @@ struct RawConfig {
     #[serde(default)]
     metrics: RawMetrics,
     #[serde(default)]
+    cluster: RawCluster,
+    #[serde(default)]
     stories: RawStories,
     #[serde(default)]
     revisit: RawRevisit,
@@ -281,6 +311,13 @@ struct RawHttp {
     per_host_delay: Option<String>,
     max_requests_in_flight: Option<usize>,
     obey_robots: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCluster {
+    node: Option<String>,
+    lease: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,6 +421,7 @@ impl Validator<'_> {
         let http = self.http(raw.http)?;
         let run = self.run(raw.run)?;
         let metrics = self.metrics(raw.metrics)?;
+        let cluster = self.cluster(raw.cluster)?;
         let stories = self.stories(raw.stories)?;
         let default_revisits = match raw.revisit.schedule {
             Some(steps) => self.revisit_schedule("revisit.schedule", steps)?,
@@ -417,6 +455,7 @@ impl Validator<'_> {
             http,
             run,
             metrics,
+            cluster,
             stories,
             revisit,
             sources,
@@ -595,6 +634,35 @@ impl Validator<'_> {
         Ok(MetricsConfig {
             listen: Some(listen),
         })
+    }
+
+    fn cluster(&self, raw: RawCluster) -> Result<ClusterConfig, ConfigError> {
+        let node = match raw.node {
+            Some(name) => {
+                let trimmed = name.trim();
+                if trimmed.is_empty()
+                    || trimmed.len() > 200
+                    || trimmed.chars().any(char::is_control)
+                {
+                    return Err(self.invalid(
+                        "cluster.node",
+                        &name,
+                        "must be 1-200 characters without control characters",
+                    ));
+                }
+                trimmed.to_string()
+            }
+            None => format!("{}-{}", host_name(), std::process::id()),
+        };
+        let lease = self.duration("cluster.lease", raw.lease.clone(), Duration::from_secs(60))?;
+        if !(MIN_LEASE..=MAX_LEASE).contains(&lease) {
+            return Err(self.invalid(
+                "cluster.lease",
+                raw.lease.as_deref().unwrap_or_default(),
+                "must be between 3s and 24h",
+            ));
+        }
+        Ok(ClusterConfig { node, lease })
     }
 
     fn run(&self, raw: RawRun) -> Result<RunConfig, ConfigError> {

@@ -1,16 +1,23 @@
-//! The daemon loop: asks the store which sources are due, polls them (at most
-//! `run.concurrency` at once), revisits the archived articles that are due (one batch at
-//! a time, beside the polls) and sleeps until the next due time, a finished poll or
-//! batch, or shutdown. The schedule lives in the database, so a restart loses nothing
-//! and a source that was due while the daemon was down is polled once on start. No HTTP,
-//! no SQL here.
+//! The daemon loop: claims due sources from the store, as many as it has free poll slots
+//! (`run.concurrency` minus the polls running), polls them, revisits the archived
+//! articles that are due (one batch at a time, beside the polls) and sleeps until the
+//! next due time, a finished poll or batch, the next heartbeat, or shutdown. The schedule
+//! lives in the database, so a restart loses nothing and a source that was due while the
+//! daemon was down is polled once on start.
+//!
+//! Several daemons (nodes) may share one archive: a claim is a lease in the database
+//! (this node's name and an expiry, `[cluster]`), so no source is polled by two nodes at
+//! once. The heartbeat (every third of the lease) extends the leases of the polls still
+//! running; a node that dies stops renewing, and its sources are taken over once their
+//! leases run out. A source's next due time moves only when its poll finishes. When the
+//! archive cannot be reached the loop logs it, waits (doubling the wait up to
+//! [`STORE_RETRY`]) and tries again; it never exits for it. No HTTP, no SQL here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::app::source_page_rules;
@@ -19,14 +26,26 @@ use crate::extract::PageRules;
 use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
-use crate::store::{SourceState, StoreError};
+use crate::store::{NodeLease, SourceId, SourceState, StoreError};
 
 /// Longest the loop sleeps without looking at the store again, so an edit made to the
 /// database from outside (a source re-enabled by hand) is noticed.
 const MAX_IDLE: Duration = Duration::from_secs(300);
 
-/// How long to wait before asking the archive again after it failed.
+/// How long to wait before asking the archive again after it failed: the first retry
+/// comes after [`STORE_RETRY_FIRST`], each further one waits twice as long, up to this.
 const STORE_RETRY: Duration = Duration::from_secs(30);
+const STORE_RETRY_FIRST: Duration = Duration::from_secs(1);
+
+/// After `failures` failed turns in a row, how long to wait before the next.
+fn store_retry(failures: u32) -> Duration {
+    STORE_RETRY_FIRST
+        .saturating_mul(1 << failures.saturating_sub(1).min(16))
+        .min(STORE_RETRY)
+}
+
+/// The polls running, by task: which source each holds a lease on.
+type Running = HashMap<tokio::task::Id, SourceId>;
 
 /// Most articles revisited in one batch; the loop starts the next batch when one ends,
 /// so a backlog is worked through without one batch holding every due article.
@@ -68,10 +87,10 @@ fn source_map(config: &Config) -> HashMap<String, Arc<SourceConfig>> {
 }
 
 /// Runs every enabled source on its schedule until `shutdown` trips, then stops taking
-/// work, waits up to `run.shutdown_grace` for polls in flight, abandons the rest, and
-/// returns the totals. A configuration arriving on `reloads` (already validated, and
-/// already recorded in the store) replaces the sources from the next poll on; polls in
-/// flight finish with the settings they started with.
+/// work, waits up to `run.shutdown_grace` for polls in flight, abandons the rest, gives
+/// up this node's leases and returns the totals. A configuration arriving on `reloads`
+/// (already validated, and already recorded in the store) replaces the sources from the
+/// next poll on; polls in flight finish with the settings they started with.
 pub async fn run(
     config: &Config,
     pipeline: &Pipeline,
@@ -80,17 +99,24 @@ pub async fn run(
     mut reloads: tokio::sync::mpsc::Receiver<Arc<Config>>,
 ) -> RunTotals {
     let mut sources = source_map(config);
-    let limit = Arc::new(Semaphore::new(config.run.concurrency));
+    let node = config.cluster.node.clone();
+    let lease = config.cluster.lease;
+    let heartbeat_every = chrono::Duration::from_std(lease / 3).unwrap_or_default();
     let mut polls: JoinSet<Result<PollSummary, PollError>> = JoinSet::new();
+    let mut running = Running::new();
     let mut revisits: JoinSet<Result<RevisitSummary, StoreError>> = JoinSet::new();
     let mut page_rules = Arc::new(source_page_rules(config));
     // After a batch failed on the archive, no new batch starts before this time.
     let mut revisits_paused_until: Option<DateTime<Utc>> = None;
+    // Turns in a row on which the archive failed.
+    let mut store_failures = 0u32;
+    let mut next_heartbeat = pipeline.clock.now();
     let mut totals = RunTotals::default();
 
     let mut sources_enabled = config.sources.iter().filter(|s| s.enabled).count();
     pipeline.metrics.set_sources_enabled(sources_enabled);
     notifier.ready(&format!("{sources_enabled} sources, starting"));
+    tracing::info!(%node, ?lease, "claiming sources as this node");
     while !shutdown.is_triggered() {
         let now = pipeline.clock.now();
         notifier.alive(&format!(
@@ -100,24 +126,46 @@ pub async fn run(
             totals.new,
             totals.failed_polls
         ));
-        let wake_at = match start_due(&sources, pipeline, now, &mut polls, &limit, &shutdown).await
-        {
+        if now >= next_heartbeat {
+            heartbeat(pipeline, &node, lease, &running, now).await;
+            next_heartbeat = now + heartbeat_every;
+        }
+        let free_slots = config.run.concurrency.saturating_sub(polls.len());
+        let claim = NodeLease {
+            node: node.clone(),
+            until: now + chrono::Duration::from_std(lease).unwrap_or_default(),
+        };
+        let started = start_due(
+            &sources,
+            pipeline,
+            now,
+            &claim,
+            free_slots,
+            &mut polls,
+            &mut running,
+            &shutdown,
+        )
+        .await;
+        let wake_at = match started {
             Ok(next_poll) => {
+                store_failures = 0;
                 pipeline
                     .metrics
                     .scheduler_turn(now.timestamp(), polls.len(), Ok(()));
                 next_wake(next_poll, now)
             }
             Err(error) => {
-                // The archive may be busy or the disk full for a while: keep the daemon up
-                // and try again shortly.
-                tracing::error!(%error, "cannot read the schedule; retrying");
+                // The archive may be busy, restarting or the disk full for a while: keep
+                // the daemon up and try again, waiting longer each time.
+                store_failures = store_failures.saturating_add(1);
+                let retry = store_retry(store_failures);
+                tracing::error!(%error, ?retry, "cannot claim due sources; retrying");
                 pipeline.metrics.scheduler_turn(
                     now.timestamp(),
                     polls.len(),
                     Err(error.to_string()),
                 );
-                now + chrono::Duration::from_std(STORE_RETRY).unwrap_or_default()
+                now + chrono::Duration::from_std(retry).unwrap_or_default()
             }
         };
         // One batch of revisits at a time; while it runs, its end wakes the loop.
@@ -137,20 +185,21 @@ pub async fn run(
         } else {
             wake_at
         };
-        // Wake in time for the watchdog even when nothing is due.
+        // Wake in time for the heartbeat and the watchdog even when nothing is due.
+        let wake_at = wake_at.min(next_heartbeat);
         let wake_at = match notifier.max_sleep() {
             Some(step) => wake_at.min(now + chrono::Duration::from_std(step).unwrap_or_default()),
             None => wake_at,
         };
         tokio::select! {
             _ = pipeline.clock.sleep_until(wake_at) => {}
-            Some(done) = polls.join_next(), if !polls.is_empty() => {
-                settle(done, &mut totals);
+            Some(done) = polls.join_next_with_id(), if !polls.is_empty() => {
+                settle(done, &mut running, &mut totals);
                 // Settle every other poll that has finished too: each turn of the loop
                 // reads the schedule from the archive, and with thousands of sources
                 // finished polls arrive faster than one turn each could take them.
-                while let Some(done) = polls.try_join_next() {
-                    settle(done, &mut totals);
+                while let Some(done) = polls.try_join_next_with_id() {
+                    settle(done, &mut running, &mut totals);
                 }
             }
             Some(done) = revisits.join_next(), if !revisits.is_empty() => {
@@ -185,8 +234,8 @@ pub async fn run(
     tokio::pin!(grace);
     loop {
         tokio::select! {
-            done = polls.join_next() => match done {
-                Some(done) => settle(done, &mut totals),
+            done = polls.join_next_with_id() => match done {
+                Some(done) => settle(done, &mut running, &mut totals),
                 None => break,
             },
             _ = &mut grace => {
@@ -197,29 +246,91 @@ pub async fn run(
             }
         }
     }
+    // The sources of abandoned polls are due again at once, for this node's successor
+    // or another node, rather than after their leases run out.
+    if let Err(error) = pipeline
+        .store
+        .release_leases(&node, pipeline.clock.now())
+        .await
+    {
+        tracing::warn!(%error, %node, "cannot give up this node's leases; they run out by themselves");
+    }
     totals
 }
 
-/// Starts a poll for every due source; returns the next time anything is due.
+/// Extends this node's leases on the polls it still runs and records it as alive. A
+/// failure is logged: the leases hold until they run out, and the next heartbeat tries
+/// again.
+async fn heartbeat(
+    pipeline: &Pipeline,
+    node: &str,
+    lease: Duration,
+    running: &Running,
+    now: DateTime<Utc>,
+) {
+    let claim = NodeLease {
+        node: node.to_string(),
+        until: now + chrono::Duration::from_std(lease).unwrap_or_default(),
+    };
+    let held: Vec<SourceId> = running.values().copied().collect();
+    match pipeline.store.renew_leases(&claim, held.clone(), now).await {
+        Ok(renewed) if renewed < held.len() => tracing::warn!(
+            %node,
+            running = held.len(),
+            renewed,
+            "some leases ran out and were taken over by another node; those polls finish anyway"
+        ),
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, %node, "cannot renew this node's leases"),
+    }
+}
+
+/// Claims at most `free_slots` due sources and starts a poll for each; returns the next
+/// time anything may be claimed, or `None` when every slot is taken (a finished poll
+/// wakes the loop then).
+#[allow(clippy::too_many_arguments)]
 async fn start_due(
     sources: &HashMap<String, Arc<SourceConfig>>,
     pipeline: &Pipeline,
     now: DateTime<Utc>,
+    claim: &NodeLease,
+    free_slots: usize,
     polls: &mut JoinSet<Result<PollSummary, PollError>>,
-    limit: &Arc<Semaphore>,
+    running: &mut Running,
     shutdown: &Shutdown,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
-    for state in pipeline.store.due_sources(now).await? {
+    let claimed = pipeline
+        .store
+        .claim_due_sources(now, claim, free_slots)
+        .await?;
+    let slots_full = claimed.len() >= free_slots;
+    for state in claimed {
+        // A source the configuration in force does not have: a reload recorded it in the
+        // archive and its new configuration has not reached this loop yet. It stays due,
+        // for the next turn.
         let Some(source) = sources.get(&state.name) else {
+            pipeline.store.release_lease(&claim.node, state.id).await?;
             continue;
         };
-        // Claim the source by moving its next poll to its next scheduled time before the
-        // poll starts, so the loop does not pick it up again while it runs.
-        let next = source.schedule.next_after(now, source.timezone);
-        pipeline.store.set_next_poll(state.id, next).await?;
-        spawn_poll(polls, pipeline, Arc::clone(source), state, limit, shutdown);
+        let id = state.id;
+        let task = spawn_poll(polls, pipeline, Arc::clone(source), state, shutdown);
+        running.insert(task, id);
     }
-    pipeline.store.next_poll_at().await
+    if slots_full {
+        return Ok(None);
+    }
+    // Every source claimable now was claimed, unless another node claimed it first: the
+    // next one is due later, or after a lease another node holds runs out.
+    let next = pipeline.store.next_poll_at().await?;
+    // One still due now was claimed by another node between the two reads: look again
+    // shortly rather than at once.
+    Ok(next.map(|t| {
+        if t > now {
+            t
+        } else {
+            now + chrono::Duration::seconds(1)
+        }
+    }))
 }
 
 /// Starts a batch of revisits when any is due; returns when the next one is due
@@ -296,28 +407,31 @@ fn spawn_poll(
     pipeline: &Pipeline,
     source: Arc<SourceConfig>,
     state: SourceState,
-    limit: &Arc<Semaphore>,
     shutdown: &Shutdown,
-) {
+) -> tokio::task::Id {
     let pipeline = pipeline.clone();
-    let limit = Arc::clone(limit);
     let shutdown = shutdown.clone();
-    polls.spawn(async move {
-        // The semaphore is never closed, so acquiring only waits.
-        let _permit = limit.acquire_owned().await;
-        pipeline.poll_source(&source, &state, &shutdown).await
-    });
+    polls
+        .spawn(async move { pipeline.poll_source(&source, &state, &shutdown).await })
+        .id()
 }
 
 /// Counts a finished poll. Nothing here stops the daemon: a poll that hit an archive
-/// error or a bug is logged and the source is tried again at its next time.
+/// error or a bug is logged, and its source, whose lease is no longer renewed, is taken
+/// again once the lease runs out.
 fn settle(
-    done: Result<Result<PollSummary, PollError>, tokio::task::JoinError>,
+    done: Result<(tokio::task::Id, Result<PollSummary, PollError>), tokio::task::JoinError>,
+    running: &mut Running,
     totals: &mut RunTotals,
 ) {
+    let id = match &done {
+        Ok((id, _)) => *id,
+        Err(e) => e.id(),
+    };
+    running.remove(&id);
     match done {
-        Ok(Ok(summary)) => totals.add(&summary),
-        Ok(Err(PollError { source_name, error })) => {
+        Ok((_, Ok(summary))) => totals.add(&summary),
+        Ok((_, Err(PollError { source_name, error }))) => {
             tracing::error!(source = %source_name, %error, "poll stopped by an archive error");
             totals.failed_polls += 1;
         }

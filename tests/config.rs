@@ -53,6 +53,7 @@ fn example_config_sets_every_key() {
         ("[http]", "http"),
         ("[run]", "run"),
         ("[metrics]", "metrics"),
+        ("[cluster]", "cluster"),
         ("[stories]", "stories"),
         ("[revisit]", "revisit"),
     ] {

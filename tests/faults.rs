@@ -238,9 +238,12 @@ fn make_due(archive_dir: &Path) {
     if !database(archive_dir).exists() {
         return; // created due
     }
+    // A killed daemon's lease on the source is taken as run out, as it will have by the
+    // time a successor would look.
     open_rw(archive_dir)
         .execute(
-            "UPDATE sources SET next_poll_at = '2000-01-01T00:00:00.000Z'",
+            "UPDATE sources SET next_poll_at = '2000-01-01T00:00:00.000Z',
+                 lease_node = NULL, lease_until = NULL",
             [],
         )
         .expect("make the source due");

@@ -1,7 +1,8 @@
 //! The daemon's schedule on tokio's paused time: sources are polled when their cron line
-//! says, a restart polls what fell due while it was down, and shutdown is prompt. The
-//! sources point at a closed local port, so every poll fails at once without waiting on
-//! the network; the request log counts the polls.
+//! says, a restart polls what fell due while it was down, shutdown is prompt, and no more
+//! sources are claimed than there are free poll slots. Most sources point at a closed
+//! local port, so every poll fails at once without waiting on the network; the request
+//! log counts the polls.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use common::{count, open_db};
+use common::{Reply, TestServer, count, open_db};
 use newsvault::app::App;
 use newsvault::clock::Clock;
 use newsvault::config::Config;
@@ -186,4 +187,142 @@ async fn a_failing_source_backs_off_exponentially_up_to_the_cap() {
             "gap {n}: {gap}s for a backoff of at most {full}s"
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_more_sources_are_claimed_than_there_are_free_poll_slots() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Every feed request stalls until the 30 s request timeout: each poll takes that long.
+    let server = TestServer::start().await;
+    server.fallback(|_| Reply::Stall {
+        declared: 1000,
+        headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+        body: b"<rss>".to_vec(),
+    });
+    let mut text = format!(
+        "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"30s\"\nper_host_requests = 20\n\
+         per_host_delay = \"0s\"\nobey_robots = false\n[run]\nconcurrency = 3\nbackoff_base = \"0s\"\n",
+        dir.path().join("archive.sqlite3").to_string_lossy()
+    );
+    for i in 0..10 {
+        text.push_str(&format!(
+            "[[source]]\nname = \"s{i}\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"0 0 * * *\"\nallow_private = true\n",
+            server.url(&format!("/feed{i}.xml"))
+        ));
+    }
+    let config = Config::parse(&text, Path::new("test.toml")).expect("valid config");
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 7, 0)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let app = App::open(config, clock.clone()).await.expect("open");
+    let (trigger, stop) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let app = app.clone();
+        async move { app.run(stop).await }
+    });
+
+    let leased = |dir: &Path| {
+        count(
+            &open_db(dir),
+            "SELECT count(*) FROM sources WHERE lease_node IS NOT NULL",
+        )
+    };
+    clock
+        .sleep_until(start + chrono::Duration::seconds(10))
+        .await;
+    assert_eq!(leased(dir.path()), 3, "one claim per free slot");
+    assert_eq!(
+        count(
+            &open_db(dir.path()),
+            "SELECT count(*) FROM sources WHERE lease_node IS NULL AND last_polled_at IS NULL"
+        ),
+        7,
+        "the other sources wait unclaimed in the database, not in memory"
+    );
+    // Look every five seconds while the ten polls run three at a time.
+    for step in 3..30 {
+        clock
+            .sleep_until(start + chrono::Duration::seconds(5 * step))
+            .await;
+        assert!(leased(dir.path()) <= 3, "at {}s", 5 * step);
+    }
+    trigger.trigger();
+    let totals = daemon.await.expect("daemon task");
+    assert_eq!(totals.polls, 10);
+    assert_eq!(totals.failed_polls, 10);
+    assert_eq!(leased(dir.path()), 0, "finished polls give their leases up");
+    let mut paths: Vec<String> = server.all_requests().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 10, "each source polled once: {paths:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_sources_of_a_node_that_died_are_taken_over_once_its_lease_runs_out() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The feed never answers in full: a poll holds its lease until the 30 s timeout.
+    let server = TestServer::start().await;
+    server.fallback(|_| Reply::Stall {
+        declared: 1000,
+        headers: vec![("Content-Type".into(), "application/rss+xml".into())],
+        body: b"<rss>".to_vec(),
+    });
+    let config = |node: &str| {
+        let text = format!(
+            "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"30s\"\nobey_robots = false\n\
+             [cluster]\nnode = \"{node}\"\nlease = \"10s\"\n\
+             [[source]]\nname = \"only\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"0 0 * * *\"\n",
+            dir.path().join("archive.sqlite3").to_string_lossy(),
+            server.url("/feed.xml")
+        );
+        Config::parse(&text, Path::new("test.toml")).expect("valid config")
+    };
+    let start = Utc
+        .with_ymd_and_hms(2025, 7, 12, 10, 7, 0)
+        .single()
+        .expect("valid");
+    let clock = Clock::starting_at(start);
+    let feed_requests = || server.requests("/feed.xml").len();
+
+    let first = App::open(config("first"), clock.clone())
+        .await
+        .expect("open first");
+    let (_never, stop_first) = shutdown::channel();
+    let dying = tokio::spawn(async move { first.run(stop_first).await });
+    clock
+        .sleep_until(start + chrono::Duration::seconds(1))
+        .await;
+    assert_eq!(feed_requests(), 1);
+    // The first node dies mid-poll: no clean stop, its lease stays behind.
+    dying.abort();
+    assert!(dying.await.expect_err("aborted").is_cancelled());
+
+    let second = App::open(config("second"), clock.clone())
+        .await
+        .expect("open second");
+    let (trigger, stop_second) = shutdown::channel();
+    let daemon = tokio::spawn({
+        let second = second.clone();
+        async move { second.run(stop_second).await }
+    });
+    clock
+        .sleep_until(start + chrono::Duration::seconds(9))
+        .await;
+    assert_eq!(feed_requests(), 1, "the lease still holds");
+    clock
+        .sleep_until(start + chrono::Duration::seconds(12))
+        .await;
+    assert_eq!(feed_requests(), 2, "taken over once the lease ran out");
+    let lease_node: String = open_db(dir.path())
+        .query_row(
+            "SELECT lease_node FROM sources WHERE name = 'only'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("lease");
+    assert_eq!(lease_node, "second");
+    trigger.trigger();
+    daemon.await.expect("daemon task");
 }

@@ -17,8 +17,8 @@ use newsvault::config::{Config, SourceKind};
 use newsvault::shutdown::Shutdown;
 use newsvault::store::{
     Archived, ArticleFilter, ArticleKey, ExtractedFields, FetchRecord, ItemStatus, NewArticle,
-    NewCapture, NewVersion, PollOutcome, PollRecord, Reextracted, RevisitOutcome, Revisited,
-    SearchRequest, SourceSpec, Store, StoryFilter,
+    NewCapture, NewVersion, NodeLease, NodeRegistration, PollOutcome, PollRecord, Reextracted,
+    RevisitOutcome, Revisited, SearchRequest, SourceSpec, Store, StoreError, StoryFilter,
 };
 use newsvault::stories;
 
@@ -68,6 +68,11 @@ on_both_backends!(
     re_extraction_rewrites_what_changed_and_search_follows,
     revisits_keep_versions_and_mark_a_removed_page,
     compaction_trains_dictionaries_and_captures_read_back_unchanged,
+    two_claimers_never_get_the_same_source,
+    claims_take_the_earliest_due_up_to_the_limit,
+    an_expired_lease_is_taken_over_by_another_node,
+    the_schedule_and_backoff_survive_in_the_database,
+    a_live_node_of_another_version_is_refused_before_anything_is_written,
 );
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
@@ -1155,4 +1160,316 @@ async fn postgresql_connections_honour_sslmode() {
         .await
         .expect("verify-ca does not check the host name");
     drop(server);
+}
+
+// ------------------------------------------------------------------ leases
+
+fn lease(node: &str, until: DateTime<Utc>) -> NodeLease {
+    NodeLease {
+        node: node.into(),
+        until,
+    }
+}
+
+/// Adds `count` sources named `s00`, `s01`, …, all due at `now`.
+async fn many_sources(store: &Store, count: usize, now: DateTime<Utc>) {
+    let specs = (0..count)
+        .map(|i| {
+            spec(
+                &format!("s{i:02}"),
+                &format!("https://s{i}.example/feed"),
+                Some(SourceKind::Feed),
+            )
+        })
+        .collect();
+    store.sync_sources(specs, now).await.expect("sync");
+}
+
+async fn two_claimers_never_get_the_same_source(db: Database) {
+    let now = at(12, 0);
+    let (first, second) = (db.open().await, db.open().await);
+    many_sources(&first, 40, now).await;
+    let until = now + Duration::seconds(60);
+    let mut claimed: Vec<(String, String)> = Vec::new();
+    // Both claim at once, round after round, until nothing is left.
+    let (lease_a, lease_b) = (lease("node-a", until), lease("node-b", until));
+    loop {
+        let (a, b) = tokio::join!(
+            first.claim_due_sources(now, &lease_a, 3),
+            second.claim_due_sources(now, &lease_b, 3),
+        );
+        let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+        assert!(a.len() <= 3 && b.len() <= 3, "{} and {}", a.len(), b.len());
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        claimed.extend(a.into_iter().map(|s| (s.name, "node-a".to_string())));
+        claimed.extend(b.into_iter().map(|s| (s.name, "node-b".to_string())));
+    }
+    let mut names: Vec<&str> = claimed.iter().map(|(name, _)| name.as_str()).collect();
+    names.sort_unstable();
+    let total = names.len();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        total,
+        "a source was claimed twice: {claimed:?}"
+    );
+    assert_eq!(total, 40, "every due source is claimed once");
+    // Claiming does not move the next due time: that happens when the poll finishes.
+    assert!(
+        first
+            .sources()
+            .await
+            .expect("sources")
+            .iter()
+            .all(|s| s.next_poll_at == Some(now))
+    );
+}
+
+async fn claims_take_the_earliest_due_up_to_the_limit(db: Database) {
+    let now = at(12, 0);
+    let store = db.open().await;
+    many_sources(&store, 10, at(11, 0)).await;
+    let sources = store.sources().await.expect("sources");
+    // s09 is the most overdue, s08 next; s07 is not due yet.
+    store
+        .set_next_poll(sources[9].id, Some(at(10, 0)))
+        .await
+        .expect("reschedule");
+    store
+        .set_next_poll(sources[8].id, Some(at(10, 30)))
+        .await
+        .expect("reschedule");
+    store
+        .set_next_poll(sources[7].id, Some(at(13, 0)))
+        .await
+        .expect("reschedule");
+    let until = now + Duration::seconds(60);
+    let claimed = store
+        .claim_due_sources(now, &lease("node-a", until), 3)
+        .await
+        .expect("claim");
+    let names: Vec<&str> = claimed.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["s09", "s08", "s00"]);
+    let rest = store
+        .claim_due_sources(now, &lease("node-a", until), 100)
+        .await
+        .expect("claim the rest");
+    assert_eq!(rest.len(), 6, "s07 is not due: {rest:?}");
+    assert!(
+        store
+            .claim_due_sources(now, &lease("node-b", until), 100)
+            .await
+            .expect("claim again")
+            .is_empty()
+    );
+    // Everything due is leased: the next claimable time is when a lease runs out, unless
+    // s07 falls due before.
+    assert_eq!(store.next_poll_at().await.expect("next"), Some(until));
+}
+
+async fn an_expired_lease_is_taken_over_by_another_node(db: Database) {
+    let now = at(12, 0);
+    let store = db.open().await;
+    many_sources(&store, 1, now).await;
+    let until = now + Duration::seconds(60);
+    let claimed = store
+        .claim_due_sources(now, &lease("dies", until), 5)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    let other = db.open().await;
+    // While the lease holds, nobody else gets the source.
+    let halfway = now + Duration::seconds(30);
+    assert!(
+        other
+            .claim_due_sources(
+                halfway,
+                &lease("survivor", halfway + Duration::seconds(60)),
+                5
+            )
+            .await
+            .expect("claim while leased")
+            .is_empty()
+    );
+    // The heartbeat of a live node extends its lease; "dies" sends none, so it runs out.
+    let renewed = other
+        .renew_leases(
+            &lease("survivor", halfway + Duration::seconds(60)),
+            vec![claimed[0].id],
+            halfway,
+        )
+        .await
+        .expect("renew");
+    assert_eq!(renewed, 0, "a node renews only its own leases");
+    let taken = other
+        .claim_due_sources(until, &lease("survivor", until + Duration::seconds(60)), 5)
+        .await
+        .expect("take over");
+    assert_eq!(taken.len(), 1, "the expired lease is taken over");
+    assert_eq!(taken[0].id, claimed[0].id);
+    // The node that took it over renews it; the dead one cannot claim it back.
+    let later = until + Duration::seconds(50);
+    assert_eq!(
+        other
+            .renew_leases(
+                &lease("survivor", later + Duration::seconds(60)),
+                vec![taken[0].id],
+                later,
+            )
+            .await
+            .expect("renew"),
+        1
+    );
+    let after_first_lease = until + Duration::seconds(70);
+    assert!(
+        store
+            .claim_due_sources(
+                after_first_lease,
+                &lease("dies", after_first_lease + Duration::seconds(60)),
+                5
+            )
+            .await
+            .expect("claim while renewed")
+            .is_empty()
+    );
+}
+
+async fn the_schedule_and_backoff_survive_in_the_database(db: Database) {
+    let now = at(12, 0);
+    let store = db.open().await;
+    many_sources(&store, 2, now).await;
+    let claimed = store
+        .claim_due_sources(now, &lease("node-a", now + Duration::seconds(60)), 5)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 2);
+    let backed_off = at(12, 40);
+    store
+        .finish_poll(PollRecord {
+            source_id: claimed[0].id,
+            polled_at: now,
+            next_poll_at: Some(backed_off),
+            outcome: PollOutcome::Failure {
+                error: "connection refused".into(),
+            },
+            poll_interval: None,
+            found_new: false,
+        })
+        .await
+        .expect("finish poll");
+    // A clean shutdown gives up the lease of the poll it abandoned.
+    store
+        .release_leases("node-a", now + Duration::seconds(5))
+        .await
+        .expect("release");
+    drop(store);
+
+    // Another node, another connection: the state is in the database.
+    let other = db.open().await;
+    let sources = other.sources().await.expect("sources");
+    assert_eq!(sources[0].error_count, 1);
+    assert_eq!(sources[0].last_error.as_deref(), Some("connection refused"));
+    assert_eq!(sources[0].next_poll_at, Some(backed_off));
+    assert_eq!(sources[1].next_poll_at, Some(now), "still due");
+    let soon = now + Duration::seconds(10);
+    let retaken = other
+        .claim_due_sources(soon, &lease("node-b", at(13, 0)), 5)
+        .await
+        .expect("claim");
+    assert_eq!(
+        retaken.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [claimed[1].id],
+        "the failed source waits for its backoff, the released one is due at once"
+    );
+    assert_eq!(
+        other
+            .claim_due_sources(
+                backed_off,
+                &lease("node-b", backed_off + Duration::seconds(60)),
+                5
+            )
+            .await
+            .expect("claim after backoff")
+            .iter()
+            .map(|s| (s.id, s.error_count))
+            .collect::<Vec<_>>(),
+        [(claimed[0].id, 1)]
+    );
+}
+
+async fn a_live_node_of_another_version_is_refused_before_anything_is_written(db: Database) {
+    let now = Utc::now();
+    let store = db.open().await;
+    let lease_for = std::time::Duration::from_secs(60);
+    let older = NodeRegistration {
+        name: "old-node".into(),
+        version: "0.0.1".into(),
+        started_at: now - Duration::seconds(30),
+    };
+    store
+        .register_node(&older, lease_for)
+        .await
+        .expect("register");
+    let nodes = store.nodes().await.expect("nodes");
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].version, "0.0.1");
+    assert!(nodes[0].is_live(now, lease_for));
+
+    // A node of this version, started while the old one runs: refused, naming it.
+    let config = Config::parse(
+        &format!(
+            "[archive]\ndatabase = {:?}\n[cluster]\nnode = \"new-node\"\nlease = \"60s\"\n\
+             [[source]]\nname = \"a\"\nurl = \"https://a.example/feed\"\n",
+            db.0.to_string_lossy()
+        ),
+        Path::new("test.toml"),
+    )
+    .expect("config");
+    let error = App::open(config.clone(), Clock::System)
+        .await
+        .expect_err("a live node of another version");
+    let message = error.to_string();
+    assert!(
+        message.contains("old-node") && message.contains("0.0.1"),
+        "{message}"
+    );
+    assert!(matches!(
+        error,
+        newsvault::app::AppError::Store(StoreError::Incompatible { .. })
+    ));
+    assert!(
+        store.sources().await.expect("sources").is_empty(),
+        "nothing written"
+    );
+    let newer = NodeRegistration {
+        name: "new-node".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at: now,
+    };
+    assert!(store.register_node(&newer, lease_for).await.is_err());
+    assert_eq!(
+        store.nodes().await.expect("nodes").len(),
+        1,
+        "nothing written"
+    );
+
+    // Once the old node has stopped cleanly, the new version starts.
+    store
+        .release_leases("old-node", now)
+        .await
+        .expect("stop old node");
+    let app = App::open(config, Clock::System).await.expect("open");
+    app.register_node().await.expect("register the new node");
+    let nodes = app.store().nodes().await.expect("nodes");
+    assert_eq!(
+        nodes
+            .iter()
+            .map(|n| (n.name.as_str(), n.stopped_at.is_some()))
+            .collect::<Vec<_>>(),
+        [("new-node", false), ("old-node", true)]
+    );
+    assert_eq!(nodes[0].schema_version, app.store().schema_version());
+    assert_eq!(app.store().sources().await.expect("sources").len(), 1);
 }

@@ -81,6 +81,80 @@ pub struct SourceState {
     pub kind_detected_at: Option<DateTime<Utc>>,
 }
 
+/// A claim on sources: the node taking them, and until when the claim holds unless it is
+/// renewed. While it holds, no other node (or process) polls those sources; once it has
+/// run out, any node may take them over. Times are the claiming node's clock, so nodes'
+/// clocks must agree to well within a lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeLease {
+    pub node: String,
+    pub until: DateTime<Utc>,
+}
+
+/// A daemon announcing itself in the node registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRegistration {
+    pub name: String,
+    /// The newsvault version it runs.
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+}
+
+/// A node as the registry records it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeInfo {
+    pub name: String,
+    pub version: String,
+    pub schema_version: i64,
+    pub started_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Set by a clean shutdown; `None` while it runs, or after it died.
+    pub stopped_at: Option<DateTime<Utc>>,
+}
+
+impl NodeInfo {
+    /// Whether the node counts as running at `now`: not stopped, and heard from within
+    /// `lease`.
+    pub fn is_live(&self, now: DateTime<Utc>, lease: std::time::Duration) -> bool {
+        self.stopped_at.is_none()
+            && now.signed_duration_since(self.last_seen_at)
+                <= chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// How long a node that stopped, or has not been heard from, stays in the registry.
+pub const NODE_RETENTION: chrono::Duration = chrono::Duration::days(30);
+
+/// The live node (other than `me`) whose newsvault version differs from `me`'s, if any,
+/// as an error naming it: two versions must not share an archive, since the older may
+/// not know what the newer writes.
+fn version_clash(
+    nodes: &[NodeInfo],
+    me: &NodeRegistration,
+    lease: std::time::Duration,
+    location: &str,
+) -> Result<(), StoreError> {
+    match nodes
+        .iter()
+        .find(|n| n.name != me.name && n.version != me.version && n.is_live(me.started_at, lease))
+    {
+        Some(other) => Err(StoreError::Incompatible {
+            location: location.to_string(),
+            message: format!(
+                "node {:?} runs newsvault {} (this is {}) and was last seen at {}; \
+                 stop it, or wait until it has been silent for {} ([cluster] lease), \
+                 before starting this version",
+                other.name,
+                other.version,
+                me.version,
+                crate::clock::to_db_time(other.last_seen_at),
+                humantime::format_duration(lease)
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// How a poll of a source ended, written back in one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollRecord {
@@ -392,6 +466,11 @@ pub enum StoreError {
         operation: &'static str,
         message: String,
     },
+    /// The archive cannot be used by this newsvault as it is: its schema is older or
+    /// newer than this build's, or a node of another version runs on it. Nothing was
+    /// written.
+    #[error("archive {location}: {message}")]
+    Incompatible { location: String, message: String },
     /// A full-text query the index cannot parse: the user's to fix, not the archive's.
     #[error("invalid search query {query:?}: {message}")]
     BadQuery { query: String, message: String },
@@ -520,9 +599,12 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the archive `path` names and brings its schema up to
-    /// date: a `postgres://` or `postgresql://` URL is a PostgreSQL database (which must
-    /// exist), anything else the path of a SQLite file.
+    /// Opens (creating if needed) the archive `path` names: a `postgres://` or
+    /// `postgresql://` URL is a PostgreSQL database (which must exist), anything else the
+    /// path of a SQLite file. A SQLite archive's schema is brought up to date; so is an
+    /// empty PostgreSQL database's, but one of an older schema is refused
+    /// ([`StoreError::Incompatible`]; [`Store::upgrade`] migrates it), since other nodes
+    /// of the older version may be using it.
     pub async fn open(path: &Path) -> Result<Store, StoreError> {
         let backend = match path.to_str().filter(|p| postgres::is_url(p)) {
             Some(url) => Backend::Postgres(Arc::new(postgres::Db::open(url).await?)),
@@ -540,6 +622,40 @@ impl Store {
             story_rules: StoryRules::default(),
             revisit_rules: Arc::new(RevisitRules::default()),
         })
+    }
+
+    /// Opens the archive as [`Store::open`] does, first bringing an existing PostgreSQL
+    /// database of an older schema up to date (which [`Store::open`] refuses to do
+    /// behind the user's back): `newsvault upgrade`. Returns the schema version found and
+    /// the one now in force. A SQLite archive is brought up to date by any open.
+    pub async fn upgrade(path: &Path) -> Result<(Store, i64, i64), StoreError> {
+        match path.to_str().filter(|p| postgres::is_url(p)) {
+            Some(url) => {
+                let (db, before) = postgres::Db::open_upgrading(url).await?;
+                let store = Store {
+                    backend: Backend::Postgres(Arc::new(db)),
+                    path: path.to_path_buf(),
+                    story_rules: StoryRules::default(),
+                    revisit_rules: Arc::new(RevisitRules::default()),
+                };
+                Ok((store, before, PG_SCHEMA_VERSION))
+            }
+            None => {
+                let owned = path.to_path_buf();
+                let before = tokio::task::spawn_blocking(move || sqlite::schema_version_of(&owned))
+                    .await
+                    .map_err(|e| StoreError::Other(format!("open task failed: {e}")))??;
+                Ok((Store::open(path).await?, before, SCHEMA_VERSION))
+            }
+        }
+    }
+
+    /// The schema version this build writes on this archive's backend.
+    pub fn schema_version(&self) -> i64 {
+        match &self.backend {
+            Backend::Sqlite(_) => SCHEMA_VERSION,
+            Backend::Postgres(_) => PG_SCHEMA_VERSION,
+        }
     }
 
     /// This store, scheduling revisits of the articles it archives by `rules` (`[revisit]`
@@ -647,6 +763,112 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => self.call(db, move |db| db.finish_poll(&record)).await,
             Backend::Postgres(db) => db.finish_poll(&record).await,
+        }
+    }
+
+    /// Claims at most `limit` enabled sources that are due at `now` and not leased by a
+    /// live claim (none, or one that ran out by `now`), earliest due first, for
+    /// `lease.node` until `lease.until`; in one transaction, so that two claimers never
+    /// get the same source. Their next due time stays as it is until the poll finishes
+    /// ([`Store::finish_poll`] clears the lease), so a node dying mid-poll leaves them
+    /// due, for another node to take once the lease has run out.
+    pub async fn claim_due_sources(
+        &self,
+        now: DateTime<Utc>,
+        lease: &NodeLease,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let lease = lease.clone();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.claim_due_sources(now, &lease, limit))
+                    .await
+            }
+            Backend::Postgres(db) => db.claim_due_sources(now, &lease, limit).await,
+        }
+    }
+
+    /// The heartbeat: extends `lease.node`'s leases on `sources` (the polls it still runs)
+    /// to `lease.until`, and records the node as seen at `now`. Returns how many leases
+    /// were extended: fewer than `sources` means another node took some over after they
+    /// ran out.
+    pub async fn renew_leases(
+        &self,
+        lease: &NodeLease,
+        sources: Vec<SourceId>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let lease = lease.clone();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.renew_leases(&lease, &sources, now))
+                    .await
+            }
+            Backend::Postgres(db) => db.renew_leases(&lease, &sources, now).await,
+        }
+    }
+
+    /// A clean shutdown: gives up every lease `node` holds (sources whose poll was
+    /// abandoned are due again at once, for any node) and records the node as stopped.
+    pub async fn release_leases(&self, node: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let node = node.to_string();
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.release_leases(&node, now)).await,
+            Backend::Postgres(db) => db.release_leases(&node, now).await,
+        }
+    }
+
+    /// Gives up `node`'s lease on one source without polling it (a source claimed just
+    /// before a configuration reload removed it); the source stays due.
+    pub async fn release_lease(&self, node: &str, source: SourceId) -> Result<(), StoreError> {
+        let node = node.to_string();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.release_lease(&node, source))
+                    .await
+            }
+            Backend::Postgres(db) => db.release_lease(&node, source).await,
+        }
+    }
+
+    /// The nodes the registry knows, by name.
+    pub async fn nodes(&self) -> Result<Vec<NodeInfo>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, |db| db.nodes()).await,
+            Backend::Postgres(db) => db.nodes().await,
+        }
+    }
+
+    /// Fails with [`StoreError::Incompatible`] when a live node (heard from within
+    /// `lease`) other than `me` runs another newsvault version. Writes nothing.
+    pub async fn check_node_versions(
+        &self,
+        me: &NodeRegistration,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        version_clash(&self.nodes().await?, me, lease, &self.location())
+    }
+
+    /// Enters `me` in the node registry (running, at this build's schema version), after
+    /// the same check as [`Store::check_node_versions`], in one transaction: when the
+    /// check fails nothing is written. Nodes not heard from for [`NODE_RETENTION`] are
+    /// dropped from the registry.
+    pub async fn register_node(
+        &self,
+        me: &NodeRegistration,
+        lease: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let me = me.clone();
+        let location = self.location();
+        let check = move |nodes: &[NodeInfo], me: &NodeRegistration| {
+            version_clash(nodes, me, lease, &location)
+        };
+        match &self.backend {
+            Backend::Sqlite(db) => self.call(db, move |db| db.register_node(&me, check)).await,
+            Backend::Postgres(db) => db.register_node(&me, check).await,
         }
     }
 

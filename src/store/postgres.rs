@@ -31,9 +31,9 @@ use super::transfer::{Batch, Cell, Kind, Table};
 use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
-    MAX_ITEM_ATTEMPTS, NewArticle, NewCapture, NewDictionary, ObjectSize, PollOutcome, PollRecord,
-    ReplacedBody, SHARED_DICTIONARY_SITE, SourceId, SourceSpec, SourceState, SourceStats, Stats,
-    StorageUsage, StoreError, StoryId,
+    MAX_ITEM_ATTEMPTS, NODE_RETENTION, NewArticle, NewCapture, NewDictionary, NodeInfo, NodeLease,
+    NodeRegistration, ObjectSize, PollOutcome, PollRecord, ReplacedBody, SHARED_DICTIONARY_SITE,
+    SourceId, SourceSpec, SourceState, SourceStats, Stats, StorageUsage, StoreError, StoryId,
 };
 use crate::clock::to_db_time;
 use crate::config::SourceKind;
@@ -45,6 +45,7 @@ use crate::versions::{RevisitRules, content_hash};
 const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0001_initial.sql"),
     include_str!("postgres/0002_versions_dictionaries_views.sql"),
+    include_str!("postgres/0003_leases.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -130,7 +131,16 @@ impl Db {
         })
     }
 
+    /// Opens the database, initialising an empty one. A database of an older schema is
+    /// refused (`newsvault upgrade` brings it up to date), as is one of a newer schema.
     pub(super) async fn open(url: &str) -> Result<Db, StoreError> {
+        let db = Self::open_pool(url)?;
+        db.migrate(false).await?;
+        Ok(db)
+    }
+
+    /// The connection pool, not yet connected.
+    fn open_pool(url: &str) -> Result<Db, StoreError> {
         let location = redacted(url);
         let open_error = |message: String| StoreError::Other(format!("{location}: {message}"));
         let tls = tls::settings(url).map_err(&open_error)?;
@@ -154,20 +164,30 @@ impl Db {
             .max_size(POOL_SIZE)
             .build()
             .map_err(|e| open_error(format!("cannot build the connection pool: {e}")))?;
-        let db = Db {
+        Ok(Db {
             pool,
             location: location.clone(),
             dictionaries: Mutex::new(DictionaryCache::default()),
-        };
-        db.migrate().await?;
-        Ok(db)
+        })
+    }
+
+    /// Opens the database and applies every migration it lacks, whatever its version
+    /// (`newsvault upgrade`); returns the version it had.
+    pub(super) async fn open_upgrading(url: &str) -> Result<(Db, i64), StoreError> {
+        let db = Self::open_pool(url)?;
+        let before = db.migrate(true).await?;
+        Ok((db, before))
     }
 
     pub(super) fn location(&self) -> &str {
         &self.location
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
+    /// Brings the schema up to date under the migration lock and returns the version
+    /// found. Without `upgrade`, only an empty database (version 0) is migrated; an
+    /// older one is an error telling the user to run `newsvault upgrade`, and nothing
+    /// is written.
+    async fn migrate(&self, upgrade: bool) -> Result<i64, StoreError> {
         let mut client = self.client().await?;
         let tx = client
             .transaction()
@@ -195,10 +215,23 @@ impl Db {
             .and_then(|r| r.try_get(0))
             .map_err(self.failed("read schema version"))?;
         if current > PG_SCHEMA_VERSION {
-            return Err(StoreError::Other(format!(
-                "{}: schema version {current} is newer than this newsvault understands ({PG_SCHEMA_VERSION}); upgrade newsvault",
-                self.location
-            )));
+            return Err(StoreError::Incompatible {
+                location: self.location.clone(),
+                message: format!(
+                    "schema version {current} is newer than this newsvault understands ({PG_SCHEMA_VERSION}); upgrade newsvault"
+                ),
+            });
+        }
+        if current > 0 && current < PG_SCHEMA_VERSION && !upgrade {
+            // Dropping the transaction rolls back the schema_migrations table it may have
+            // created: nothing is written.
+            return Err(StoreError::Incompatible {
+                location: self.location.clone(),
+                message: format!(
+                    "schema version {current} is older than this newsvault's ({PG_SCHEMA_VERSION}); \
+                     run `newsvault upgrade --database URL` to bring it up to date"
+                ),
+            });
         }
         for (index, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
             let version = index as i64 + 1;
@@ -218,7 +251,8 @@ impl Db {
                 .await
                 .map_err(self.failed("hash backfilled versions"))?;
         }
-        tx.commit().await.map_err(self.failed("commit migration"))
+        tx.commit().await.map_err(self.failed("commit migration"))?;
+        Ok(current)
     }
 
     // ------------------------------------------------------------------ sources
@@ -341,7 +375,13 @@ impl Db {
     pub(super) async fn next_poll_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let client = self.client().await?;
         client
-            .query_one("SELECT min(next_poll_at) FROM sources WHERE enabled", &[])
+            .query_one(
+                // A leased source can be claimed once its lease runs out.
+                "SELECT min(CASE WHEN lease_until > next_poll_at THEN lease_until
+                                 ELSE next_poll_at END)
+                 FROM sources WHERE enabled",
+                &[],
+            )
             .await
             .and_then(|r| r.try_get(0))
             .map_err(self.failed("find next poll"))
@@ -383,7 +423,8 @@ impl Db {
                              next_poll_at = $3, etag = $4, last_modified = $5,
                              last_body_sha256 = $6, error_count = 0, last_error = NULL,
                              last_error_at = NULL, poll_interval_s = $7,
-                             last_new_at = CASE WHEN $8 THEN $2 ELSE last_new_at END
+                             last_new_at = CASE WHEN $8 THEN $2 ELSE last_new_at END,
+                             lease_node = NULL, lease_until = NULL
                          WHERE id = $1",
                         &[
                             &record.source_id,
@@ -402,7 +443,8 @@ impl Db {
                 client
                     .execute(
                         "UPDATE sources SET last_polled_at = $2, next_poll_at = $3,
-                             error_count = error_count + 1, last_error = $4, last_error_at = $2
+                             error_count = error_count + 1, last_error = $4, last_error_at = $2,
+                             lease_node = NULL, lease_until = NULL
                          WHERE id = $1",
                         &[&record.source_id, &polled, &next, error],
                     )
@@ -411,6 +453,185 @@ impl Db {
         }
         .map_err(self.failed("record poll"))?;
         Ok(())
+    }
+
+    pub(super) async fn claim_due_sources(
+        &self,
+        now: DateTime<Utc>,
+        lease: &NodeLease,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let client = self.client().await?;
+        // SKIP LOCKED: rows another node is claiming right now are passed over rather
+        // than waited for, and the lease condition keeps them from being taken after.
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE sources SET lease_node = $2, lease_until = $3
+                     WHERE id IN (
+                         SELECT id FROM sources
+                         WHERE enabled AND next_poll_at IS NOT NULL AND next_poll_at <= $1
+                           AND (lease_until IS NULL OR lease_until <= $1)
+                         ORDER BY next_poll_at, name
+                         LIMIT $4
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING {SOURCE_COLUMNS}"
+                ),
+                &[
+                    &ts(now),
+                    &lease.node,
+                    &ts(lease.until),
+                    &i64::try_from(limit).unwrap_or(i64::MAX),
+                ],
+            )
+            .await
+            .map_err(self.failed("claim due sources"))?;
+        let mut claimed = rows
+            .iter()
+            .map(source_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.failed("claim due sources"))?;
+        // RETURNING gives rows in no particular order.
+        claimed.sort_by(|a, b| (a.next_poll_at, &a.name).cmp(&(b.next_poll_at, &b.name)));
+        Ok(claimed)
+    }
+
+    pub(super) async fn renew_leases(
+        &self,
+        lease: &NodeLease,
+        sources: &[SourceId],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let client = self.client().await?;
+        let renewed = client
+            .execute(
+                "UPDATE sources SET lease_until = $3 WHERE id = ANY($1) AND lease_node = $2",
+                &[&sources, &lease.node, &ts(lease.until)],
+            )
+            .await
+            .map_err(self.failed("renew leases"))?;
+        client
+            .execute(
+                "UPDATE nodes SET last_seen_at = $2 WHERE name = $1",
+                &[&lease.node, &ts(now)],
+            )
+            .await
+            .map_err(self.failed("record node heartbeat"))?;
+        Ok(usize::try_from(renewed).unwrap_or(usize::MAX))
+    }
+
+    pub(super) async fn release_leases(
+        &self,
+        node: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin lease release"))?;
+        tx.execute(
+            "UPDATE sources SET lease_node = NULL, lease_until = NULL WHERE lease_node = $1",
+            &[&node],
+        )
+        .await
+        .map_err(self.failed("release leases"))?;
+        tx.execute(
+            "UPDATE nodes SET last_seen_at = $2, stopped_at = $2 WHERE name = $1",
+            &[&node, &ts(now)],
+        )
+        .await
+        .map_err(self.failed("record node stop"))?;
+        tx.commit()
+            .await
+            .map_err(self.failed("commit lease release"))
+    }
+
+    pub(super) async fn release_lease(
+        &self,
+        node: &str,
+        source: SourceId,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE sources SET lease_node = NULL, lease_until = NULL
+                 WHERE id = $1 AND lease_node = $2",
+                &[&source, &node],
+            )
+            .await
+            .map_err(self.failed("release lease"))?;
+        Ok(())
+    }
+
+    async fn read_nodes<C: GenericClient + Sync>(
+        &self,
+        client: &C,
+    ) -> Result<Vec<NodeInfo>, StoreError> {
+        let rows = client
+            .query(
+                "SELECT name, version, schema_version, started_at, last_seen_at, stopped_at
+                 FROM nodes ORDER BY name",
+                &[],
+            )
+            .await
+            .map_err(self.failed("list nodes"))?;
+        rows.iter()
+            .map(|row| {
+                Ok(NodeInfo {
+                    name: row.try_get(0)?,
+                    version: row.try_get(1)?,
+                    schema_version: row.try_get(2)?,
+                    started_at: row.try_get(3)?,
+                    last_seen_at: row.try_get(4)?,
+                    stopped_at: row.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(self.failed("list nodes"))
+    }
+
+    pub(super) async fn nodes(&self) -> Result<Vec<NodeInfo>, StoreError> {
+        let client = self.client().await?;
+        self.read_nodes(&**client).await
+    }
+
+    pub(super) async fn register_node(
+        &self,
+        me: &NodeRegistration,
+        check: impl FnOnce(&[NodeInfo], &NodeRegistration) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(self.failed("begin node registration"))?;
+        // Nodes starting together register one at a time, so two versions starting at
+        // once cannot both pass the check.
+        tx.execute("LOCK TABLE nodes IN EXCLUSIVE MODE", &[])
+            .await
+            .map_err(self.failed("lock node registry"))?;
+        check(&self.read_nodes(&*tx).await?, me)?;
+        let started = ts(me.started_at);
+        tx.execute(
+            "DELETE FROM nodes WHERE last_seen_at < $1",
+            &[&(started - NODE_RETENTION)],
+        )
+        .await
+        .map_err(self.failed("forget old nodes"))?;
+        tx.execute(
+            "INSERT INTO nodes (name, version, schema_version, started_at, last_seen_at)
+             VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version,
+                 schema_version = excluded.schema_version, started_at = excluded.started_at,
+                 last_seen_at = excluded.last_seen_at, stopped_at = NULL",
+            &[&me.name, &me.version, &PG_SCHEMA_VERSION, &started],
+        )
+        .await
+        .map_err(self.failed("register node"))?;
+        tx.commit()
+            .await
+            .map_err(self.failed("commit node registration"))
     }
 
     pub(super) async fn record_detected_kind(

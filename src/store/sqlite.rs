@@ -20,9 +20,9 @@ use super::transfer::{Batch, Cell, Kind, Table};
 use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
     Archived, ArticleId, CaptureBody, DayCount, DictionaryInfo, FetchId, FetchRecord, ItemStatus,
-    MAX_ITEM_ATTEMPTS, NewArticle, NewDictionary, ObjectSize, PollOutcome, PollRecord,
-    ReplacedBody, SHARED_DICTIONARY_SITE, SourceId, SourceSpec, SourceState, SourceStats, Stats,
-    StorageUsage, StoreError, StoryId,
+    MAX_ITEM_ATTEMPTS, NODE_RETENTION, NewArticle, NewDictionary, NodeInfo, NodeLease,
+    NodeRegistration, ObjectSize, PollOutcome, PollRecord, ReplacedBody, SHARED_DICTIONARY_SITE,
+    SourceId, SourceSpec, SourceState, SourceStats, Stats, StorageUsage, StoreError, StoryId,
 };
 use crate::clock::{from_db_time, to_db_time};
 use crate::config::SourceKind;
@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_stories.sql"),
     include_str!("migrations/0005_versions.sql"),
     include_str!("migrations/0006_zstd_dictionaries.sql"),
+    include_str!("migrations/0007_leases.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -331,7 +332,10 @@ impl Db {
         let next: Option<String> = self
             .conn
             .query_row(
-                "SELECT min(next_poll_at) FROM sources WHERE enabled = 1",
+                // A leased source can be claimed once its lease runs out.
+                "SELECT min(CASE WHEN lease_until > next_poll_at THEN lease_until
+                                 ELSE next_poll_at END)
+                 FROM sources WHERE enabled = 1",
                 [],
                 |r| r.get(0),
             )
@@ -366,7 +370,8 @@ impl Db {
                      etag = ?4, last_modified = ?5, last_body_sha256 = ?6,
                      error_count = 0, last_error = NULL, last_error_at = NULL,
                      poll_interval_s = ?7,
-                     last_new_at = CASE WHEN ?8 THEN ?2 ELSE last_new_at END
+                     last_new_at = CASE WHEN ?8 THEN ?2 ELSE last_new_at END,
+                     lease_node = NULL, lease_until = NULL
                  WHERE id = ?1",
                 params![
                     record.source_id,
@@ -384,13 +389,154 @@ impl Db {
             ),
             PollOutcome::Failure { error } => self.conn.execute(
                 "UPDATE sources SET last_polled_at = ?2, next_poll_at = ?3,
-                     error_count = error_count + 1, last_error = ?4, last_error_at = ?2
+                     error_count = error_count + 1, last_error = ?4, last_error_at = ?2,
+                     lease_node = NULL, lease_until = NULL
                  WHERE id = ?1",
                 params![record.source_id, polled, next, error],
             ),
         }
         .map_err(sql("record poll"))?;
         Ok(())
+    }
+
+    pub(super) fn claim_due_sources(
+        &mut self,
+        now: DateTime<Utc>,
+        lease: &NodeLease,
+        limit: usize,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        // Immediate: the read of what is due and the claim are one write transaction, so
+        // a second process claiming at the same time waits and then sees the leases.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin claim"))?;
+        let mut claimed = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE sources SET lease_node = ?2, lease_until = ?3
+                     WHERE id IN (
+                         SELECT id FROM sources
+                         WHERE enabled = 1 AND next_poll_at IS NOT NULL AND next_poll_at <= ?1
+                           AND (lease_until IS NULL OR lease_until <= ?1)
+                         ORDER BY next_poll_at, name
+                         LIMIT ?4)
+                     RETURNING {SOURCE_COLUMNS}"
+                ))
+                .map_err(sql("claim due sources"))?;
+            stmt.query_map(
+                params![
+                    time(now),
+                    lease.node,
+                    time(lease.until),
+                    i64::try_from(limit).unwrap_or(i64::MAX)
+                ],
+                source_row,
+            )
+            .map_err(sql("claim due sources"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql("claim due sources"))?
+        };
+        tx.commit().map_err(sql("commit claim"))?;
+        // RETURNING gives rows in no particular order.
+        claimed.sort_by(|a, b| (a.next_poll_at, &a.name).cmp(&(b.next_poll_at, &b.name)));
+        Ok(claimed)
+    }
+
+    pub(super) fn renew_leases(
+        &mut self,
+        lease: &NodeLease,
+        sources: &[SourceId],
+        now: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin lease renewal"))?;
+        let mut renewed = 0;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE sources SET lease_until = ?3 WHERE id = ?1 AND lease_node = ?2",
+                )
+                .map_err(sql("renew lease"))?;
+            for id in sources {
+                renewed += stmt
+                    .execute(params![id, lease.node, time(lease.until)])
+                    .map_err(sql("renew lease"))?;
+            }
+        }
+        tx.execute(
+            "UPDATE nodes SET last_seen_at = ?2 WHERE name = ?1",
+            params![lease.node, time(now)],
+        )
+        .map_err(sql("record node heartbeat"))?;
+        tx.commit().map_err(sql("commit lease renewal"))?;
+        Ok(renewed)
+    }
+
+    pub(super) fn release_leases(
+        &mut self,
+        node: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin lease release"))?;
+        tx.execute(
+            "UPDATE sources SET lease_node = NULL, lease_until = NULL WHERE lease_node = ?1",
+            [node],
+        )
+        .map_err(sql("release leases"))?;
+        tx.execute(
+            "UPDATE nodes SET last_seen_at = ?2, stopped_at = ?2 WHERE name = ?1",
+            params![node, time(now)],
+        )
+        .map_err(sql("record node stop"))?;
+        tx.commit().map_err(sql("commit lease release"))
+    }
+
+    pub(super) fn release_lease(&self, node: &str, source: SourceId) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE sources SET lease_node = NULL, lease_until = NULL
+                 WHERE id = ?1 AND lease_node = ?2",
+                params![source, node],
+            )
+            .map_err(sql("release lease"))?;
+        Ok(())
+    }
+
+    pub(super) fn nodes(&self) -> Result<Vec<NodeInfo>, StoreError> {
+        read_nodes(&self.conn)
+    }
+
+    pub(super) fn register_node(
+        &mut self,
+        me: &NodeRegistration,
+        check: impl FnOnce(&[NodeInfo], &NodeRegistration) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin node registration"))?;
+        check(&read_nodes(&tx)?, me)?;
+        tx.execute(
+            "DELETE FROM nodes WHERE last_seen_at < ?1",
+            [time(me.started_at - NODE_RETENTION)],
+        )
+        .map_err(sql("forget old nodes"))?;
+        tx.execute(
+            "INSERT INTO nodes (name, version, schema_version, started_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?4, ?4)
+             ON CONFLICT (name) DO UPDATE SET version = excluded.version,
+                 schema_version = excluded.schema_version, started_at = excluded.started_at,
+                 last_seen_at = excluded.last_seen_at, stopped_at = NULL",
+            params![me.name, me.version, SCHEMA_VERSION, time(me.started_at)],
+        )
+        .map_err(sql("register node"))?;
+        tx.commit().map_err(sql("commit node registration"))
     }
 
     pub(super) fn record_detected_kind(
@@ -738,6 +884,43 @@ const SEARCH_RANK: &str = "bm25(articles_fts, 5.0, 1.0)";
 const SNIPPET_TOKENS: i64 = 24;
 
 /// An error about a stored value that does not parse (a column's CHECK should prevent it).
+fn read_nodes(conn: &Connection) -> Result<Vec<NodeInfo>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT name, version, schema_version, started_at, last_seen_at, stopped_at
+             FROM nodes ORDER BY name",
+        )
+        .map_err(sql("list nodes"))?;
+    stmt.query_map([], |row| {
+        Ok(NodeInfo {
+            name: row.get(0)?,
+            version: row.get(1)?,
+            schema_version: row.get(2)?,
+            started_at: required_time(row, 3)?,
+            last_seen_at: required_time(row, 4)?,
+            stopped_at: optional_time(row, 5)?,
+        })
+    })
+    .map_err(sql("list nodes"))?
+    .collect::<Result<_, _>>()
+    .map_err(sql("list nodes"))
+}
+
+/// The schema version of the archive at `path` without changing it (0: no archive yet).
+pub(super) fn schema_version_of(path: &Path) -> Result<i64, StoreError> {
+    if !path.exists() {
+        return Ok(0);
+    }
+    let open_error = |e: rusqlite::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(open_error)?;
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(open_error)
+}
+
 fn bad_column(index: usize, message: String) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
 }

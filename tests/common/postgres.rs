@@ -1,7 +1,8 @@
 //! A throwaway PostgreSQL server for tests: `initdb` into a temporary directory, started
 //! with `pg_ctl` on 127.0.0.1 at a free port (and a unix socket in that directory), with
-//! fsync off and trust authentication, stopped when dropped. Each test takes a fresh
-//! database of its own from it ([`TestPostgres::create_database`]).
+//! fsync off and trust authentication (except for [`PASSWORD_USER`]), stopped when
+//! dropped; a test may stop and start it again ([`TestPostgres::restart`]). Each test takes
+//! a fresh database of its own from it ([`TestPostgres::create_database`]).
 //!
 //! The server binaries are looked for in `$NEWSVAULT_PG_BIN`, then Debian's
 //! `/usr/lib/postgresql/<version>/bin` (newest first), then `PATH`. PostgreSQL refuses to
@@ -15,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// The role that must authenticate with a password ([`TestPostgres::add_password_user`]).
+pub const PASSWORD_USER: &str = "newsvault_pw";
+
 /// A running server; stopped (and its directory removed) on drop.
 pub struct TestPostgres {
     dir: tempfile::TempDir,
@@ -22,6 +26,8 @@ pub struct TestPostgres {
     port: u16,
     /// `Some("postgres")` when the server runs as that user (the tests run as root).
     run_as: Option<&'static str>,
+    /// More `postgres` options (each as ` -c name=value`), kept for restarts.
+    extra_options: String,
 }
 
 /// Finds the directory holding `initdb` and `pg_ctl`.
@@ -216,11 +222,12 @@ fn start_with(configure: impl FnOnce(&TestPostgres) -> String) -> Option<TestPos
             .expect("run chown");
         assert!(status.success(), "chown {user} {}", dir.path().display());
     }
-    let server = TestPostgres {
+    let mut server = TestPostgres {
         port: free_port(),
         dir,
         bin,
         run_as,
+        extra_options: String::new(),
     };
     let data = server.data_dir();
     server.run(
@@ -237,27 +244,17 @@ fn start_with(configure: impl FnOnce(&TestPostgres) -> String) -> Option<TestPos
             "--no-sync",
         ],
     );
-    let extra = configure(&server);
-    let options = format!(
-        "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off{extra}",
-        server.port,
-        path_str(server.dir.path())
-    );
-    server.run(
-        "pg_ctl",
-        &[
-            "-D",
-            path_str(&data),
-            "-l",
-            path_str(&server.dir.path().join("server.log")),
-            "-o",
-            &options,
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-    );
+    // One role must give its password, so that a test can present a wrong one; every
+    // other connection is trusted. (A server set up for TLS writes its own rules.)
+    let hba = data.join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).expect("read pg_hba.conf");
+    std::fs::write(
+        &hba,
+        format!("host all {PASSWORD_USER} 127.0.0.1/32 scram-sha-256\n{rules}"),
+    )
+    .expect("write pg_hba.conf");
+    server.extra_options = configure(&server);
+    server.start();
     Some(server)
 }
 
@@ -310,9 +307,84 @@ impl TestPostgres {
         }
     }
 
+    /// Starts the server (again) on its port and data directory, and waits until it
+    /// accepts connections (`pg_ctl -w`; the server's own output goes to `server.log`).
+    pub fn start(&self) {
+        let options = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off -c synchronous_commit=off -c full_page_writes=off{}",
+            self.port,
+            path_str(self.dir.path()),
+            self.extra_options
+        );
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&data),
+                "-l",
+                path_str(&self.dir.path().join("server.log")),
+                "-o",
+                &options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+        );
+    }
+
+    /// Stops the server the way an administrator would (`pg_ctl stop -m fast`: clients
+    /// are disconnected, the data is kept), and waits until it is down.
+    pub fn stop(&self) {
+        let data = self.data_dir();
+        self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                path_str(&data),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "stop",
+            ],
+        );
+    }
+
+    /// Stops the server and starts it again on the same port and data.
+    pub fn restart(&self) {
+        self.stop();
+        self.start();
+    }
+
     /// The URL of database `name` on this server.
     pub fn url(&self, name: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
+    /// Creates [`PASSWORD_USER`] with `password`, allowed to use database `name`.
+    pub async fn add_password_user(&self, password: &str, name: &str) {
+        let (client, connection) =
+            tokio_postgres::connect(&self.url("postgres"), tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test server");
+        let driver = tokio::spawn(connection);
+        client
+            .batch_execute(&format!(
+                "CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{password}';
+                 GRANT ALL ON DATABASE {name} TO {PASSWORD_USER}"
+            ))
+            .await
+            .expect("create the password role");
+        drop(client);
+        let _ = driver.await;
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Creates a new, empty database and returns its URL.

@@ -6,7 +6,10 @@
 //! constraints (canonical URL, text fingerprint, URL): an insert that loses a race to
 //! another node's insert of the same article finds that article and records its URLs
 //! against it. Story assignment takes a transaction-scoped advisory lock, so that two
-//! near-duplicates archived at once by two nodes cannot split a story.
+//! near-duplicates archived at once by two nodes cannot split a story. The nodes' shared
+//! politeness (host turns, Retry-After, robots.txt) is in [`hosts`].
+
+mod hosts;
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -32,7 +35,10 @@ use crate::stories::{Fingerprint, StoryRules};
 
 /// Migrations in order; the schema version is the number applied. Never edit a released
 /// one: append a new file.
-const MIGRATIONS: &[&str] = &[include_str!("postgres/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("postgres/0001_initial.sql"),
+    include_str!("postgres/0004_cluster_politeness.sql"),
+];
 
 /// The PostgreSQL schema version this build writes.
 pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

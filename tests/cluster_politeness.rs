@@ -3,7 +3,9 @@
 //! tests/common/postgres.rs) and one local web server that records when each request
 //! arrived and when its reply began. The per-host limits must hold for the nodes together:
 //! requests in flight, spacing of starts, Retry-After seen by another node, a slot left
-//! behind by a node that died, and robots.txt fetched once for all.
+//! behind by a node that died, and robots.txt fetched once for all; and two daemons
+//! (`App`s, as `newsvault run` builds them) polling one source. A SQLite archive has no
+//! cluster.
 //!
 //! Real time throughout (reqwest does not run on paused time); the test waits only for the
 //! requests it makes, and every assertion is on what the server recorded.
@@ -14,10 +16,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use newsvault::app::App;
 use newsvault::clock::Clock;
 use newsvault::config::Config;
 use newsvault::fetch::gate::{Gate, GateLimits};
 use newsvault::fetch::{FetchError, Fetcher, Purpose, Validators};
+use newsvault::shutdown::Shutdown;
 use newsvault::store::Store;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -84,18 +88,45 @@ impl Site {
             arrived,
         });
         tokio::time::sleep(hold).await;
-        let (status, extra, body) = match path.as_str() {
-            "/robots.txt" => ("200 OK", "", "User-agent: *\nDisallow: /private\n"),
-            "/limited" => ("429 Too Many Requests", "Retry-After: 1\r\n", "slow down"),
-            _ => ("200 OK", "", "<html><body>page</body></html>"),
+        let (status, extra, content_type, body) = match path.as_str() {
+            "/robots.txt" => (
+                "200 OK",
+                "",
+                "text/plain",
+                "User-agent: *\nDisallow: /private\n".to_string(),
+            ),
+            "/limited" => (
+                "429 Too Many Requests",
+                "Retry-After: 1\r\n",
+                "text/plain",
+                "slow down".to_string(),
+            ),
+            "/feed.xml" => ("200 OK", "", "application/rss+xml", self.feed()),
+            _ => ("200 OK", "", "text/html", article(&path)),
         };
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         let reply = format!(
-            "HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "HTTP/1.1 {status}\r\n{extra}Content-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
         let _ = stream.write_all(reply.as_bytes()).await;
         let _ = stream.shutdown().await;
+    }
+
+    /// An RSS feed of two articles on this site.
+    fn feed(&self) -> String {
+        let items: String = (1..=2)
+            .map(|i| {
+                let link = format!("http://{}/article-{i}", self.addr);
+                format!(
+                    "<item><title>Article {i}</title><link>{link}</link><guid>{link}</guid></item>"
+                )
+            })
+            .collect();
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title><link>http://{}/</link><description>d</description>{items}</channel></rss>",
+            self.addr
+        )
     }
 
     fn url(&self, path: &str) -> Url {
@@ -115,6 +146,17 @@ impl Site {
     fn peak(&self) -> usize {
         self.peak.load(Ordering::SeqCst)
     }
+}
+
+/// An article page whose text names its path.
+fn article(path: &str) -> String {
+    let paragraph = format!(
+        "<p>This is the article at {path}, with enough words in it to be read as the text of a news article by the extractor, and then some more words.</p>"
+    );
+    format!(
+        "<html><head><title>{path}</title></head><body><article><h1>{path}</h1>{}</article></body></html>",
+        paragraph.repeat(4)
+    )
 }
 
 /// One node: its own archive connection pool, fetcher and gate, sharing the database.
@@ -320,4 +362,48 @@ async fn two_nodes_fetch_robots_txt_once_and_both_obey_it() {
         .filter(|s| s.path == "/robots.txt")
         .count();
     assert_eq!(robots, 1, "{:?}", site.seen());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_daemons_polling_one_source_share_the_host_limits() {
+    let Some((_server, database)) = database().await else {
+        return;
+    };
+    let site = Site::start(Duration::from_millis(50)).await;
+    let text = format!(
+        "[archive]\ndatabase = {database:?}\n[http]\ntimeout = \"10s\"\nper_host_requests = 1\nper_host_delay = \"300ms\"\nobey_robots = false\n[[source]]\nname = \"site\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"*/15 * * * *\"\n",
+        site.url("/feed.xml")
+    );
+    let config = Config::parse(&text, std::path::Path::new("test.toml")).expect("valid config");
+    // Opened one after the other: nodes starting together take turns at the migrations.
+    let a = App::open(config.clone(), Clock::System)
+        .await
+        .expect("node A");
+    let b = App::open(config, Clock::System).await.expect("node B");
+    let never = Shutdown::never();
+    let (polled_a, polled_b) = tokio::join!(a.poll(&[], &never), b.poll(&[], &never));
+    polled_a.expect("node A polls");
+    polled_b.expect("node B polls");
+    let seen = site.seen();
+    let feeds = seen.iter().filter(|s| s.path == "/feed.xml").count();
+    assert_eq!(feeds, 2, "{seen:?}");
+    assert_eq!(site.peak(), 1, "more than one request in flight: {seen:?}");
+    for pair in seen.windows(2) {
+        let gap = pair[1].arrived - pair[0].arrived;
+        assert!(
+            gap + ARRIVAL_SLACK >= Duration::from_millis(300),
+            "{} arrived {gap:?} after {}",
+            pair[1].path,
+            pair[0].path
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_archive_is_one_process_and_has_no_cluster() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("archive.sqlite3"))
+        .await
+        .expect("open the archive");
+    assert!(store.cluster_politeness(Duration::from_secs(40)).is_none());
 }

@@ -18,6 +18,10 @@ use crate::service::Notifier;
 use crate::shutdown::Shutdown;
 use crate::store::{NodeRegistration, SourceSpec, SourceState, Store};
 
+/// How much longer than the HTTP timeout a node's slot in a host's cluster-wide limit
+/// stands when the node never gives it back: the request has surely ended by then.
+const SLOT_TTL_MARGIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
@@ -77,8 +81,13 @@ impl App {
             .await?
             .with_story_rules(config.stories)
             .with_revisit_rules(config.revisit.clone());
-        let fetcher = Fetcher::new(&config.http, clock.clone())
+        let mut fetcher = Fetcher::new(&config.http, clock.clone())
             .map_err(|e| AppError::Usage(e.to_string()))?;
+        // Other nodes may crawl into a PostgreSQL archive: hosts' limits and robots.txt are
+        // then kept in it for all of them.
+        if let Some(cluster) = store.cluster_politeness(config.http.timeout + SLOT_TTL_MARGIN) {
+            fetcher = fetcher.with_cluster(cluster);
+        }
         fetcher.apply_source_limits(&config.sources);
         fetcher.apply_source_access(&config.sources);
         // Before anything is written: a node of another version must not share the archive.

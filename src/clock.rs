@@ -1,6 +1,8 @@
 //! The only code that reads the time or sleeps. Everything else asks a [`Clock`] for "now"
 //! and passes that time into pure code and the store (never SQL `now()`), so tests can run
-//! schedules on tokio's paused time.
+//! schedules on tokio's paused time. (One exception: the per-host turns that several nodes
+//! share through PostgreSQL are timed by the database's clock, so that the nodes' clocks
+//! need not agree; each node still waits on tokio's clock for as long as it is told.)
 
 use std::time::Duration;
 

@@ -6,6 +6,14 @@
 //! the sources' `per_host_requests` / `per_host_delay`); changing them takes effect at once
 //! without ever letting more requests in flight than the new limit. Time is tokio's, so
 //! tests run it on paused time.
+//!
+//! When several nodes crawl into one archive, the gate also asks the cluster
+//! ([`ClusterPoliteness`], the database's clock and rows) before each request start, once
+//! this node's own limits allow it: the host's limits then hold for all nodes together.
+//! The node waits here, on its own clock, for as long as the cluster says (spacing,
+//! Retry-After) or polls while every slot of the host is taken elsewhere, and gives its
+//! slot back when the request ends ([`GatePermit::release`]). A host that said Retry-After
+//! to one node keeps every node away.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,6 +22,17 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+use super::cluster::{ClusterPoliteness, HostTurn, SlotToken, TurnLimits};
+
+/// First wait before asking the cluster again while all of a host's slots are taken by
+/// other nodes; it doubles up to [`FULL_POLL_MAX`]. Slots are given back as requests end,
+/// which nobody announces, so a waiting node asks again: short first, so a released slot is
+/// taken soon, then less often, so a long request does not cost many round trips.
+const FULL_POLL_FIRST: Duration = Duration::from_millis(25);
+const FULL_POLL_MAX: Duration = Duration::from_millis(400);
+/// Wait before asking again when the cluster could not be asked at all (database down).
+const CLUSTER_ERROR_RETRY: Duration = Duration::from_secs(1);
 
 /// The gate's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,13 +128,56 @@ pub struct Gate {
     limits: GateLimits,
     hosts: Arc<Mutex<Hosts>>,
     global: Arc<Semaphore>,
+    /// The other nodes crawling into the same archive, when there may be any.
+    cluster: Option<Arc<dyn ClusterPoliteness>>,
 }
 
 /// Held while a request is in flight; dropping it frees the host's and the global slot.
+/// [`GatePermit::release`] also gives a cluster slot back before returning; a permit merely
+/// dropped gives it back in the background.
 #[derive(Debug)]
 pub struct GatePermit {
+    cluster: Option<ClusterSlot>,
     _host: HostSlot,
     _global: OwnedSemaphorePermit,
+}
+
+impl GatePermit {
+    /// Ends the request's turn: the cluster slot (if any) is given back before the node's
+    /// own slots, so that this node's next request to the host finds it free.
+    pub async fn release(mut self) {
+        if let Some(mut slot) = self.cluster.take()
+            && let Some(token) = slot.token.take()
+            && let Err(e) = slot.cluster.release_host_slot(token).await
+        {
+            tracing::warn!(error = %e, "cannot give back a host slot; it frees itself when it expires");
+        }
+    }
+}
+
+/// A slot in a host's cluster-wide limit, held by a request in flight.
+#[derive(Debug)]
+struct ClusterSlot {
+    cluster: Arc<dyn ClusterPoliteness>,
+    /// `None` once given back.
+    token: Option<SlotToken>,
+}
+
+impl Drop for ClusterSlot {
+    fn drop(&mut self) {
+        // A request cancelled mid-flight: give the slot back without waiting for it. Without
+        // a runtime (shutting down) the slot frees itself when it expires.
+        if let (Some(token), Ok(runtime)) =
+            (self.token.take(), tokio::runtime::Handle::try_current())
+        {
+            let cluster = Arc::clone(&self.cluster);
+            runtime.spawn(async move {
+                if let Err(e) = cluster.release_host_slot(token).await {
+                    tracing::warn!(error = %e, "cannot give back a host slot; it frees itself when it expires");
+                }
+            });
+        }
+    }
 }
 
 /// One of a host's slots, from the moment it is taken.
@@ -145,7 +207,15 @@ impl Gate {
             global: Arc::new(Semaphore::new(limits.global_in_flight.max(1))),
             limits,
             hosts: Arc::default(),
+            cluster: None,
         }
+    }
+
+    /// This gate, also holding every request start to the limits the cluster keeps for
+    /// all nodes (see the module docs).
+    pub fn with_cluster(mut self, cluster: Arc<dyn ClusterPoliteness>) -> Gate {
+        self.cluster = Some(cluster);
+        self
     }
 
     fn global_host_limits(&self) -> HostLimits {
@@ -216,13 +286,17 @@ impl Gate {
         // Reserve a start time now that this request holds a slot: reservations are made
         // one at a time, so starts are spaced by the delay however many wait.
         let now = Instant::now();
-        let start = self.with_host(host, |s| {
+        let (start, turn_limits) = self.with_host(host, |s| {
             let delay = s.crawl_delay.map_or(s.delay, |d| d.max(s.delay));
             let start = s.next_start.max(now);
             if start <= now + self.limits.max_wait {
                 s.next_start = start + delay;
             }
-            start
+            let limits = TurnLimits {
+                in_flight: s.slots,
+                delay,
+            };
+            (start, limits)
         });
         if start > now + self.limits.max_wait {
             return Err(Deferred {
@@ -231,19 +305,76 @@ impl Gate {
             });
         }
         tokio::time::sleep_until(start).await;
-        let global_permit = match Arc::clone(&self.global).acquire_owned().await {
+        let Some(cluster) = &self.cluster else {
+            return Ok(GatePermit {
+                cluster: None,
+                _host: host_slot,
+                _global: self.global_permit().await,
+            });
+        };
+        // This node may start; now the cluster. The global permit is taken first so that
+        // nothing lies between the cluster's grant and the request's start (a start granted
+        // and then held back here would shorten the spacing the next node sees), and given
+        // up while waiting so that other hosts' requests are not held back meanwhile.
+        let give_up_at = now + self.limits.max_wait;
+        let mut full_poll = FULL_POLL_FIRST;
+        loop {
+            let global = self.global_permit().await;
+            let wait = match cluster.take_host_turn(host, turn_limits).await {
+                Ok(HostTurn::Granted(token)) => {
+                    return Ok(GatePermit {
+                        cluster: Some(ClusterSlot {
+                            cluster: Arc::clone(cluster),
+                            token: Some(token),
+                        }),
+                        _host: host_slot,
+                        _global: global,
+                    });
+                }
+                Ok(HostTurn::NotBefore(wait)) => wait,
+                Ok(HostTurn::Full) => {
+                    let wait = full_poll;
+                    full_poll = (full_poll * 2).min(FULL_POLL_MAX);
+                    wait
+                }
+                Err(e) => {
+                    tracing::warn!(host, error = %e, "cannot ask the cluster for a turn; waiting");
+                    CLUSTER_ERROR_RETRY
+                }
+            };
+            drop(global);
+            let now = Instant::now();
+            let until = now + wait;
+            if until > give_up_at {
+                // Later requests from this node need not ask the cluster to hear the same.
+                self.with_host(host, |s| s.next_start = s.next_start.max(until));
+                return Err(Deferred { until, wait });
+            }
+            tokio::time::sleep_until(until).await;
+        }
+    }
+
+    async fn global_permit(&self) -> OwnedSemaphorePermit {
+        match Arc::clone(&self.global).acquire_owned().await {
             Ok(permit) => permit,
             Err(_) => unreachable!("the global semaphore is never closed"),
-        };
-        Ok(GatePermit {
-            _host: host_slot,
-            _global: global_permit,
-        })
+        }
     }
 
     /// Keeps every request to `host` waiting until `until` (Retry-After).
     pub fn defer_host(&self, host: &str, until: Instant) {
         self.with_host(host, |s| s.next_start = s.next_start.max(until));
+    }
+
+    /// [`Gate::defer_host`] on this node and, when there is a cluster, on every node: the
+    /// host said to stay away for `wait` from now.
+    pub async fn defer_host_everywhere(&self, host: &str, wait: Duration) {
+        self.defer_host(host, Instant::now() + wait);
+        if let Some(cluster) = &self.cluster
+            && let Err(e) = cluster.defer_host(host, wait).await
+        {
+            tracing::warn!(host, error = %e, "cannot tell the other nodes to wait for the host");
+        }
     }
 
     /// Records the host's Crawl-delay; it applies when larger than the configured delay.
@@ -255,6 +386,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fetch::cluster::{BoxFuture, ClusterError, RobotsTurn, SharedRobots};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn gate(host_in_flight: usize, delay_secs: u64) -> Gate {
@@ -439,5 +571,132 @@ mod tests {
         let before = Instant::now();
         let _b = gate.acquire("b.example:443").await.expect("free host");
         assert_eq!(Instant::now(), before);
+    }
+
+    /// A cluster that answers from a script and records what the gate told it.
+    #[derive(Debug, Default)]
+    struct ScriptedCluster {
+        answers: Mutex<std::collections::VecDeque<HostTurn>>,
+        asked: Mutex<Vec<TurnLimits>>,
+        released: Mutex<Vec<SlotToken>>,
+        deferred: Mutex<Vec<(String, Duration)>>,
+    }
+
+    impl ClusterPoliteness for ScriptedCluster {
+        fn take_host_turn<'a>(
+            &'a self,
+            _host: &'a str,
+            limits: TurnLimits,
+        ) -> BoxFuture<'a, Result<HostTurn, ClusterError>> {
+            self.asked.lock().expect("asked").push(limits);
+            let answer = self.answers.lock().expect("answers").pop_front();
+            Box::pin(async move { answer.ok_or_else(|| ClusterError("no answer left".into())) })
+        }
+
+        fn release_host_slot(&self, token: SlotToken) -> BoxFuture<'_, Result<(), ClusterError>> {
+            self.released.lock().expect("released").push(token);
+            Box::pin(async { Ok(()) })
+        }
+
+        fn defer_host<'a>(
+            &'a self,
+            host: &'a str,
+            wait: Duration,
+        ) -> BoxFuture<'a, Result<(), ClusterError>> {
+            self.deferred
+                .lock()
+                .expect("deferred")
+                .push((host.to_string(), wait));
+            Box::pin(async { Ok(()) })
+        }
+
+        fn robots_turn<'a>(
+            &'a self,
+            _origin: &'a str,
+            _fetch_within: Duration,
+        ) -> BoxFuture<'a, Result<RobotsTurn, ClusterError>> {
+            Box::pin(async { Ok(RobotsTurn::YoursToFetch) })
+        }
+
+        fn share_robots<'a>(
+            &'a self,
+            _origin: &'a str,
+            _robots: &'a SharedRobots,
+            _fresh_for: Duration,
+        ) -> BoxFuture<'a, Result<(), ClusterError>> {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    fn clustered(answers: &[HostTurn]) -> (Gate, Arc<ScriptedCluster>) {
+        let cluster = Arc::new(ScriptedCluster::default());
+        cluster
+            .answers
+            .lock()
+            .expect("answers")
+            .extend(answers.iter().copied());
+        let gate = gate(2, 3).with_cluster(Arc::clone(&cluster) as Arc<dyn ClusterPoliteness>);
+        (gate, cluster)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_cluster_is_asked_again_when_it_says_and_the_slot_is_given_back() {
+        let (gate, cluster) = clustered(&[
+            HostTurn::NotBefore(Duration::from_secs(5)),
+            HostTurn::Full,
+            HostTurn::Full,
+            HostTurn::Granted(SlotToken(7)),
+        ]);
+        gate.set_crawl_delay("a.example:443", Some(Duration::from_secs(4)));
+        let origin = Instant::now();
+        let permit = gate.acquire("a.example:443").await.expect("granted");
+        // 5 s of spacing, then two polls while every slot is held elsewhere.
+        assert_eq!(
+            Instant::now() - origin,
+            Duration::from_secs(5) + FULL_POLL_FIRST + FULL_POLL_FIRST * 2
+        );
+        let asked = cluster.asked.lock().expect("asked").clone();
+        assert_eq!(asked.len(), 4);
+        assert_eq!(
+            asked[0],
+            TurnLimits {
+                in_flight: 2,
+                delay: Duration::from_secs(4)
+            },
+            "this node's limits, Crawl-delay included"
+        );
+        assert!(cluster.released.lock().expect("released").is_empty());
+        permit.release().await;
+        assert_eq!(*cluster.released.lock().expect("released"), [SlotToken(7)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_permit_dropped_mid_request_still_gives_its_slot_back() {
+        let (gate, cluster) = clustered(&[HostTurn::Granted(SlotToken(3))]);
+        drop(gate.acquire("a.example:443").await.expect("granted"));
+        tokio::task::yield_now().await;
+        assert_eq!(*cluster.released.lock().expect("released"), [SlotToken(3)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cluster_wait_beyond_max_wait_is_refused_and_remembered() {
+        let (gate, cluster) = clustered(&[HostTurn::NotBefore(Duration::from_secs(3600))]);
+        let refused = gate
+            .acquire("a.example:443")
+            .await
+            .expect_err("too long to wait");
+        assert_eq!(refused.wait, Duration::from_secs(3600));
+        // The next request on this node is refused without asking again.
+        gate.acquire("a.example:443")
+            .await
+            .expect_err("still too long");
+        assert_eq!(cluster.asked.lock().expect("asked").len(), 1);
+        // Retry-After reaches the cluster as well as this node.
+        gate.defer_host_everywhere("b.example:443", Duration::from_secs(90))
+            .await;
+        assert_eq!(
+            *cluster.deferred.lock().expect("deferred"),
+            [("b.example:443".to_string(), Duration::from_secs(90))]
+        );
     }
 }

@@ -8,9 +8,11 @@
 //! Each hop is also checked by the address [`guard`]: URLs that sources lead to may reach
 //! only public addresses, unless their host is one a source was configured with.
 //! It returns what happened, success or not, with timings, for the caller to record; it
-//! never touches the store.
+//! never touches the store. When several nodes crawl into one archive, the gate and the
+//! robots.txt cache also consult the [`cluster`] (see [`Fetcher::with_cluster`]).
 
 pub mod charset;
+pub mod cluster;
 pub mod gate;
 pub mod guard;
 mod robots_cache;
@@ -322,6 +324,16 @@ impl Fetcher {
         })
     }
 
+    /// This fetcher, holding every request to the per-host limits and sharing robots.txt
+    /// with the other nodes of `cluster` (several processes crawling into one archive).
+    pub fn with_cluster(mut self, cluster: Arc<dyn cluster::ClusterPoliteness>) -> Fetcher {
+        self.gate = self.gate.with_cluster(Arc::clone(&cluster));
+        if let Some(robots) = &mut self.robots {
+            robots.cluster = Some(cluster);
+        }
+        self
+    }
+
     /// Gives the hosts of sources that set `per_host_requests` or `per_host_delay` those
     /// limits in the gate, in place of `[http]`'s. Where sources on one host set different
     /// values, the strictest wins (fewest requests, longest delay); a value no source on the
@@ -529,17 +541,18 @@ impl Fetcher {
         let sent = self.clock.instant();
         let result = match permit {
             Err(deferred) => Err(FetchError::Deferred(deferred)),
-            Ok(_permit) => {
+            Ok(permit) => {
                 let result = self
                     .get_inner(url, purpose, validators, reach, &mut status, &mut bytes)
                     .await;
+                // Deferred before the slot is given back, so no node starts in between.
                 if let Ok(response) = &result
                     && let Some(wait) = response.retry_after(self.clock.now())
                 {
                     tracing::info!(host, ?wait, "host asked us to wait");
-                    self.gate
-                        .defer_host(&host, tokio::time::Instant::now() + wait);
+                    self.gate.defer_host_everywhere(&host, wait).await;
                 }
+                permit.release().await;
                 result
             }
         };

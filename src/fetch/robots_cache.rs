@@ -4,6 +4,13 @@
 //! each hop through the gate), a 4xx or a broken redirect chain means no rules, and a 5xx
 //! or a network failure means "disallow everything" until a retry a few minutes later
 //! succeeds.
+//!
+//! With a [`ClusterPoliteness`] (several nodes on one archive) the outcome of a fetch is
+//! shared: a node missing an origin's file takes it from the cluster when another node
+//! fetched it and it is still fresh there, else claims the fetch (others wait for it) and
+//! shares what it found, so the cluster fetches each robots.txt once per expiry, with the
+//! same meaning and expiry as above. A node that cannot reach the cluster fetches the file
+//! itself, as a lone node would.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,6 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use url::Url;
 
+use super::cluster::{ClusterPoliteness, RobotsTurn, SharedRobots};
 use super::{FetchError, Fetched, Fetcher, Purpose, Validators, host_key};
 use crate::robots::Robots;
 
@@ -19,6 +27,14 @@ use crate::robots::Robots;
 const FRESH_FOR: Duration = Duration::from_secs(24 * 3600);
 /// How long an unreadable robots.txt (5xx, timeout) blocks the host before a retry.
 const RETRY_UNAVAILABLE_AFTER: Duration = Duration::from_secs(5 * 60);
+/// How long a node's claim to fetch an origin's robots.txt for the cluster stands: long
+/// enough for the request and its redirects to pass the gate (which may wait minutes for
+/// a busy host), after which another node takes over from a node that died meanwhile.
+const CLUSTER_FETCH_WITHIN: Duration = Duration::from_secs(5 * 60);
+/// First wait before asking again while another node fetches the file; doubles up to
+/// [`CLUSTER_POLL_MAX`].
+const CLUSTER_POLL_FIRST: Duration = Duration::from_millis(50);
+const CLUSTER_POLL_MAX: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 pub(super) struct Entry {
@@ -36,6 +52,8 @@ type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
 #[derive(Debug, Clone, Default)]
 pub(super) struct RobotsCache {
     origins: Arc<Mutex<HashMap<String, Slot>>>,
+    /// The other nodes, sharing what they fetched.
+    pub(super) cluster: Option<Arc<dyn ClusterPoliteness>>,
 }
 
 fn origin(url: &Url) -> String {
@@ -55,12 +73,12 @@ impl RobotsCache {
         let current = match entry.as_ref() {
             Some(e) if e.expires > Instant::now() => e.clone(),
             _ => {
-                let (fresh, request) = self.load(fetcher, url).await;
+                let (fresh, request) = self.refresh(fetcher, url).await;
                 fetcher
                     .gate
                     .set_crawl_delay(&host_key(url), fresh.robots.crawl_delay());
                 *entry = Some(fresh.clone());
-                fetched = Some(request);
+                fetched = request;
                 fresh
             }
         };
@@ -83,7 +101,42 @@ impl RobotsCache {
         (verdict, fetched)
     }
 
-    async fn load(&self, fetcher: &Fetcher, url: &Url) -> (Entry, Fetched) {
+    /// A fresh entry for `url`'s origin: from the cluster when another node has it, else
+    /// fetched here (and shared). The request, when this node made one.
+    async fn refresh(&self, fetcher: &Fetcher, url: &Url) -> (Entry, Option<Fetched>) {
+        let Some(cluster) = &self.cluster else {
+            let (found, fresh_for, fetched) = self.load(fetcher, url).await;
+            return (entry(found, fresh_for, &fetcher.user_agent), Some(fetched));
+        };
+        let origin = origin(url);
+        let mut poll = CLUSTER_POLL_FIRST;
+        loop {
+            match cluster.robots_turn(&origin, CLUSTER_FETCH_WITHIN).await {
+                Ok(RobotsTurn::Fresh { robots, fresh_for }) => {
+                    return (entry(robots, fresh_for, &fetcher.user_agent), None);
+                }
+                Ok(RobotsTurn::YoursToFetch) => break,
+                // Ends: the claim expires after CLUSTER_FETCH_WITHIN, and then it is ours.
+                Ok(RobotsTurn::BeingFetched) => {
+                    tokio::time::sleep(poll).await;
+                    poll = (poll * 2).min(CLUSTER_POLL_MAX);
+                }
+                Err(e) => {
+                    tracing::warn!(origin, error = %e, "cannot ask the cluster for robots.txt; fetching it here");
+                    let (found, fresh_for, fetched) = self.load(fetcher, url).await;
+                    return (entry(found, fresh_for, &fetcher.user_agent), Some(fetched));
+                }
+            }
+        }
+        let (found, fresh_for, fetched) = self.load(fetcher, url).await;
+        if let Err(e) = cluster.share_robots(&origin, &found, fresh_for).await {
+            tracing::warn!(origin, error = %e, "cannot share robots.txt with the cluster");
+        }
+        (entry(found, fresh_for, &fetcher.user_agent), Some(fetched))
+    }
+
+    /// Fetches the robots.txt of `url`'s origin: what it says and for how long that holds.
+    async fn load(&self, fetcher: &Fetcher, url: &Url) -> (SharedRobots, Duration, Fetched) {
         let mut robots_url = url.clone();
         robots_url.set_path("/robots.txt");
         robots_url.set_query(None);
@@ -96,23 +149,17 @@ impl RobotsCache {
             false,
         ))
         .await;
-        let now = Instant::now();
-        let entry = match &fetched.result {
-            Ok(response) if response.is_success() => Entry {
-                robots: Arc::new(Robots::parse(&response.body, &fetcher.user_agent)),
-                unavailable: None,
-                expires: now + FRESH_FOR,
-            },
-            Ok(response) if (400..500).contains(&response.status) => Entry {
-                robots: Arc::new(Robots::allow_all()),
-                unavailable: None,
-                expires: now + FRESH_FOR,
-            },
-            Ok(response) => Entry {
-                robots: Arc::new(Robots::disallow_all()),
-                unavailable: Some(response.status_error()),
-                expires: now + RETRY_UNAVAILABLE_AFTER,
-            },
+        let (found, fresh_for) = match &fetched.result {
+            Ok(response) if response.is_success() => {
+                (SharedRobots::Rules(response.body.clone()), FRESH_FOR)
+            }
+            Ok(response) if (400..500).contains(&response.status) => {
+                (SharedRobots::AllowAll, FRESH_FOR)
+            }
+            Ok(response) => (
+                SharedRobots::Unavailable(response.status_error()),
+                RETRY_UNAVAILABLE_AFTER,
+            ),
             // Too many redirects: RFC 9309 2.3.1.2 allows treating it as unavailable
             // (4xx-like); we do, as browsers would reach no file there. A loop or a
             // redirect to something that is no web URL reaches no file either.
@@ -120,17 +167,34 @@ impl RobotsCache {
                 FetchError::TooManyRedirects { .. }
                 | FetchError::RedirectLoop(_)
                 | FetchError::BadRedirect { .. },
-            ) => Entry {
-                robots: Arc::new(Robots::allow_all()),
-                unavailable: None,
-                expires: now + FRESH_FOR,
-            },
-            Err(error) => Entry {
-                robots: Arc::new(Robots::disallow_all()),
-                unavailable: Some(error.to_string()),
-                expires: now + RETRY_UNAVAILABLE_AFTER,
-            },
+            ) => (SharedRobots::AllowAll, FRESH_FOR),
+            Err(error) => (
+                SharedRobots::Unavailable(error.to_string()),
+                RETRY_UNAVAILABLE_AFTER,
+            ),
         };
-        (entry, fetched)
+        (found, fresh_for, fetched)
+    }
+}
+
+/// The cache entry for what a fetch found, read for `user_agent`, expiring in `fresh_for`.
+fn entry(found: SharedRobots, fresh_for: Duration, user_agent: &str) -> Entry {
+    let expires = Instant::now() + fresh_for;
+    match found {
+        SharedRobots::Rules(body) => Entry {
+            robots: Arc::new(Robots::parse(&body, user_agent)),
+            unavailable: None,
+            expires,
+        },
+        SharedRobots::AllowAll => Entry {
+            robots: Arc::new(Robots::allow_all()),
+            unavailable: None,
+            expires,
+        },
+        SharedRobots::Unavailable(why) => Entry {
+            robots: Arc::new(Robots::disallow_all()),
+            unavailable: Some(why),
+            expires,
+        },
     }
 }

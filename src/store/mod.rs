@@ -11,6 +11,7 @@
 //! `postgres://` or `postgresql://` URL is a PostgreSQL database, reached through a pool
 //! of tokio-postgres connections, which several crawler nodes may share.
 
+mod cluster;
 mod codec;
 mod postgres;
 pub mod query;
@@ -27,6 +28,7 @@ use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
 use crate::versions::RevisitRules;
 
+pub use cluster::ClusterHosts;
 pub use codec::{COMPACT_LEVEL, DEFAULT_DICTIONARY_SIZE};
 pub use postgres::{PG_SCHEMA_VERSION, is_url as is_postgres_url};
 pub use query::{

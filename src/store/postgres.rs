@@ -6,7 +6,10 @@
 //! constraints (canonical URL, text fingerprint, URL): an insert that loses a race to
 //! another node's insert of the same article finds that article and records its URLs
 //! against it. Story assignment takes a transaction-scoped advisory lock, so that two
-//! near-duplicates archived at once by two nodes cannot split a story.
+//! near-duplicates archived at once by two nodes cannot split a story. The nodes' shared
+//! politeness (host turns, Retry-After, robots.txt) is in [`hosts`].
+
+mod hosts;
 
 mod tls;
 
@@ -46,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0001_initial.sql"),
     include_str!("postgres/0002_versions_dictionaries_views.sql"),
     include_str!("postgres/0003_leases.sql"),
+    include_str!("postgres/0004_cluster_politeness.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their

@@ -77,7 +77,8 @@ pub enum Command {
     /// Turn a feed reader's OPML export into [[source]] entries (printed, or appended to a
     /// configuration file with --into).
     ImportOpml(ImportOpmlArgs),
-    /// Full-text search of the archive, best matches first, with highlighted snippets.
+    /// Full-text search of the archive, best matches first, with highlighted snippets. A
+    /// query matching more than 5,000 articles ranks the 5,000 most recently archived.
     Search(SearchArgs),
     /// One article's metadata and text, by id or by any URL that led to it.
     Show(ShowArgs),

@@ -511,6 +511,7 @@ async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     let (sender, reloads) = tokio::sync::mpsc::channel(4);
     reload_on_sighup(app.clone(), sender);
     app.serve_metrics(shutdown.clone()).await?;
+    tokio::spawn(crate::memory::trim_until(shutdown.clone()));
     app.run_with_reloads(shutdown, reloads).await;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,11 @@
 //!   cargo run --release --example store_growth -- --db target/growth.sqlite3 \
 //!       --checkpoints 10000,100000 [--raw-bytes 6000] [--window 2000] [--queries 200]
 //!
+//!   cargo run --release --example store_growth -- --db target/growth.sqlite3 --search-only
+//!
+//! times the searches alone on the archive a previous run left (the same queries), to
+//! compare search plans without archiving again.
+//!
 //! At each checkpoint N it prints the mean (and p50/p99) time per `archive` call over the
 //! `--window` articles just before N, then times `Store::search` for `--queries` queries
 //! (single common, mid-frequency and rare words, Bengali words, two-word AND and prefix
@@ -214,6 +219,7 @@ struct Args {
     raw_bytes: usize,
     window: usize,
     queries: usize,
+    search_only: bool,
 }
 
 fn parse_args() -> Args {
@@ -244,6 +250,7 @@ fn parse_args() -> Args {
         queries: value("--queries")
             .and_then(|n| n.parse().ok())
             .unwrap_or(200),
+        search_only: args.iter().any(|a| a == "--search-only"),
     }
 }
 
@@ -334,15 +341,33 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Some(&last) = args.checkpoints.last() else {
         return Err("no checkpoints".into());
     };
-    for suffix in ["", "-wal", "-shm"] {
-        let mut p = args.db.clone().into_os_string();
-        p.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(p));
+    if !args.search_only {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = args.db.clone().into_os_string();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
     }
     let store = Store::open(&args.db).await?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let vocabulary = Vocabulary::new(40_000, &mut rng);
     let queries = queries(&vocabulary, args.queries, &mut rng);
+    if args.search_only {
+        let (search, by_kind) = time_search(&store, &queries).await?;
+        println!(
+            "search p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+            ms(quantile(&search, 0.5)),
+            ms(quantile(&search, 0.95)),
+            ms(quantile(&search, 1.0))
+        );
+        let kinds: Vec<String> = QUERY_KINDS
+            .iter()
+            .zip(&by_kind)
+            .map(|(kind, took)| format!("{kind} {:.1}", ms(quantile(took, 0.95))))
+            .collect();
+        println!("search p95 by kind (ms): {}", kinds.join(", "));
+        return Ok(());
+    }
     let base = Utc
         .with_ymd_and_hms(2025, 1, 1, 0, 0, 0)
         .single()

@@ -77,7 +77,8 @@ pub enum Command {
     /// Turn a feed reader's OPML export into [[source]] entries (printed, or appended to a
     /// configuration file with --into).
     ImportOpml(ImportOpmlArgs),
-    /// Full-text search of the archive, best matches first, with highlighted snippets.
+    /// Full-text search of the archive, best matches first, with highlighted snippets. A
+    /// query matching more than 5,000 articles ranks the 5,000 most recently archived.
     Search(SearchArgs),
     /// One article's metadata and text, by id or by any URL that led to it.
     Show(ShowArgs),
@@ -544,6 +545,7 @@ async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
     let (sender, reloads) = tokio::sync::mpsc::channel(4);
     reload_on_sighup(app.clone(), sender);
     app.serve_metrics(shutdown.clone()).await?;
+    tokio::spawn(crate::memory::trim_until(shutdown.clone()));
     app.run_with_reloads(shutdown, reloads).await;
     Ok(ExitCode::SUCCESS)
 }

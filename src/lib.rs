@@ -20,6 +20,7 @@ pub mod extract;
 pub mod feed;
 pub mod fetch;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod opml;
 pub mod pipeline;

@@ -973,11 +973,21 @@ impl Store {
                 let db = Arc::clone(db);
                 let revisits = Arc::clone(&self.revisit_rules);
                 tokio::task::spawn_blocking(move || {
-                    let site = site_of(&article.capture.url);
-                    let encoder = lock(&db).capture_encoder(&site)?;
+                    // A page already archived (another URL of it, the same text) keeps no
+                    // capture, so its body is not compressed at all; the archive
+                    // transaction checks again and decides.
+                    let encoder = {
+                        let mut db = lock(&db);
+                        match db.known_article(&article)? {
+                            Some(_) => None,
+                            None => Some(db.capture_encoder(&site_of(&article.capture.url))?),
+                        }
+                    };
                     // Compressed without the connection held: this is the slow part.
-                    let compressed = compress_body(&article.capture.body, encoder)?;
-                    lock(&db).archive(&article, &compressed, &rules, &revisits)
+                    let compressed = encoder
+                        .map(|encoder| compress_body(&article.capture.body, encoder))
+                        .transpose()?;
+                    lock(&db).archive(&article, compressed.as_ref(), &rules, &revisits)
                 })
                 .await
                 .map_err(|e| StoreError::Other(format!("storage task failed: {e}")))?
@@ -1007,8 +1017,10 @@ impl Store {
         }
     }
 
-    /// Full-text search, best matches first. A query the index cannot parse is
-    /// [`StoreError::BadQuery`].
+    /// Full-text search, best matches first. On SQLite, a query with more matches than
+    /// search ranks (5,000) ranks the most recently archived ones, so that a word found in
+    /// much of a large archive costs no more than one found in 5,000 articles. A query the
+    /// index cannot parse is [`StoreError::BadQuery`].
     pub async fn search(&self, request: SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => self.call(db, move |db| db.search(&request)).await,

@@ -55,6 +55,8 @@ pub(super) struct Db {
     conn: Connection,
     /// Prepared zstd dictionaries (see [`codec`]).
     dictionaries: DictionaryCache,
+    /// Most matches a search ranks ([`RANKED_MATCHES`]; smaller in tests).
+    ranked_matches: i64,
 }
 
 fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -164,6 +166,7 @@ impl Db {
         let mut db = Db {
             conn,
             dictionaries: DictionaryCache::default(),
+            ranked_matches: RANKED_MATCHES,
         };
         db.migrate().map_err(|e| open_error(e.to_string()))?;
         Ok(db)
@@ -647,7 +650,7 @@ impl Db {
     pub(super) fn archive(
         &mut self,
         a: &NewArticle,
-        compressed: &CompressedBody,
+        compressed: Option<&CompressedBody>,
         rules: &StoryRules,
         revisits: &RevisitRules,
     ) -> Result<Archived, StoreError> {
@@ -659,24 +662,8 @@ impl Db {
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(sql("begin archive"))?;
-        let mut lookup: Vec<String> = a.urls.clone();
-        if !lookup.contains(&a.canonical_url) {
-            lookup.push(a.canonical_url.clone());
-        }
-        let existing = match find_by_urls(&tx, &lookup)? {
-            Some(id) => Some(id),
-            None => match &a.text_fingerprint {
-                Some(fp) => tx
-                    .query_row(
-                        "SELECT id FROM articles WHERE text_fingerprint = ?1",
-                        [fp],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(sql("look up fingerprint"))?,
-                None => None,
-            },
-        };
+        let lookup = lookup_urls(a);
+        let existing = find_existing(&tx, &lookup, a.text_fingerprint.as_deref())?;
         let outcome = match existing {
             Some(id) => Archived::Duplicate(id),
             None => {
@@ -883,6 +870,13 @@ const SEARCH_RANK: &str = "bm25(articles_fts, 5.0, 1.0)";
 /// Words around the best match in a snippet (FTS5 allows up to 64).
 const SNIPPET_TOKENS: i64 = 24;
 
+/// Most matches of one query that search ranks by relevance: the most recently archived
+/// ones. Scoring is linear in the matches it ranks, so a word found in much of a large
+/// archive would otherwise cost time in proportion to the archive (measured in
+/// docs/performance.md: 555 ms at 100,000 articles for such words); a query with fewer
+/// matches is ranked whole, as before.
+const RANKED_MATCHES: i64 = 5_000;
+
 /// An error about a stored value that does not parse (a column's CHECK should prevent it).
 fn read_nodes(conn: &Connection) -> Result<Vec<NodeInfo>, StoreError> {
     let mut stmt = conn
@@ -1043,19 +1037,38 @@ type FieldValues = super::ArticleFields<String, String>;
 
 impl Db {
     pub(super) fn search(&self, request: &SearchRequest) -> Result<Vec<SearchHit>, StoreError> {
+        // Bounded work whatever the number of matches, and one pass over the index per
+        // step (a prefix query costs a pass however few rows it returns): the newest
+        // `ranked_matches` matches with their bm25 score (FTS5 walks its index newest first
+        // and stops there); the best `limit` of them; then snippets for those rows only,
+        // in one pass over the rowid range they span (CROSS JOIN keeps the index outside,
+        // so it is not queried once per row).
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT a.id, s.name, a.title, a.canonical_url, a.published_at, a.first_seen_at,
+                "WITH recent AS MATERIALIZED (
+                     SELECT articles_fts.rowid AS id, {SEARCH_RANK} AS score
+                     FROM articles_fts
+                     JOIN articles a ON a.id = articles_fts.rowid
+                     WHERE articles_fts MATCH :expression AND {ARTICLE_FILTER}
+                     ORDER BY articles_fts.rowid DESC
+                     LIMIT :ranked
+                 ),
+                 best AS MATERIALIZED (
+                     SELECT id, score FROM recent ORDER BY score, id LIMIT :limit
+                 )
+                 SELECT a.id, s.name, a.title, a.canonical_url, a.published_at, a.first_seen_at,
                      a.language,
                      snippet(articles_fts, -1, :open, :close, '…', {SNIPPET_TOKENS}),
-                     {SEARCH_RANK} AS score
+                     best.score
                  FROM articles_fts
+                 CROSS JOIN best ON best.id = +articles_fts.rowid
                  JOIN articles a ON a.id = articles_fts.rowid
                  LEFT JOIN sources s ON s.id = a.source_id
-                 WHERE articles_fts MATCH :expression AND {ARTICLE_FILTER}
-                 ORDER BY score, a.id
-                 LIMIT :limit"
+                 WHERE articles_fts MATCH :expression
+                     AND articles_fts.rowid BETWEEN (SELECT min(id) FROM best)
+                         AND (SELECT max(id) FROM best)
+                 ORDER BY best.score, best.id"
             ))
             .map_err(sql("prepare search"))?;
         let f = FilterValues::new(&request.filter);
@@ -1080,6 +1093,7 @@ impl Db {
                     ":until": f.until,
                     ":lang": f.lang,
                     ":limit": request.limit,
+                    ":ranked": self.ranked_matches,
                 },
                 |r| {
                     Ok(SearchHit {
@@ -1379,6 +1393,43 @@ fn apply_extracted(
         Some(other) => Reextracted::FingerprintClash { changed, other },
         None => Reextracted::Changed(changed),
     })
+}
+
+/// Every URL an article is looked up by and recorded under: its URLs and its canonical URL.
+fn lookup_urls(a: &NewArticle) -> Vec<String> {
+    let mut lookup: Vec<String> = a.urls.clone();
+    if !lookup.contains(&a.canonical_url) {
+        lookup.push(a.canonical_url.clone());
+    }
+    lookup
+}
+
+/// The archived article `urls` or the text fingerprint lead to: what makes a new article
+/// a duplicate.
+fn find_existing(
+    conn: &Connection,
+    urls: &[String],
+    text_fingerprint: Option<&str>,
+) -> Result<Option<ArticleId>, StoreError> {
+    if let Some(id) = find_by_urls(conn, urls)? {
+        return Ok(Some(id));
+    }
+    match text_fingerprint {
+        Some(fp) => conn
+            .prepare_cached("SELECT id FROM articles WHERE text_fingerprint = ?1")
+            .and_then(|mut s| s.query_row([fp], |r| r.get(0)).optional())
+            .map_err(sql("look up fingerprint")),
+        None => Ok(None),
+    }
+}
+
+impl Db {
+    /// The archived article `a` would be a duplicate of, read outside any transaction: a
+    /// cheap check that spares compressing the capture of a page already archived. Only
+    /// [`Db::archive`]'s own check, in its transaction, decides.
+    pub(super) fn known_article(&self, a: &NewArticle) -> Result<Option<ArticleId>, StoreError> {
+        find_existing(&self.conn, &lookup_urls(a), a.text_fingerprint.as_deref())
+    }
 }
 
 /// The article any of `urls` already leads to.
@@ -1973,13 +2024,14 @@ fn insert_capture(
     tx: &Connection,
     article_id: ArticleId,
     c: &super::NewCapture,
-    compressed: &CompressedBody,
+    compressed: Option<&CompressedBody>,
 ) -> Result<CaptureId, StoreError> {
     let headers = serde_json::to_string(&c.headers)
         .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
     // A dictionary deleted since it was chosen (`compact` retrained the site meanwhile,
-    // in another process): the body is compressed again without.
-    let dictionary_exists = match compressed.dictionary_id {
+    // in another process), or no body compressed because the article looked archived
+    // already and then was not (deleted meanwhile): the body is compressed here, plain.
+    let dictionary_exists = match compressed.and_then(|c| c.dictionary_id) {
         Some(dictionary) => tx
             .query_row(
                 "SELECT 1 FROM zstd_dictionaries WHERE id = ?1",
@@ -1992,11 +2044,14 @@ fn insert_capture(
         None => true,
     };
     let plain;
-    let (body_zstd, dictionary_id) = if dictionary_exists {
-        (compressed.bytes.as_slice(), compressed.dictionary_id)
-    } else {
-        plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
-        (plain.as_slice(), None)
+    let (body_zstd, dictionary_id) = match compressed {
+        Some(compressed) if dictionary_exists => {
+            (compressed.bytes.as_slice(), compressed.dictionary_id)
+        }
+        _ => {
+            plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
+            (plain.as_slice(), None)
+        }
     };
     tx.execute(
         "INSERT INTO captures (article_id, fetch_id, url, fetched_at, status, headers,
@@ -2198,20 +2253,6 @@ impl Db {
                 Revisited::Unchanged
             }
             RevisitOutcome::Fetched(version) => {
-                let plain;
-                let compressed = match compressed {
-                    Some(c) => c,
-                    None => {
-                        plain = CompressedBody {
-                            bytes: codec::compress_plain(
-                                &version.capture.body,
-                                codec::CAPTURE_LEVEL,
-                            )?,
-                            dictionary_id: None,
-                        };
-                        &plain
-                    }
-                };
                 let capture_id = insert_capture(&tx, id, &version.capture, compressed)?;
                 let f = &version.fields;
                 let published = f.published_at.map(|t| time(t.with_timezone(&Utc)));
@@ -2759,5 +2800,160 @@ impl Db {
             }
         }
         tx.commit().map_err(sql("commit story links"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::NewCapture;
+
+    fn article(url: &str, text: &str) -> NewArticle {
+        let seen = Utc::now();
+        let body = format!("<html><title>{url}</title><p>{text}</p></html>").into_bytes();
+        NewArticle {
+            source_id: None,
+            item_key: None,
+            canonical_url: url.to_string(),
+            urls: vec![url.to_string()],
+            title: Some(url.to_string()),
+            authors: Vec::new(),
+            published_at: None,
+            updated_at: None,
+            first_seen_at: seen,
+            language: Some("en".into()),
+            site_name: None,
+            description: None,
+            text: text.to_string(),
+            text_fingerprint: Some(crate::canon::body_hash(text.as_bytes())),
+            story_fingerprint: None,
+            extractor: "test".into(),
+            capture: NewCapture {
+                fetch_id: None,
+                url: url.to_string(),
+                fetched_at: seen,
+                status: 200,
+                headers: Vec::new(),
+                content_type: Some("text/html".into()),
+                charset: Some("UTF-8".into()),
+                charset_source: Some("http-header".into()),
+                body_sha256: crate::canon::body_hash(&body),
+                body,
+            },
+        }
+    }
+
+    fn archive(db: &mut Db, a: &NewArticle, compressed: Option<&CompressedBody>) -> Archived {
+        db.archive(
+            a,
+            compressed,
+            &StoryRules::default(),
+            &RevisitRules::default(),
+        )
+        .expect("archives")
+    }
+
+    #[test]
+    fn an_article_is_known_by_any_url_or_its_text_before_the_transaction() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut db = Db::open(&dir.path().join("a.sqlite3")).expect("opens");
+        let first = article("https://example.com/a", "The council met on Monday.");
+        assert_eq!(db.known_article(&first).expect("reads"), None);
+        let Archived::New(id) = archive(&mut db, &first, None) else {
+            panic!("a new article");
+        };
+        let mut other_url = article("https://example.com/b", "Another text entirely.");
+        other_url.urls.push("https://example.com/a".into());
+        assert_eq!(db.known_article(&other_url).expect("reads"), Some(id));
+        let same_text = article("https://example.org/copy", "The council met on Monday.");
+        assert_eq!(db.known_article(&same_text).expect("reads"), Some(id));
+        let unrelated = article("https://example.org/new", "Rain is expected.");
+        assert_eq!(db.known_article(&unrelated).expect("reads"), None);
+    }
+
+    #[test]
+    fn a_new_article_without_a_compressed_body_stores_its_capture_all_the_same() {
+        // The body is not compressed when the article looked archived before the
+        // transaction; if it was not after all, the capture must still be stored whole.
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut db = Db::open(&dir.path().join("a.sqlite3")).expect("opens");
+        let a = article("https://example.com/a", "The council met on Monday.");
+        let Archived::New(id) = archive(&mut db, &a, None) else {
+            panic!("a new article");
+        };
+        let capture = db.latest_capture(id).expect("reads").expect("one capture");
+        assert_eq!(capture.body, a.capture.body);
+        // A duplicate stores no capture, compressed or not.
+        let copy = article("https://example.org/copy", "The council met on Monday.");
+        assert_eq!(archive(&mut db, &copy, None), Archived::Duplicate(id));
+        assert_eq!(db.captures_of(id).expect("reads").len(), 1);
+    }
+
+    fn search(db: &Db, expression: &str, filter: ArticleFilter) -> Vec<String> {
+        let request = SearchRequest {
+            expression: expression.into(),
+            filter,
+            limit: 3,
+            highlight: ("[".into(), "]".into()),
+        };
+        let hits = db.search(&request).expect("searches");
+        for hit in &hits {
+            assert!(
+                hit.snippet.contains('['),
+                "a snippet for every hit: {hit:?}"
+            );
+        }
+        hits.into_iter().map(|h| h.canonical_url).collect()
+    }
+
+    #[test]
+    fn a_broad_query_ranks_only_the_most_recent_matches() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut db = Db::open(&dir.path().join("a.sqlite3")).expect("opens");
+        db.ranked_matches = 4;
+        // Oldest first: the best match for "mango" (in its title, twice in its text) is
+        // the oldest article.
+        let mut best = article("https://example.com/0", "Mango mango: the mango harvest.");
+        best.title = Some("Mango".into());
+        archive(&mut db, &best, None);
+        for i in 1..=6 {
+            let mut a = article(
+                &format!("https://example.com/{i}"),
+                &format!("Story {i} about rain, prices and one mango among many other words."),
+            );
+            a.language = Some(if i % 2 == 0 { "en" } else { "de" }.into());
+            archive(&mut db, &a, None);
+        }
+        // Seven matches, four ranked: the newest four, best first (a tie on score goes to
+        // the older article); the oldest, best one is not among them.
+        assert_eq!(
+            search(&db, "mango", ArticleFilter::default()),
+            [
+                "https://example.com/3",
+                "https://example.com/4",
+                "https://example.com/5"
+            ]
+        );
+        // The window counts matches that pass the filter: the four newest in English
+        // reach back to the oldest article, which ranks first.
+        let english = ArticleFilter {
+            language: Some("en".into()),
+            ..ArticleFilter::default()
+        };
+        assert_eq!(
+            search(&db, "mango", english),
+            [
+                "https://example.com/0",
+                "https://example.com/2",
+                "https://example.com/4"
+            ]
+        );
+        // A query with fewer matches than the window is ranked whole.
+        db.ranked_matches = 100;
+        assert_eq!(
+            search(&db, "mango", ArticleFilter::default())[0],
+            "https://example.com/0"
+        );
+        assert!(search(&db, "nowhere", ArticleFilter::default()).is_empty());
     }
 }

@@ -1716,6 +1716,11 @@ async fn a_one_shot_poll_skips_a_source_another_node_is_polling(db: Database) {
 }
 
 fn node_config(db: &Database, node: &str, extra: &str, sources: &[&str]) -> Config {
+    let text = node_config_text(db, node, extra, sources);
+    Config::parse(&text, Path::new("test.toml")).expect("config")
+}
+
+fn node_config_text(db: &Database, node: &str, extra: &str, sources: &[&str]) -> String {
     let mut text = format!(
         "[archive]\ndatabase = {:?}\n[cluster]\nnode = {node:?}\n{extra}\n",
         db.0.display().to_string()
@@ -1725,7 +1730,7 @@ fn node_config(db: &Database, node: &str, extra: &str, sources: &[&str]) -> Conf
             "[[source]]\nname = {name:?}\nurl = \"https://{name}.example/feed\"\nkind = \"feed\"\n"
         ));
     }
-    Config::parse(&text, Path::new("test.toml")).expect("config")
+    text
 }
 
 async fn a_node_with_another_source_list_is_refused_while_others_run(db: Database) {
@@ -1785,5 +1790,29 @@ async fn a_node_with_another_source_list_is_refused_while_others_run(db: Databas
     App::open(node_config(&db, "node-d", "", &["delta"]), Clock::System)
         .await
         .expect("alone again");
+    assert_eq!(enabled(store.sources().await.expect("sources")), ["delta"]);
+
+    // A reload is held to the same rule: with node-g running, node-e's edited list is
+    // refused and the archive keeps its sources.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("newsvault.toml");
+    std::fs::write(&file, node_config_text(&db, "node-e", "", &["delta"])).expect("write");
+    let config = Config::load(&file).expect("load");
+    let node_e = App::open(config.clone(), Clock::System)
+        .await
+        .expect("node-e");
+    node_e.register_node().await.expect("register node-e");
+    App::open(node_config(&db, "node-g", "", &["delta"]), Clock::System)
+        .await
+        .expect("node-g")
+        .register_node()
+        .await
+        .expect("register node-g");
+    std::fs::write(&file, node_config_text(&db, "node-e", "", &["epsilon"])).expect("edit");
+    let refused = node_e
+        .reload(&config, Utc::now())
+        .await
+        .expect_err("reload while node-g runs");
+    assert!(refused.to_string().contains("node-g"), "{refused}");
     assert_eq!(enabled(store.sources().await.expect("sources")), ["delta"]);
 }

@@ -16,7 +16,7 @@ use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
-use crate::store::{NodeRegistration, SourceSpec, SourceState, Store};
+use crate::store::{NodeLease, NodeRegistration, SourceId, SourceSpec, SourceState, Store};
 
 /// How much longer than the HTTP timeout a node's slot in a host's cluster-wide limit
 /// stands when the node never gives it back: the request has surely ended by then.
@@ -47,6 +47,91 @@ fn source_specs(config: &Config) -> Vec<SourceSpec> {
             enabled: s.enabled,
         })
         .collect()
+}
+
+/// What making the archive's sources agree with `specs` would change, one entry each;
+/// empty when the lists agree.
+fn source_list_changes(specs: &[SourceSpec], archived: &[SourceState]) -> Vec<String> {
+    let mut changes = Vec::new();
+    for spec in specs {
+        let Some(row) = archived.iter().find(|s| s.name == spec.name) else {
+            changes.push(format!("adds {:?} ({})", spec.name, spec.url));
+            continue;
+        };
+        if row.url != spec.url {
+            changes.push(format!(
+                "moves {:?} from {} to {}",
+                spec.name, row.url, spec.url
+            ));
+        }
+        if row.enabled != spec.enabled {
+            let verb = if spec.enabled { "enables" } else { "disables" };
+            changes.push(format!("{verb} {:?}", spec.name));
+        }
+        if let Some(kind) = spec.kind
+            && kind.as_str() != row.kind
+        {
+            changes.push(format!(
+                "makes {:?} a {} source (the archive has {})",
+                spec.name,
+                kind.as_str(),
+                row.kind
+            ));
+        }
+    }
+    for row in archived.iter().filter(|s| s.enabled) {
+        if !specs.iter().any(|spec| spec.name == row.name) {
+            changes.push(format!("disables {:?}, which it does not list", row.name));
+        }
+    }
+    changes
+}
+
+/// Several nodes share one list of sources, the archive's: a node whose `[[source]]` list
+/// differs from it would disable or rewrite the sources the other nodes poll. So such a
+/// node is refused while another node runs (one heard from within `[cluster] lease`),
+/// unless `[cluster] owns_sources` says its list is the one the archive follows. Alone,
+/// a node's list is the archive's, as ever.
+async fn check_source_list(
+    store: &Store,
+    config: &Config,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), AppError> {
+    if config.cluster.owns_sources {
+        return Ok(());
+    }
+    let changes = source_list_changes(&source_specs(config), &store.sources().await?);
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let others: Vec<String> = store
+        .nodes()
+        .await?
+        .into_iter()
+        .filter(|n| n.name != config.cluster.node && n.is_live(now, config.cluster.lease))
+        .map(|n| format!("{:?}", n.name))
+        .collect();
+    if others.is_empty() {
+        return Ok(());
+    }
+    const SHOWN: usize = 10;
+    let mut listed = changes
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("; ");
+    if changes.len() > SHOWN {
+        listed.push_str(&format!("; and {} more", changes.len() - SHOWN));
+    }
+    Err(AppError::Usage(format!(
+        "the [[source]] list in {} differs from the one in the archive {}, which other \
+         nodes are running on ({}): it {listed}. Give every node the same [[source]] list, \
+         or set [cluster] owns_sources = true on the one node whose list the archive follows",
+        config.path.display(),
+        store.location(),
+        others.join(", "),
+    )))
 }
 
 /// How each configured source's pages are read (time zone, selectors), by name:
@@ -94,6 +179,7 @@ impl App {
         store
             .check_node_versions(&node_registration(&config, &clock), config.cluster.lease)
             .await?;
+        check_source_list(&store, &config, clock.now()).await?;
         store
             .sync_sources(source_specs(&config), clock.now())
             .await?;
@@ -130,6 +216,10 @@ impl App {
 
     /// Polls the named sources (all enabled ones when `names` is empty) once, now,
     /// `run.concurrency` at a time, and returns one summary per source in name order.
+    /// Each source is claimed with a lease first, as a daemon claims it (renewed while the
+    /// polls run), so that no node sharing the archive polls it meanwhile; a source
+    /// another node is polling (its lease has not run out) is not polled, and its summary
+    /// says which node holds it.
     pub async fn poll(
         &self,
         names: &[String],
@@ -156,9 +246,46 @@ impl App {
                 }
             })
             .collect();
+        // A name of its own, so that the daemon named like this node, if one runs here,
+        // neither renews nor gives up these leases.
+        let holder = format!(
+            "{} (newsvault poll, pid {})",
+            self.config.cluster.node,
+            std::process::id()
+        );
+        let now = self.pipeline.clock.now();
+        let lease = NodeLease {
+            node: holder.clone(),
+            until: now + chrono::Duration::from_std(self.config.cluster.lease).unwrap_or_default(),
+        };
+        let wanted: Vec<SourceId> = states.iter().map(|s| s.id).collect();
+        let claimed = self
+            .store()
+            .claim_sources(wanted.clone(), &lease, now)
+            .await?;
+        let mut summaries = Vec::new();
+        for state in &states {
+            if claimed.iter().any(|c| c.id == state.id) {
+                continue;
+            }
+            let held_by = format!(
+                "node {:?} (lease until {})",
+                state.lease_node.as_deref().unwrap_or("?"),
+                state
+                    .lease_until
+                    .map_or_else(|| "?".to_string(), |t| t.to_rfc3339())
+            );
+            tracing::warn!(source = %state.name, holder = %held_by, "not polled: another node is polling it");
+            summaries.push(PollSummary {
+                source: state.name.clone(),
+                leased_to: Some(held_by),
+                ..PollSummary::default()
+            });
+        }
+        let renewals = self.renew_while_polling(lease, wanted.clone());
         let limit = Arc::new(Semaphore::new(self.config.run.concurrency));
         let mut polls = JoinSet::new();
-        for state in states {
+        for state in claimed {
             let Some(source) = self.config.source(&state.name).cloned() else {
                 continue;
             };
@@ -170,15 +297,56 @@ impl App {
                 pipeline.poll_source(&source, &state, &shutdown).await
             });
         }
-        let mut summaries = Vec::new();
+        let mut first_error = None;
         while let Some(done) = polls.join_next().await {
             match done {
-                Ok(result) => summaries.push(result?),
+                Ok(Ok(summary)) => summaries.push(summary),
+                Ok(Err(error)) => {
+                    first_error.get_or_insert(error);
+                }
                 Err(e) => tracing::error!(error = %e, "a poll task panicked"),
             }
         }
+        renewals.abort();
+        // A finished poll gave up its lease; one stopped by an error or a panic did not.
+        for id in wanted {
+            if let Err(error) = self.store().release_lease(&holder, id).await {
+                tracing::warn!(%error, "cannot give up the lease of a poll; it runs out by itself");
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error.into());
+        }
         summaries.sort_by(|a, b| a.source.cmp(&b.source));
         Ok(summaries)
+    }
+
+    /// Renews `lease` on `sources` every third of `[cluster] lease`, as a daemon's
+    /// heartbeat does, until the returned task is aborted.
+    fn renew_while_polling(
+        &self,
+        lease: NodeLease,
+        sources: Vec<SourceId>,
+    ) -> tokio::task::JoinHandle<()> {
+        let store = self.store().clone();
+        let clock = self.pipeline.clock.clone();
+        let length = self.config.cluster.lease;
+        let every = chrono::Duration::from_std(length / 3).unwrap_or_default();
+        tokio::spawn(async move {
+            let mut next = clock.now() + every;
+            loop {
+                clock.sleep_until(next).await;
+                let now = clock.now();
+                let renewed = NodeLease {
+                    node: lease.node.clone(),
+                    until: now + chrono::Duration::from_std(length).unwrap_or_default(),
+                };
+                if let Err(error) = store.renew_leases(&renewed, sources.clone(), now).await {
+                    tracing::warn!(%error, node = %lease.node, "cannot renew the leases of this poll");
+                }
+                next = now + every;
+            }
+        })
     }
 
     /// Revisits the archived articles that are due now (those first found by `source`
@@ -252,6 +420,7 @@ impl App {
         new.run = current.run.clone();
         new.metrics = current.metrics.clone();
         new.cluster = current.cluster.clone();
+        check_source_list(self.store(), &new, now).await?;
         let states = self.store().sync_sources(source_specs(&new), now).await?;
         // Per-source politeness applies at once, unlike [http].
         self.pipeline.fetcher.apply_source_limits(&new.sources);

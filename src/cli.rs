@@ -519,14 +519,20 @@ async fn poll(cli: &Cli, args: &PollArgs) -> Result<ExitCode, AppError> {
         }
         let total =
             |f: fn(&crate::pipeline::PollSummary) -> usize| summaries.iter().map(f).sum::<usize>();
+        let leased = summaries.iter().filter(|s| s.leased_to.is_some()).count();
         let _ = writeln!(
             out,
-            "polled {} sources: {} new articles, {} duplicates, {} item errors, {} failed sources",
-            summaries.len(),
+            "polled {} sources: {} new articles, {} duplicates, {} item errors, {} failed sources{}",
+            summaries.len() - leased,
             total(|s| s.new),
             total(|s| s.duplicates),
             total(|s| s.errors),
-            failed
+            failed,
+            if leased > 0 {
+                format!("; {leased} not polled, being polled by another node")
+            } else {
+                String::new()
+            }
         );
     }
     // Exit non-zero only when nothing could be done at all.

@@ -54,6 +54,10 @@ pub struct ClusterConfig {
     /// How long a claim on a source holds without a heartbeat (renewed every third of
     /// it): a node that dies leaves its sources to the others after this long.
     pub lease: Duration,
+    /// Whether this node's `[[source]]` list is the archive's: it may add, change and
+    /// disable sources while other nodes run. Without it, a node whose list differs from
+    /// the archive's is refused while another node is running (`false` by default).
+    pub owns_sources: bool,
 }
 
 /// The least and most a lease may be: the heartbeat must fit a third of it comfortably,
@@ -318,6 +322,7 @@ struct RawHttp {
 struct RawCluster {
     node: Option<String>,
     lease: Option<String>,
+    owns_sources: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -662,7 +667,11 @@ impl Validator<'_> {
                 "must be between 3s and 24h",
             ));
         }
-        Ok(ClusterConfig { node, lease })
+        Ok(ClusterConfig {
+            node,
+            lease,
+            owns_sources: raw.owns_sources.unwrap_or(false),
+        })
     }
 
     fn run(&self, raw: RawRun) -> Result<RunConfig, ConfigError> {

@@ -41,6 +41,13 @@ const SITEMAP_DATE_MARGIN_DAYS: i64 = 1;
 /// A page source follows at most this many of the feeds its page advertises.
 const MAX_FOLLOWED_FEEDS: usize = 2;
 
+/// How long a batch of revisits holds its articles: while it holds, no other node (or
+/// `newsvault revisit`) takes them; an article the batch did not get to (a shutdown, a
+/// crash) is due again when it runs out. Longer than a batch normally takes; should one
+/// outlast it, another node may look at an article again, which stores a version only if
+/// the page changed in between.
+pub const REVISIT_HOLD: Duration = Duration::from_secs(30 * 60);
+
 /// What a listing (a feed, or a page's links) offers.
 struct Listing {
     items: Vec<FeedItem>,
@@ -124,6 +131,10 @@ pub struct PollSummary {
     pub postponed: usize,
     /// Polling stopped early because shutdown was requested.
     pub interrupted: bool,
+    /// Not polled at all: this node holds a lease on the source (it is polling it), until
+    /// the time given. Only a one-shot `newsvault poll` skips sources so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leased_to: Option<String>,
 }
 
 impl PollSummary {
@@ -138,6 +149,9 @@ impl PollSummary {
 
 impl fmt::Display for PollSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(holder) = &self.leased_to {
+            return write!(f, "{}: not polled: {holder} is polling it", self.source);
+        }
         match &self.failure {
             Some(error) => write!(f, "{}: failed: {error}", self.source),
             None if self.not_modified => write!(f, "{}: not modified", self.source),
@@ -379,9 +393,11 @@ impl Pipeline {
                 )
             }
         };
-        self.store
+        let recorded = self
+            .store
             .finish_poll(PollRecord {
                 source_id: state.id,
+                lease_node: state.lease_node.clone(),
                 polled_at: now,
                 next_poll_at,
                 outcome,
@@ -390,6 +406,15 @@ impl Pipeline {
             })
             .await
             .map_err(store_error)?;
+        if !recorded {
+            tracing::warn!(
+                source = %source.name,
+                url = %source.url,
+                lease = ?state.lease_node,
+                "poll finished after its lease on the source ran out and another node took \
+                 the source over; what it archived is kept, the schedule is the new holder's"
+            );
+        }
         self.metrics.poll(
             &source.name,
             &PollFigures {
@@ -1229,7 +1254,9 @@ impl Pipeline {
     /// given), at most `limit`, `concurrency` at a time (the per-host gate still spaces
     /// requests to each site). Pages are read as `page_rules` says for the article's
     /// source (time zone for dates without an offset, selectors). Stops starting revisits once
-    /// `shutdown` trips.
+    /// `shutdown` trips. The articles are claimed for [`REVISIT_HOLD`] first, so that other
+    /// nodes sharing the archive revisit others; those this call does not get to (shutdown,
+    /// a crash) are due again when the hold runs out.
     pub async fn revisit_due(
         &self,
         now: DateTime<Utc>,
@@ -1239,7 +1266,11 @@ impl Pipeline {
         page_rules: &std::collections::HashMap<String, PageRules>,
         shutdown: &Shutdown,
     ) -> Result<RevisitSummary, StoreError> {
-        let targets = self.store.due_revisits(now, source, limit).await?;
+        let hold_until = now + chrono::Duration::from_std(REVISIT_HOLD).unwrap_or_default();
+        let targets = self
+            .store
+            .claim_due_revisits(now, hold_until, source, limit)
+            .await?;
         let mut summary = RevisitSummary {
             due: targets.len(),
             ..RevisitSummary::default()

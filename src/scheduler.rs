@@ -9,7 +9,10 @@
 //! (this node's name and an expiry, `[cluster]`), so no source is polled by two nodes at
 //! once. The heartbeat (every third of the lease) extends the leases of the polls still
 //! running; a node that dies stops renewing, and its sources are taken over once their
-//! leases run out. A source's next due time moves only when its poll finishes. When the
+//! leases run out. A source's next due time moves only when its poll finishes, and only
+//! while the poll's node still holds the lease (a poll that outlived its lease and was
+//! taken over writes nothing to the schedule). Revisits are claimed the same way, each
+//! batch holding its articles for `pipeline::REVISIT_HOLD`. When the
 //! archive cannot be reached the loop logs it, waits (doubling the wait up to
 //! [`STORE_RETRY`]) and tries again; it never exits for it. No HTTP, no SQL here.
 
@@ -224,7 +227,8 @@ pub async fn run(
 
     notifier.stopping();
     // Revisits stop at once: each one is written in a single transaction, and an article
-    // not revisited stays due.
+    // the batch claimed but did not revisit is due again when the batch's hold runs out
+    // (`pipeline::REVISIT_HOLD`).
     revisits.shutdown().await;
     let in_flight = polls.len();
     if in_flight > 0 {
@@ -313,6 +317,13 @@ async fn start_due(
             continue;
         };
         let id = state.id;
+        // This node's own poll of the source outlived its lease (the heartbeat could not
+        // reach the archive) and the source was claimed again: the claim renewed the
+        // lease, and the poll running finishes under it. A second poll would fetch the
+        // source twice.
+        if running.values().any(|held| *held == id) {
+            continue;
+        }
         let task = spawn_poll(polls, pipeline, Arc::clone(source), state, shutdown);
         running.insert(task, id);
     }

@@ -101,7 +101,7 @@ impl Site {
                 "text/plain",
                 "slow down".to_string(),
             ),
-            "/feed.xml" => ("200 OK", "", "application/rss+xml", self.feed()),
+            "/feed.xml" | "/other-feed.xml" => ("200 OK", "", "application/rss+xml", self.feed()),
             _ => ("200 OK", "", "text/html", article(&path)),
         };
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
@@ -365,14 +365,15 @@ async fn two_nodes_fetch_robots_txt_once_and_both_obey_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_daemons_polling_one_source_share_the_host_limits() {
+async fn two_nodes_polling_one_site_share_the_host_limits() {
     let Some((_server, database)) = database().await else {
         return;
     };
     let site = Site::start(Duration::from_millis(50)).await;
     let text = format!(
-        "[archive]\ndatabase = {database:?}\n[http]\ntimeout = \"10s\"\nper_host_requests = 1\nper_host_delay = \"300ms\"\nobey_robots = false\n[[source]]\nname = \"site\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"*/15 * * * *\"\n",
-        site.url("/feed.xml")
+        "[archive]\ndatabase = {database:?}\n[http]\ntimeout = \"10s\"\nper_host_requests = 1\nper_host_delay = \"300ms\"\nobey_robots = false\n[[source]]\nname = \"site\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"*/15 * * * *\"\n[[source]]\nname = \"other\"\nurl = \"{}\"\nkind = \"feed\"\nschedule = \"*/15 * * * *\"\n",
+        site.url("/feed.xml"),
+        site.url("/other-feed.xml")
     );
     let config = Config::parse(&text, std::path::Path::new("test.toml")).expect("valid config");
     // Opened one after the other: nodes starting together take turns at the migrations.
@@ -381,11 +382,13 @@ async fn two_daemons_polling_one_source_share_the_host_limits() {
         .expect("node A");
     let b = App::open(config, Clock::System).await.expect("node B");
     let never = Shutdown::never();
-    let (polled_a, polled_b) = tokio::join!(a.poll(&[], &never), b.poll(&[], &never));
+    // Each polls one of the site's two feeds (a source is polled by one node at a time).
+    let (first, second) = (["site".to_string()], ["other".to_string()]);
+    let (polled_a, polled_b) = tokio::join!(a.poll(&first, &never), b.poll(&second, &never));
     polled_a.expect("node A polls");
     polled_b.expect("node B polls");
     let seen = site.seen();
-    let feeds = seen.iter().filter(|s| s.path == "/feed.xml").count();
+    let feeds = seen.iter().filter(|s| s.path.ends_with("feed.xml")).count();
     assert_eq!(feeds, 2, "{seen:?}");
     assert_eq!(site.peak(), 1, "more than one request in flight: {seen:?}");
     for pair in seen.windows(2) {

@@ -73,6 +73,10 @@ on_both_backends!(
     an_expired_lease_is_taken_over_by_another_node,
     the_schedule_and_backoff_survive_in_the_database,
     a_live_node_of_another_version_is_refused_before_anything_is_written,
+    a_poll_that_lost_its_lease_leaves_the_new_holder_alone,
+    two_nodes_never_revisit_the_same_article,
+    a_one_shot_poll_skips_a_source_another_node_is_polling,
+    a_node_with_another_source_list_is_refused_while_others_run,
 );
 
 fn at(hour: u32, minute: u32) -> DateTime<Utc> {
@@ -166,6 +170,7 @@ async fn sources_and_their_schedule_state_round_trip(db: Database) {
     store
         .finish_poll(PollRecord {
             source_id: alpha,
+            lease_node: None,
             polled_at: now,
             next_poll_at: Some(next),
             outcome: PollOutcome::Success {
@@ -181,6 +186,7 @@ async fn sources_and_their_schedule_state_round_trip(db: Database) {
     store
         .finish_poll(PollRecord {
             source_id: beta,
+            lease_node: None,
             polled_at: now,
             next_poll_at: Some(at(12, 30)),
             outcome: PollOutcome::Failure {
@@ -883,12 +889,15 @@ async fn revisits_keep_versions_and_mark_a_removed_page(db: Database) {
     );
     assert!(
         store
-            .due_revisits(at(12, 59), None, 10)
+            .claim_due_revisits(at(12, 59), at(13, 30), None, 10)
             .await
             .expect("due")
             .is_empty()
     );
-    let due = store.due_revisits(at(13, 0), None, 10).await.expect("due");
+    let due = store
+        .claim_due_revisits(at(13, 0), at(13, 30), None, 10)
+        .await
+        .expect("due");
     assert_eq!(due.len(), 1, "{due:?}");
     assert_eq!(due[0].article_id, id);
     assert_eq!(due[0].url, url);
@@ -953,7 +962,12 @@ async fn revisits_keep_versions_and_mark_a_removed_page(db: Database) {
         .expect("search");
     assert_eq!(hits.len(), 1, "{hits:?}");
     let due = store
-        .due_revisits(at(12, 0) + Duration::days(1), None, 10)
+        .claim_due_revisits(
+            at(12, 0) + Duration::days(1),
+            at(12, 30) + Duration::days(1),
+            None,
+            10,
+        )
         .await
         .expect("due");
     assert_eq!(due[0].validators.etag.as_deref(), Some("\"v2\""));
@@ -1349,6 +1363,7 @@ async fn the_schedule_and_backoff_survive_in_the_database(db: Database) {
     store
         .finish_poll(PollRecord {
             source_id: claimed[0].id,
+            lease_node: claimed[0].lease_node.clone(),
             polled_at: now,
             next_poll_at: Some(backed_off),
             outcome: PollOutcome::Failure {
@@ -1472,4 +1487,338 @@ async fn a_live_node_of_another_version_is_refused_before_anything_is_written(db
     );
     assert_eq!(nodes[0].schema_version, app.store().schema_version());
     assert_eq!(app.store().sources().await.expect("sources").len(), 1);
+}
+
+fn finished(source: &newsvault::store::SourceState, next: DateTime<Utc>) -> PollRecord {
+    PollRecord {
+        source_id: source.id,
+        lease_node: source.lease_node.clone(),
+        polled_at: next - Duration::minutes(30),
+        next_poll_at: Some(next),
+        outcome: PollOutcome::Success {
+            etag: None,
+            last_modified: None,
+            body_sha256: Some(format!("polled for {next}")),
+        },
+        poll_interval: None,
+        found_new: true,
+    }
+}
+
+async fn a_poll_that_lost_its_lease_leaves_the_new_holder_alone(db: Database) {
+    let now = at(12, 0);
+    let (node_a, node_b) = (db.open().await, db.open().await);
+    many_sources(&node_a, 1, now).await;
+    let until = now + Duration::seconds(60);
+    let held_by_a = node_a
+        .claim_due_sources(now, &lease("node-a", until), 5)
+        .await
+        .expect("claim");
+    assert_eq!(held_by_a[0].lease_node.as_deref(), Some("node-a"));
+    // Node A's poll hangs past its lease (its heartbeat cannot reach the archive); node B
+    // takes the source over.
+    let held_by_b = node_b
+        .claim_due_sources(until, &lease("node-b", until + Duration::seconds(60)), 5)
+        .await
+        .expect("take over");
+    assert_eq!(held_by_b.len(), 1);
+    // A finishes late: nothing of its poll reaches the schedule, and B keeps its lease.
+    assert!(
+        !node_a
+            .finish_poll(finished(&held_by_a[0], at(14, 0)))
+            .await
+            .expect("finish late")
+    );
+    assert_eq!(
+        node_a
+            .renew_leases(
+                &lease("node-a", until + Duration::seconds(90)),
+                vec![held_by_a[0].id],
+                until + Duration::seconds(30),
+            )
+            .await
+            .expect("renew"),
+        0
+    );
+    node_a
+        .release_lease("node-a", held_by_a[0].id)
+        .await
+        .expect("release one");
+    node_a
+        .release_leases("node-a", until + Duration::seconds(30))
+        .await
+        .expect("release all");
+    // Nor does a poll without a lease (a one-shot poll of an older version).
+    let mut unleased = finished(&held_by_a[0], at(14, 0));
+    unleased.lease_node = None;
+    assert!(!node_a.finish_poll(unleased).await.expect("finish unleased"));
+    let source = &node_b.sources().await.expect("sources")[0];
+    assert_eq!(source.lease_node.as_deref(), Some("node-b"));
+    assert_eq!(source.lease_until, Some(until + Duration::seconds(60)));
+    assert_eq!(
+        source.next_poll_at,
+        Some(now),
+        "the schedule is still B's to set"
+    );
+    assert_eq!(source.last_polled_at, None);
+    // Nobody else may claim it while B's lease holds.
+    assert!(
+        node_a
+            .claim_due_sources(
+                until + Duration::seconds(30),
+                &lease("node-a", at(13, 0)),
+                5
+            )
+            .await
+            .expect("claim while B holds it")
+            .is_empty()
+    );
+    // B's poll is recorded, and A finishing once more afterwards changes nothing.
+    assert!(
+        node_b
+            .finish_poll(finished(&held_by_b[0], at(12, 30)))
+            .await
+            .expect("finish")
+    );
+    assert!(
+        !node_a
+            .finish_poll(finished(&held_by_a[0], at(14, 0)))
+            .await
+            .expect("finish after the holder")
+    );
+    let source = &node_a.sources().await.expect("sources")[0];
+    assert_eq!(
+        (source.next_poll_at, source.lease_node.as_deref()),
+        (Some(at(12, 30)), None)
+    );
+    assert_eq!(
+        source.last_body_sha256.as_deref(),
+        Some(format!("polled for {}", at(12, 30)).as_str())
+    );
+}
+
+async fn two_nodes_never_revisit_the_same_article(db: Database) {
+    let (node_a, node_b) = (db.open().await, db.open().await);
+    for i in 0..30 {
+        let archived = node_a
+            .archive(new_article(
+                &format!("https://news.example/story-{i}"),
+                &format!("Story {i}"),
+                &format!(
+                    "Story number {i} was reported on a quiet afternoon {}.",
+                    i * 7919
+                ),
+                "en",
+            ))
+            .await
+            .expect("archive");
+        assert!(matches!(archived, Archived::New(_)), "{archived:?}");
+    }
+    // All 30 are due at 13:00 (an hour after they were archived); both nodes claim
+    // batches at once until nothing is left.
+    let due = at(13, 0);
+    let hold = at(13, 30);
+    let mut claimed = Vec::new();
+    // 30 articles in batches of 4: a claim that held nothing would hand the same ones out
+    // round after round.
+    for round in 0.. {
+        assert!(
+            round < 30,
+            "still claiming after {round} rounds: {claimed:?}"
+        );
+        let (a, b) = tokio::join!(
+            node_a.claim_due_revisits(due, hold, None, 4),
+            node_b.claim_due_revisits(due, hold, None, 4),
+        );
+        let (a, b) = (a.expect("claim a"), b.expect("claim b"));
+        assert!(a.len() <= 4 && b.len() <= 4);
+        if a.is_empty() && b.is_empty() {
+            break;
+        }
+        claimed.extend(a.iter().chain(&b).map(|t| t.article_id));
+    }
+    let total = claimed.len();
+    claimed.sort_unstable();
+    claimed.dedup();
+    assert_eq!(claimed.len(), total, "an article was claimed twice");
+    assert_eq!(total, 30);
+    // The claimed articles wait for the hold; one revisited is scheduled by the rules.
+    assert_eq!(node_a.next_revisit_at().await.expect("next"), Some(hold));
+    node_b
+        .record_revisit(claimed[0], due, RevisitOutcome::NotModified)
+        .await
+        .expect("revisit");
+    let article = node_a
+        .article(claimed[0])
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(article.next_revisit_at, Some(at(18, 0)));
+    // The node that claimed the rest died: they are due again when the hold runs out.
+    assert!(
+        node_b
+            .claim_due_revisits(hold - Duration::seconds(1), at(14, 0), None, 100)
+            .await
+            .expect("claim during the hold")
+            .is_empty()
+    );
+    let retaken = node_b
+        .claim_due_revisits(hold, at(14, 0), None, 100)
+        .await
+        .expect("claim after the hold");
+    assert_eq!(retaken.len(), 29);
+    assert!(retaken.iter().all(|t| t.article_id != claimed[0]));
+}
+
+async fn a_one_shot_poll_skips_a_source_another_node_is_polling(db: Database) {
+    let web = TestServer::start().await;
+    web.route("/feed.xml", Reply::ok("application/rss+xml", rss(&[])));
+    let config = format!(
+        "[archive]\ndatabase = {:?}\n[http]\ntimeout = \"5s\"\nper_host_delay = \"0s\"\n\
+         [[source]]\nname = \"busy\"\nurl = \"{}\"\nkind = \"feed\"\n",
+        db.0.display().to_string(),
+        web.url("/feed.xml")
+    );
+    let config = Config::parse(&config, Path::new("test.toml")).expect("config");
+    let app = App::open(config, Clock::System).await.expect("open app");
+    let daemon = db.open().await;
+    let now = Utc::now();
+    let held = daemon
+        .claim_due_sources(now, &lease("node-b", now + Duration::seconds(600)), 5)
+        .await
+        .expect("claim");
+    assert_eq!(held.len(), 1);
+    let summaries = app.poll(&[], &Shutdown::never()).await.expect("poll");
+    assert_eq!(summaries.len(), 1, "{summaries:?}");
+    let holder = summaries[0].leased_to.as_deref().unwrap_or_default();
+    assert!(holder.contains("node-b"), "{summaries:?}");
+    assert!(
+        summaries[0].to_string().contains("not polled"),
+        "{}",
+        summaries[0]
+    );
+    assert!(web.requests("/feed.xml").is_empty(), "the feed was fetched");
+    assert_eq!(
+        daemon.sources().await.expect("sources")[0]
+            .lease_node
+            .as_deref(),
+        Some("node-b"),
+        "the one-shot poll left the daemon's lease alone"
+    );
+
+    // Once the daemon gives the source up, the one-shot poll takes it, polls it and gives
+    // its own lease up again.
+    daemon
+        .release_lease("node-b", held[0].id)
+        .await
+        .expect("release");
+    let summaries = app.poll(&[], &Shutdown::never()).await.expect("poll again");
+    assert_eq!(summaries[0].leased_to, None, "{summaries:?}");
+    assert_eq!(summaries[0].failure, None, "{summaries:?}");
+    assert_eq!(web.requests("/feed.xml").len(), 1);
+    let source = &daemon.sources().await.expect("sources")[0];
+    assert_eq!(source.lease_node, None);
+    assert!(source.last_polled_at.is_some(), "the poll was recorded");
+}
+
+fn node_config(db: &Database, node: &str, extra: &str, sources: &[&str]) -> Config {
+    let text = node_config_text(db, node, extra, sources);
+    Config::parse(&text, Path::new("test.toml")).expect("config")
+}
+
+fn node_config_text(db: &Database, node: &str, extra: &str, sources: &[&str]) -> String {
+    let mut text = format!(
+        "[archive]\ndatabase = {:?}\n[cluster]\nnode = {node:?}\n{extra}\n",
+        db.0.display().to_string()
+    );
+    for name in sources {
+        text.push_str(&format!(
+            "[[source]]\nname = {name:?}\nurl = \"https://{name}.example/feed\"\nkind = \"feed\"\n"
+        ));
+    }
+    text
+}
+
+async fn a_node_with_another_source_list_is_refused_while_others_run(db: Database) {
+    // Alone, a node's list is the archive's.
+    let first = App::open(
+        node_config(&db, "node-a", "", &["alpha", "beta"]),
+        Clock::System,
+    )
+    .await
+    .expect("the first node");
+    first.register_node().await.expect("register");
+    let enabled = |sources: Vec<newsvault::store::SourceState>| {
+        sources
+            .into_iter()
+            .filter(|s| s.enabled)
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+    };
+
+    // A second node listing only alpha would disable beta under node A: refused, and
+    // nothing is written.
+    let refused = App::open(node_config(&db, "node-b", "", &["alpha"]), Clock::System)
+        .await
+        .expect_err("a different list while node-a runs");
+    let message = refused.to_string();
+    assert!(message.contains("disables \"beta\""), "{message}");
+    assert!(message.contains("node-a"), "{message}");
+    assert!(message.contains("owns_sources"), "{message}");
+    let store = db.open().await;
+    assert_eq!(
+        enabled(store.sources().await.expect("sources")),
+        ["alpha", "beta"]
+    );
+    // A node with the same list joins.
+    App::open(
+        node_config(&db, "node-c", "", &["alpha", "beta"]),
+        Clock::System,
+    )
+    .await
+    .expect("the same list");
+    // The node that owns the list may change it.
+    App::open(
+        node_config(&db, "node-b", "owns_sources = true", &["alpha", "gamma"]),
+        Clock::System,
+    )
+    .await
+    .expect("the owner");
+    assert_eq!(
+        enabled(store.sources().await.expect("sources")),
+        ["alpha", "gamma"]
+    );
+    // Once node A has stopped, nobody else runs: any list goes.
+    store
+        .release_leases("node-a", Utc::now())
+        .await
+        .expect("stop node-a");
+    App::open(node_config(&db, "node-d", "", &["delta"]), Clock::System)
+        .await
+        .expect("alone again");
+    assert_eq!(enabled(store.sources().await.expect("sources")), ["delta"]);
+
+    // A reload is held to the same rule: with node-g running, node-e's edited list is
+    // refused and the archive keeps its sources.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("newsvault.toml");
+    std::fs::write(&file, node_config_text(&db, "node-e", "", &["delta"])).expect("write");
+    let config = Config::load(&file).expect("load");
+    let node_e = App::open(config.clone(), Clock::System)
+        .await
+        .expect("node-e");
+    node_e.register_node().await.expect("register node-e");
+    App::open(node_config(&db, "node-g", "", &["delta"]), Clock::System)
+        .await
+        .expect("node-g")
+        .register_node()
+        .await
+        .expect("register node-g");
+    std::fs::write(&file, node_config_text(&db, "node-e", "", &["epsilon"])).expect("edit");
+    let refused = node_e
+        .reload(&config, Utc::now())
+        .await
+        .expect_err("reload while node-g runs");
+    assert!(refused.to_string().contains("node-g"), "{refused}");
+    assert_eq!(enabled(store.sources().await.expect("sources")), ["delta"]);
 }

@@ -81,6 +81,10 @@ pub struct SourceState {
     pub last_new_at: Option<DateTime<Utc>>,
     /// When `kind` was detected from a response; `None` when configured or not yet known.
     pub kind_detected_at: Option<DateTime<Utc>>,
+    /// The node holding a lease on the source (polling it), and until when; a lease that
+    /// ran out may still be shown until the source is claimed again.
+    pub lease_node: Option<String>,
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 /// A claim on sources: the node taking them, and until when the claim holds unless it is
@@ -161,6 +165,11 @@ fn version_clash(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollRecord {
     pub source_id: SourceId,
+    /// The lease the poll ran under (the source's `lease_node` when it was claimed;
+    /// `None`: no lease). The record is written only while the source's lease is still
+    /// this one, so that a poll whose lease ran out and was taken over by another node
+    /// cannot overwrite the new holder's schedule or clear its lease.
+    pub lease_node: Option<String>,
     pub polled_at: DateTime<Utc>,
     pub next_poll_at: Option<DateTime<Utc>>,
     pub outcome: PollOutcome,
@@ -760,8 +769,13 @@ impl Store {
         }
     }
 
-    /// Writes back how a poll ended and when the source is due next.
-    pub async fn finish_poll(&self, record: PollRecord) -> Result<(), StoreError> {
+    /// Writes back how a poll ended and when the source is due next, and gives up the
+    /// poll's lease; returns false, writing nothing, when the source's lease is no longer
+    /// `record.lease_node`'s (it ran out and another node claimed the source, or finished
+    /// polling it since). The poll that lost its lease then counts for nothing in the
+    /// schedule: the articles it archived stay (duplicates are recognised as ever), and the
+    /// holder's poll decides when the source is due next.
+    pub async fn finish_poll(&self, record: PollRecord) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => self.call(db, move |db| db.finish_poll(&record)).await,
             Backend::Postgres(db) => db.finish_poll(&record).await,
@@ -790,6 +804,26 @@ impl Store {
                     .await
             }
             Backend::Postgres(db) => db.claim_due_sources(now, &lease, limit).await,
+        }
+    }
+
+    /// Claims the given sources for `lease.node` until `lease.until` whatever their due
+    /// time (a one-shot `newsvault poll`), except those under a lease that has not run out
+    /// by `now`, whoever holds it: those are being polled, and are left out of the
+    /// result. In one transaction, like [`Store::claim_due_sources`].
+    pub async fn claim_sources(
+        &self,
+        sources: Vec<SourceId>,
+        lease: &NodeLease,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let lease = lease.clone();
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.claim_sources(&sources, &lease, now))
+                    .await
+            }
+            Backend::Postgres(db) => db.claim_sources(&sources, &lease, now).await,
         }
     }
 
@@ -1154,20 +1188,30 @@ impl Store {
         }
     }
 
-    /// Articles whose next revisit is due at `now` (not removed), earliest first, at most
-    /// `limit`; only those first found by the source named `source` when given.
-    pub async fn due_revisits(
+    /// Claims the articles whose next revisit is due at `now` (not removed), earliest
+    /// first, at most `limit`; only those first found by the source named `source` when
+    /// given. Claiming moves their next revisit to `hold_until`, in one transaction, so
+    /// that no other node (or `newsvault revisit`) takes them meanwhile;
+    /// [`Store::record_revisit`] then schedules the next one. A process that dies before
+    /// recording leaves its articles due again at `hold_until`.
+    pub async fn claim_due_revisits(
         &self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         source: Option<String>,
         limit: u32,
     ) -> Result<Vec<RevisitTarget>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => {
-                self.call(db, move |db| db.due_revisits(now, source.as_deref(), limit))
+                self.call(db, move |db| {
+                    db.claim_due_revisits(now, hold_until, source.as_deref(), limit)
+                })
+                .await
+            }
+            Backend::Postgres(db) => {
+                db.claim_due_revisits(now, hold_until, source.as_deref(), limit)
                     .await
             }
-            Backend::Postgres(db) => db.due_revisits(now, source.as_deref(), limit).await,
         }
     }
 

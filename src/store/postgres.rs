@@ -407,11 +407,12 @@ impl Db {
         Ok(())
     }
 
-    pub(super) async fn finish_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+    pub(super) async fn finish_poll(&self, record: &PollRecord) -> Result<bool, StoreError> {
         let polled = ts(record.polled_at);
         let next = record.next_poll_at.map(ts);
         let client = self.client().await?;
-        match &record.outcome {
+        // IS NOT DISTINCT FROM: a poll without a lease matches a source nobody holds.
+        let updated = match &record.outcome {
             PollOutcome::Success {
                 etag,
                 last_modified,
@@ -429,7 +430,7 @@ impl Db {
                              last_error_at = NULL, poll_interval_s = $7,
                              last_new_at = CASE WHEN $8 THEN $2 ELSE last_new_at END,
                              lease_node = NULL, lease_until = NULL
-                         WHERE id = $1",
+                         WHERE id = $1 AND lease_node IS NOT DISTINCT FROM $9",
                         &[
                             &record.source_id,
                             &polled,
@@ -439,6 +440,7 @@ impl Db {
                             body_sha256,
                             &interval,
                             &record.found_new,
+                            &record.lease_node,
                         ],
                     )
                     .await
@@ -449,14 +451,14 @@ impl Db {
                         "UPDATE sources SET last_polled_at = $2, next_poll_at = $3,
                              error_count = error_count + 1, last_error = $4, last_error_at = $2,
                              lease_node = NULL, lease_until = NULL
-                         WHERE id = $1",
-                        &[&record.source_id, &polled, &next, error],
+                         WHERE id = $1 AND lease_node IS NOT DISTINCT FROM $5",
+                        &[&record.source_id, &polled, &next, error, &record.lease_node],
                     )
                     .await
             }
         }
         .map_err(self.failed("record poll"))?;
-        Ok(())
+        Ok(updated == 1)
     }
 
     pub(super) async fn claim_due_sources(
@@ -498,6 +500,34 @@ impl Db {
         // RETURNING gives rows in no particular order.
         claimed.sort_by(|a, b| (a.next_poll_at, &a.name).cmp(&(b.next_poll_at, &b.name)));
         Ok(claimed)
+    }
+
+    pub(super) async fn claim_sources(
+        &self,
+        sources: &[SourceId],
+        lease: &NodeLease,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let client = self.client().await?;
+        // SKIP LOCKED: a source another node is claiming right now is being polled.
+        let rows = client
+            .query(
+                &format!(
+                    "UPDATE sources SET lease_node = $2, lease_until = $3
+                     WHERE id IN (
+                         SELECT id FROM sources
+                         WHERE id = ANY($1) AND (lease_until IS NULL OR lease_until <= $4)
+                         FOR UPDATE SKIP LOCKED)
+                     RETURNING {SOURCE_COLUMNS}"
+                ),
+                &[&sources, &lease.node, &ts(lease.until), &ts(now)],
+            )
+            .await
+            .map_err(self.failed("claim sources"))?;
+        rows.iter()
+            .map(source_row)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(self.failed("claim sources"))
     }
 
     pub(super) async fn renew_leases(
@@ -1537,7 +1567,7 @@ impl Db {
 
 const SOURCE_COLUMNS: &str = "id, name, url, kind, enabled, next_poll_at, last_polled_at, \
      last_success_at, etag, last_modified, last_body_sha256, error_count, last_error, \
-     poll_interval_s, last_new_at, kind_detected_at";
+     poll_interval_s, last_new_at, kind_detected_at, lease_node, lease_until";
 
 fn source_row(row: &Row) -> Result<SourceState, tokio_postgres::Error> {
     Ok(SourceState {
@@ -1560,6 +1590,8 @@ fn source_row(row: &Row) -> Result<SourceState, tokio_postgres::Error> {
             .map(Duration::from_secs),
         last_new_at: row.try_get(14)?,
         kind_detected_at: row.try_get(15)?,
+        lease_node: row.try_get(16)?,
+        lease_until: row.try_get(17)?,
     })
 }
 
@@ -2305,20 +2337,37 @@ impl Db {
         .map_err(self.failed("insert capture"))
     }
 
-    pub(super) async fn due_revisits(
+    /// One statement: the due articles are locked (SKIP LOCKED: those another node is
+    /// claiming right now are passed over), their next revisit moved to `hold_until`, and
+    /// what a revisit needs read from the rows as they were.
+    pub(super) async fn claim_due_revisits(
         &self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         source: Option<&str>,
         limit: u32,
     ) -> Result<Vec<RevisitTarget>, StoreError> {
-        let op = "list due revisits";
+        let op = "claim due revisits";
         let client = self.client().await?;
         let rows = client
             .query(
-                "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at,
+                "WITH due AS (
+                     SELECT a.id, a.next_revisit_at AS was_due
+                     FROM articles a
+                     LEFT JOIN sources s ON s.id = a.source_id
+                     WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= $1
+                         AND a.removed_at IS NULL AND ($2::text IS NULL OR s.name = $2)
+                     ORDER BY a.next_revisit_at, a.id LIMIT $3
+                     FOR UPDATE OF a SKIP LOCKED),
+                 claimed AS (
+                     UPDATE articles SET next_revisit_at = $4 FROM due
+                     WHERE articles.id = due.id
+                     RETURNING articles.id, due.was_due)
+                 SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at,
                      a.revisit_count, c.url, c.headers::text, v.content_sha256,
                      v.text <> '', a.extractor
-                 FROM articles a
+                 FROM claimed k
+                 JOIN articles a ON a.id = k.id
                  LEFT JOIN sources s ON s.id = a.source_id
                  LEFT JOIN LATERAL (
                      SELECT url, headers FROM captures WHERE article_id = a.id
@@ -2326,10 +2375,8 @@ impl Db {
                  LEFT JOIN LATERAL (
                      SELECT content_sha256, text FROM article_versions WHERE article_id = a.id
                      ORDER BY version DESC LIMIT 1) v ON true
-                 WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= $1
-                     AND a.removed_at IS NULL AND ($2::text IS NULL OR s.name = $2)
-                 ORDER BY a.next_revisit_at, a.id LIMIT $3",
-                &[&ts(now), &source, &i64::from(limit)],
+                 ORDER BY k.was_due, a.id",
+                &[&ts(now), &source, &i64::from(limit), &ts(hold_until)],
             )
             .await
             .map_err(self.failed(op))?;

@@ -77,7 +77,7 @@ fn read_time(s: Option<String>) -> Option<DateTime<Utc>> {
 
 const SOURCE_COLUMNS: &str = "id, name, url, kind, enabled, next_poll_at, last_polled_at, \
      last_success_at, etag, last_modified, last_body_sha256, error_count, last_error, \
-     poll_interval_s, last_new_at, kind_detected_at";
+     poll_interval_s, last_new_at, kind_detected_at, lease_node, lease_until";
 
 fn source_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
     Ok(SourceState {
@@ -100,6 +100,8 @@ fn source_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceState> {
             .map(Duration::from_secs),
         last_new_at: read_time(row.get(14)?),
         kind_detected_at: read_time(row.get(15)?),
+        lease_node: row.get(16)?,
+        lease_until: read_time(row.get(17)?),
     })
 }
 
@@ -360,10 +362,11 @@ impl Db {
         Ok(())
     }
 
-    pub(super) fn finish_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+    pub(super) fn finish_poll(&self, record: &PollRecord) -> Result<bool, StoreError> {
         let polled = time(record.polled_at);
         let next = opt_time(record.next_poll_at);
-        match &record.outcome {
+        // `IS`: a poll without a lease matches a source nobody holds.
+        let updated = match &record.outcome {
             PollOutcome::Success {
                 etag,
                 last_modified,
@@ -375,7 +378,7 @@ impl Db {
                      poll_interval_s = ?7,
                      last_new_at = CASE WHEN ?8 THEN ?2 ELSE last_new_at END,
                      lease_node = NULL, lease_until = NULL
-                 WHERE id = ?1",
+                 WHERE id = ?1 AND lease_node IS ?9",
                 params![
                     record.source_id,
                     polled,
@@ -387,19 +390,20 @@ impl Db {
                     record.poll_interval.map(|d| {
                         i64::try_from(((d.as_millis() + 500) / 1000).max(1)).unwrap_or(i64::MAX)
                     }),
-                    record.found_new
+                    record.found_new,
+                    record.lease_node
                 ],
             ),
             PollOutcome::Failure { error } => self.conn.execute(
                 "UPDATE sources SET last_polled_at = ?2, next_poll_at = ?3,
                      error_count = error_count + 1, last_error = ?4, last_error_at = ?2,
                      lease_node = NULL, lease_until = NULL
-                 WHERE id = ?1",
-                params![record.source_id, polled, next, error],
+                 WHERE id = ?1 AND lease_node IS ?5",
+                params![record.source_id, polled, next, error, record.lease_node],
             ),
         }
         .map_err(sql("record poll"))?;
-        Ok(())
+        Ok(updated == 1)
     }
 
     pub(super) fn claim_due_sources(
@@ -443,6 +447,40 @@ impl Db {
         tx.commit().map_err(sql("commit claim"))?;
         // RETURNING gives rows in no particular order.
         claimed.sort_by(|a, b| (a.next_poll_at, &a.name).cmp(&(b.next_poll_at, &b.name)));
+        Ok(claimed)
+    }
+
+    pub(super) fn claim_sources(
+        &mut self,
+        sources: &[SourceId],
+        lease: &NodeLease,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<SourceState>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin claim"))?;
+        let mut claimed = Vec::new();
+        {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE sources SET lease_node = ?2, lease_until = ?3
+                     WHERE id = ?1 AND (lease_until IS NULL OR lease_until <= ?4)
+                     RETURNING {SOURCE_COLUMNS}"
+                ))
+                .map_err(sql("claim sources"))?;
+            for id in sources {
+                let row = stmt
+                    .query_row(
+                        params![id, lease.node, time(lease.until), time(now)],
+                        source_row,
+                    )
+                    .optional()
+                    .map_err(sql("claim sources"))?;
+                claimed.extend(row);
+            }
+        }
+        tx.commit().map_err(sql("commit claim"))?;
         Ok(claimed)
     }
 
@@ -2079,104 +2117,31 @@ fn insert_capture(
 }
 
 impl Db {
-    pub(super) fn due_revisits(
-        &self,
+    /// In one write transaction, so that two processes never get the same article: the
+    /// due articles are read and their next revisit moved to `hold_until`.
+    pub(super) fn claim_due_revisits(
+        &mut self,
         now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
         source: Option<&str>,
         limit: u32,
     ) -> Result<Vec<RevisitTarget>, StoreError> {
-        type Row = (
-            ArticleId,
-            Option<SourceId>,
-            Option<String>,
-            String,
-            DateTime<Utc>,
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            bool,
-            String,
-        );
-        let rows: Vec<Row> = self
+        let tx = self
             .conn
-            .prepare_cached(
-                "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
-                     c.url, c.headers, v.content_sha256, v.text <> '', a.extractor
-                 FROM articles a
-                 LEFT JOIN sources s ON s.id = a.source_id
-                 LEFT JOIN captures c ON c.id = (
-                     SELECT id FROM captures WHERE article_id = a.id
-                     ORDER BY fetched_at DESC, id DESC LIMIT 1)
-                 LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = (
-                     SELECT max(version) FROM article_versions WHERE article_id = a.id)
-                 WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= :now
-                     AND a.removed_at IS NULL AND (:source IS NULL OR s.name = :source)
-                 ORDER BY a.next_revisit_at, a.id LIMIT :limit",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(
-                    rusqlite::named_params! {
-                        ":now": time(now),
-                        ":source": source,
-                        ":limit": limit,
-                    },
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            required_time(r, 4)?,
-                            r.get(5)?,
-                            r.get(6)?,
-                            r.get(7)?,
-                            r.get(8)?,
-                            r.get::<_, Option<bool>>(9)?.unwrap_or(false),
-                            r.get(10)?,
-                        ))
-                    },
-                )?
-                .collect()
-            })
-            .map_err(sql("list due revisits"))?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(
-                    id,
-                    source_id,
-                    source,
-                    canonical,
-                    first_seen,
-                    count,
-                    url,
-                    headers,
-                    hash,
-                    has_text,
-                    extractor,
-                )| {
-                    let headers: Vec<(String, String)> = headers
-                        .and_then(|h| serde_json::from_str(&h).ok())
-                        .unwrap_or_default();
-                    RevisitTarget {
-                        article_id: id,
-                        source_id,
-                        source,
-                        url: url.unwrap_or(canonical),
-                        first_seen_at: first_seen,
-                        revisit_count: count,
-                        validators: crate::fetch::Validators {
-                            etag: header_value(&headers, "etag"),
-                            last_modified: header_value(&headers, "last-modified"),
-                        },
-                        content_sha256: hash,
-                        has_text,
-                        extractor,
-                    }
-                },
-            )
-            .collect())
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin revisit claim"))?;
+        let due = due_revisits(&tx, now, source, limit)?;
+        {
+            let mut stmt = tx
+                .prepare_cached("UPDATE articles SET next_revisit_at = ?2 WHERE id = ?1")
+                .map_err(sql("claim due revisits"))?;
+            for target in &due {
+                stmt.execute(params![target.article_id, time(hold_until)])
+                    .map_err(sql("claim due revisits"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit revisit claim"))?;
+        Ok(due)
     }
 
     pub(super) fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -2801,6 +2766,107 @@ impl Db {
         }
         tx.commit().map_err(sql("commit story links"))
     }
+}
+
+/// Articles whose next revisit is due at `now` (not removed), earliest first, at most
+/// `limit`; only those first found by the source named `source` when given.
+fn due_revisits(
+    conn: &rusqlite::Connection,
+    now: DateTime<Utc>,
+    source: Option<&str>,
+    limit: u32,
+) -> Result<Vec<RevisitTarget>, StoreError> {
+    type Row = (
+        ArticleId,
+        Option<SourceId>,
+        Option<String>,
+        String,
+        DateTime<Utc>,
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        bool,
+        String,
+    );
+    let rows: Vec<Row> = conn
+        .prepare_cached(
+            "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
+                 c.url, c.headers, v.content_sha256, v.text <> '', a.extractor
+             FROM articles a
+             LEFT JOIN sources s ON s.id = a.source_id
+             LEFT JOIN captures c ON c.id = (
+                 SELECT id FROM captures WHERE article_id = a.id
+                 ORDER BY fetched_at DESC, id DESC LIMIT 1)
+             LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = (
+                 SELECT max(version) FROM article_versions WHERE article_id = a.id)
+             WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= :now
+                 AND a.removed_at IS NULL AND (:source IS NULL OR s.name = :source)
+             ORDER BY a.next_revisit_at, a.id LIMIT :limit",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                rusqlite::named_params! {
+                    ":now": time(now),
+                    ":source": source,
+                    ":limit": limit,
+                },
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        required_time(r, 4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get::<_, Option<bool>>(9)?.unwrap_or(false),
+                        r.get(10)?,
+                    ))
+                },
+            )?
+            .collect()
+        })
+        .map_err(sql("list due revisits"))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(
+                id,
+                source_id,
+                source,
+                canonical,
+                first_seen,
+                count,
+                url,
+                headers,
+                hash,
+                has_text,
+                extractor,
+            )| {
+                let headers: Vec<(String, String)> = headers
+                    .and_then(|h| serde_json::from_str(&h).ok())
+                    .unwrap_or_default();
+                RevisitTarget {
+                    article_id: id,
+                    source_id,
+                    source,
+                    url: url.unwrap_or(canonical),
+                    first_seen_at: first_seen,
+                    revisit_count: count,
+                    validators: crate::fetch::Validators {
+                        etag: header_value(&headers, "etag"),
+                        last_modified: header_value(&headers, "last-modified"),
+                    },
+                    content_sha256: hash,
+                    has_text,
+                    extractor,
+                }
+            },
+        )
+        .collect())
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0002_versions_dictionaries_views.sql"),
     include_str!("postgres/0003_leases.sql"),
     include_str!("postgres/0004_cluster_politeness.sql"),
+    include_str!("postgres/0005_story_bands_by_article.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their

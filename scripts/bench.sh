@@ -19,7 +19,8 @@
 #   5. runs the parse floor on all cores;
 #   6. prints pages/s, CPU seconds per page, peak RSS, and the archive's size on disk
 #      against the HTML served.
-# Everything is kept in target/bench/. Nothing here touches the network but PyPI.
+# Everything is kept in target/bench/; the binaries are taken from $CARGO_TARGET_DIR when
+# set (as cargo does), else target/. Nothing here touches the network but PyPI.
 #
 # Environment: SHARED (default ../shared) locates evaldata/ and eval/.
 set -eu
@@ -50,8 +51,9 @@ for s in text dates meta; do
     python3 "$SHARED/eval/score.py" files "$s" target/evaldata
 done | cut -f1 | head -n "$PAGES" > "$OUT/pages.files"
 cargo build --release --locked --bin newsvault --example bench_server --example parse_floor >&2
+RELEASE=${CARGO_TARGET_DIR:-target}/release
 
-target/release/examples/bench_server < "$OUT/pages.files" > "$OUT/server.addr" &
+"$RELEASE/examples/bench_server" < "$OUT/pages.files" > "$OUT/server.addr" &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT INT TERM
 while [ ! -s "$OUT/server.addr" ]; do sleep 0.1; done
@@ -76,7 +78,7 @@ concurrency = 8
 EOF
 
 echo "newsvault backfill of $n pages..." >&2
-$TIME target/release/newsvault --config "$OUT/bench.toml" --log-format json backfill \
+$TIME "$RELEASE/newsvault" --config "$OUT/bench.toml" --log-format json backfill \
     --urls "$OUT/urls.txt" --json > "$OUT/newsvault.json" 2> "$OUT/newsvault.err"
 
 if [ "$WITH_TRAF" = 1 ]; then
@@ -93,7 +95,7 @@ if [ "$WITH_TRAF" = 1 ]; then
         -o "$OUT/trafilatura-out" --parallel 2 > /dev/null 2> "$OUT/trafilatura.err" || true
 fi
 
-target/release/examples/parse_floor < "$OUT/pages.files" > "$OUT/floor.txt"
+"$RELEASE/examples/parse_floor" < "$OUT/pages.files" > "$OUT/floor.txt"
 
 python3 - "$OUT" "$WITH_TRAF" <<'EOF'
 import json, os, re, sys

@@ -40,8 +40,8 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 "$SHARED/evaldata/unpack.sh" "$DEST" >/dev/null
-cargo build --release --example extract_jsonl >&2
-BIN=target/release/examples/extract_jsonl
+cargo build --release --locked --example extract_jsonl >&2
+BIN=${CARGO_TARGET_DIR:-target}/release/examples/extract_jsonl
 
 # page lists; the seed pages carry their own time zone after a tab
 for s in text dates meta; do

@@ -13,7 +13,8 @@
 #      `sources` table says so), then lets it sit for WINDOW seconds;
 #   4. prints resident memory (now and peak) and the CPU time the daemon used in the
 #      window, as a share of one core, from /proc.
-# Everything is kept in target/idle/. Nothing here touches the network.
+# Everything is kept in target/idle/; the binary is taken from $CARGO_TARGET_DIR when set
+# (as cargo does), else target/. Nothing here touches the network.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -24,7 +25,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT/www"
 
 cargo build --release --locked --bin newsvault >&2
-BIN=target/release/newsvault
+BIN=${CARGO_TARGET_DIR:-target}/release/newsvault
 
 cat > "$OUT/www/feed.xml" <<'EOF'
 <?xml version="1.0" encoding="UTF-8"?>

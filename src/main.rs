@@ -12,6 +12,8 @@ fn main() -> ExitCode {
         eprintln!("newsvault: {message}");
         return ExitCode::from(2);
     }
+    // Before the runtime starts its threads, so that they share the capped arenas.
+    newsvault::memory::limit_arenas();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -880,7 +880,7 @@ impl Db {
         };
         if let Archived::New(id) = outcome {
             let capture_id = self
-                .insert_capture(&*tx, id, &a.capture, compressed)
+                .insert_capture(&*tx, id, &a.capture, Some(compressed))
                 .await?;
             insert_version(
                 &*tx,
@@ -2286,11 +2286,14 @@ impl Db {
         tx: &C,
         article_id: ArticleId,
         c: &NewCapture,
-        compressed: &CompressedBody,
+        compressed: Option<&CompressedBody>,
     ) -> Result<CaptureId, StoreError> {
         let headers = serde_json::to_string(&c.headers)
             .map_err(|e| StoreError::Other(format!("encode headers: {e}")))?;
-        let dictionary_exists = match compressed.dictionary_id {
+        // A dictionary deleted since it was chosen (`compact` retrained the site meanwhile,
+        // on another node), or no body compressed by the caller: the body is compressed
+        // here, plain.
+        let dictionary_exists = match compressed.and_then(|c| c.dictionary_id) {
             // FOR SHARE: a deletion waits until this capture is committed, and then finds
             // the dictionary in use.
             Some(dictionary) => tx
@@ -2304,11 +2307,14 @@ impl Db {
             None => true,
         };
         let plain;
-        let (body_zstd, dictionary_id) = if dictionary_exists {
-            (compressed.bytes.as_slice(), compressed.dictionary_id)
-        } else {
-            plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
-            (plain.as_slice(), None)
+        let (body_zstd, dictionary_id) = match compressed {
+            Some(compressed) if dictionary_exists => {
+                (compressed.bytes.as_slice(), compressed.dictionary_id)
+            }
+            _ => {
+                plain = codec::compress_plain(&c.body, codec::CAPTURE_LEVEL)?;
+                (plain.as_slice(), None)
+            }
         };
         let body_size = i64::try_from(c.body.len()).unwrap_or(i64::MAX);
         tx.query_one(
@@ -2501,20 +2507,6 @@ impl Db {
                 Revisited::Unchanged
             }
             RevisitOutcome::Fetched(version) => {
-                let plain;
-                let compressed = match compressed {
-                    Some(c) => c,
-                    None => {
-                        plain = CompressedBody {
-                            bytes: codec::compress_plain(
-                                &version.capture.body,
-                                codec::CAPTURE_LEVEL,
-                            )?,
-                            dictionary_id: None,
-                        };
-                        &plain
-                    }
-                };
                 let capture_id = self
                     .insert_capture(&*tx, id, &version.capture, compressed)
                     .await?;

@@ -64,6 +64,7 @@ on_both_backends!(
     the_same_article_archived_at_once_by_two_connections_is_one_row,
     search_finds_bengali_and_english_words_with_filters,
     near_duplicates_share_a_story,
+    near_duplicates_archived_at_once_join_one_story,
     pages_of_articles_and_captures_cover_the_selection,
     re_extraction_rewrites_what_changed_and_search_follows,
     revisits_keep_versions_and_mark_a_removed_page,
@@ -632,6 +633,88 @@ async fn near_duplicates_share_a_story(db: Database) {
         .expect("stories");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].id, story.story.id);
+}
+
+/// Three copies of one wire story archived at the same moment through three connections
+/// (on PostgreSQL, three sessions as three nodes would have): each round ends with one
+/// story holding all three, and its source count is the two sources it has, never one
+/// per copy. Unrelated stories archived alongside stay on their own.
+async fn near_duplicates_archived_at_once_join_one_story(db: Database) {
+    let stores = [db.open().await, db.open().await, db.open().await];
+    let sources = stores[0]
+        .sync_sources(
+            vec![
+                spec("a", "https://a.example/feed", None),
+                spec("b", "https://b.example/feed", None),
+            ],
+            at(12, 0),
+        )
+        .await
+        .expect("sync");
+    for round in 0..8 {
+        let wire = wire_text(&format!("flood{round}x"));
+        let copies = [
+            (sources[0].id, format!("{wire} read more")),
+            (sources[0].id, format!("{wire} share this")),
+            (sources[1].id, format!("{wire} more news")),
+        ];
+        let mut tasks = Vec::new();
+        for (n, (source, text)) in copies.into_iter().enumerate() {
+            let mut article = new_article(
+                &format!("https://news.example/{round}/copy-{n}"),
+                "Flood",
+                &text,
+                "en",
+            );
+            article.source_id = Some(source);
+            let store = stores[n].clone();
+            tasks.push(tokio::spawn(async move { store.archive(article).await }));
+        }
+        let unrelated = new_article(
+            &format!("https://news.example/{round}/other"),
+            "Other",
+            &wire_text(&format!("budget{round}y")),
+            "en",
+        );
+        let other_store = stores[0].clone();
+        let other = tokio::spawn(async move { other_store.archive(unrelated).await });
+        let mut ids = Vec::new();
+        for task in tasks {
+            match task.await.expect("task").expect("archive") {
+                Archived::New(id) => ids.push(id),
+                duplicate => panic!("round {round}: three distinct copies, got {duplicate:?}"),
+            }
+        }
+        let other = match other.await.expect("task").expect("archive") {
+            Archived::New(id) => id,
+            duplicate => panic!("round {round}: {duplicate:?}"),
+        };
+        ids.sort_unstable();
+        let story = stores[0]
+            .story_of(ids[0], 10)
+            .await
+            .expect("story")
+            .expect("has a story");
+        let mut members: Vec<i64> = story.members.iter().map(|m| m.article_id).collect();
+        members.sort_unstable();
+        assert_eq!(members, ids, "round {round}");
+        assert_eq!(story.story.articles, 3, "round {round}");
+        let own = stores[0]
+            .story_of(other, 10)
+            .await
+            .expect("story")
+            .expect("has one");
+        assert_eq!(own.story.articles, 1, "round {round}");
+    }
+    let stories_of = |min_sources| StoryFilter {
+        since: None,
+        min_sources,
+        limit: 100,
+    };
+    let two_sources = stores[0].stories(stories_of(2)).await.expect("stories");
+    assert_eq!(two_sources.len(), 8, "{two_sources:?}");
+    let three_sources = stores[0].stories(stories_of(3)).await.expect("stories");
+    assert!(three_sources.is_empty(), "{three_sources:?}");
 }
 
 async fn pages_of_articles_and_captures_cover_the_selection(db: Database) {

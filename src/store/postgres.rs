@@ -63,7 +63,9 @@ pub const PG_SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Advisory lock keys (one namespace for newsvault; the numbers are arbitrary but fixed).
 const MIGRATION_LOCK: i64 = 0x6e76_0001;
 const SOURCE_SYNC_LOCK: i64 = 0x6e76_0002;
-const STORY_LOCK: i64 = 0x6e76_0003;
+/// Story-band locks (see [`lock_story_bands`]) live above this: the band's index and hash
+/// in the low 38 bits, this namespace above them, clear of the single keys above.
+const BAND_LOCK_SPACE: i64 = 0x6e76 << 40;
 
 /// Connections one process keeps open: the daemon's fetch tasks archive concurrently.
 const POOL_SIZE: usize = 8;
@@ -896,7 +898,7 @@ impl Db {
             )
             .await
             .map_err(self.failed("record version"))?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+            lock_story_bands(&*tx, a.story_fingerprint.as_ref(), rules)
                 .await
                 .map_err(self.failed("lock for story"))?;
             join_story(
@@ -1320,9 +1322,9 @@ impl Db {
             .transaction()
             .await
             .map_err(self.failed("begin re-extraction"))?;
-        // The story lock first, as archive takes it, so that the two never wait on each
-        // other in opposite orders.
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+        // The story-band locks before the article's row, as revisits take them, so that
+        // the two never wait on each other in opposite orders.
+        lock_story_bands(&*tx, fields.story_fingerprint.as_ref(), rules)
             .await
             .map_err(self.failed("lock for story"))?;
         let outcome = self.apply_extracted(&*tx, id, fields, rules).await?;
@@ -1336,7 +1338,7 @@ impl Db {
 
     /// Writes extracted fields to an article where they differ from the stored ones (the
     /// full-text document follows), records the extractor and refreshes the story
-    /// fingerprint, inside the caller's transaction, which holds the story lock.
+    /// fingerprint, inside the caller's transaction, which holds the fingerprint's band locks.
     async fn apply_extracted<C: GenericClient + Sync>(
         &self,
         tx: &C,
@@ -1996,6 +1998,50 @@ async fn put_fingerprint<C: GenericClient + Sync>(
     Ok(())
 }
 
+/// Takes the transaction-scoped advisory locks of a fingerprint's bands, in ascending key
+/// order and in one statement, before the transaction looks up near-duplicates or writes
+/// bands. Two articles can only find each other through a band they share, so two
+/// transactions that could put near-duplicates into two different stories always share a
+/// lock and run one after the other; the later one's lookup (a new statement, so a new
+/// snapshot under READ COMMITTED) sees the earlier one's committed bands. Articles with no
+/// band in common, most of them, never wait for each other; one lock for the whole
+/// archive made every node's articles queue behind each other. The ascending order in a
+/// single statement is what keeps two such transactions from deadlocking on each other's
+/// bands. A fingerprint too short to compare takes no lock: it is never looked up.
+async fn lock_story_bands<C: GenericClient + Sync>(
+    client: &C,
+    fingerprint: Option<&Fingerprint>,
+    rules: &StoryRules,
+) -> Result<(), tokio_postgres::Error> {
+    let Some(fingerprint) = fingerprint.filter(|f| rules.comparable(f)) else {
+        return Ok(());
+    };
+    let mut keys: Vec<i64> = fingerprint
+        .bands()
+        .into_iter()
+        .enumerate()
+        .map(|(band, hash)| band_lock_key(band, hash))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // unnest yields the array's elements in order and the projection locks them one by
+    // one in that order.
+    client
+        .execute(
+            "SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
+            &[&keys],
+        )
+        .await?;
+    Ok(())
+}
+
+/// A band's advisory lock key: [`BAND_LOCK_SPACE`], the band's index above bit 32 and its
+/// hash below.
+fn band_lock_key(band: usize, hash: u32) -> i64 {
+    let band = i64::try_from(band % 64).unwrap_or(0);
+    BAND_LOCK_SPACE | (band << 32) | i64::from(hash)
+}
+
 async fn join_story<C: GenericClient + Sync>(
     client: &C,
     article_id: ArticleId,
@@ -2015,6 +2061,15 @@ async fn join_story<C: GenericClient + Sync>(
     };
     let story_id: StoryId = match joined {
         Some(story_id) => {
+            // The story's row first, in a statement of its own: another article joining
+            // it at the same time commits before this one goes on, and the update below
+            // (a new snapshot) then sees it when it counts the story's sources.
+            client
+                .execute(
+                    "SELECT 1 FROM stories WHERE id = $1 FOR UPDATE",
+                    &[&story_id],
+                )
+                .await?;
             client
                 .execute(
                     "UPDATE stories SET member_count = member_count + 1,
@@ -2441,10 +2496,10 @@ impl Db {
             .transaction()
             .await
             .map_err(self.failed("begin revisit"))?;
-        if matches!(outcome, RevisitOutcome::Fetched(_)) {
-            // A new version may change the story fingerprint: the story lock first, as
-            // archive and re-extraction take it, then the article's row.
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STORY_LOCK])
+        if let RevisitOutcome::Fetched(version) = outcome {
+            // A new version may change the story fingerprint: its band locks first, as
+            // re-extraction takes them, then the article's row.
+            lock_story_bands(&*tx, version.fields.story_fingerprint.as_ref(), rules)
                 .await
                 .map_err(self.failed("lock for story"))?;
         }

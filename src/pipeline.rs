@@ -1253,10 +1253,11 @@ impl Pipeline {
     /// Revisits the articles due at `now` (those first found by `source` only, when
     /// given), at most `limit`, `concurrency` at a time (the per-host gate still spaces
     /// requests to each site). Pages are read as `page_rules` says for the article's
-    /// source (time zone for dates without an offset, selectors). Stops starting revisits once
-    /// `shutdown` trips. The articles are claimed for [`REVISIT_HOLD`] first, so that other
-    /// nodes sharing the archive revisit others; those this call does not get to (shutdown,
-    /// a crash) are due again when the hold runs out.
+    /// source (time zone for dates without an offset, selectors). The articles are claimed
+    /// for [`REVISIT_HOLD`] first, so that other nodes sharing the archive revisit others.
+    /// Once `shutdown` trips no further revisit starts (those under way finish) and the
+    /// articles not started are given back, due at once for whichever node comes next;
+    /// only a crash leaves them held until the hold runs out.
     pub async fn revisit_due(
         &self,
         now: DateTime<Utc>,
@@ -1278,10 +1279,6 @@ impl Pipeline {
         let limit = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
         let mut running = tokio::task::JoinSet::new();
         for target in targets {
-            if shutdown.is_triggered() {
-                summary.interrupted = true;
-                break;
-            }
             let rules = target
                 .source
                 .as_ref()
@@ -1290,15 +1287,21 @@ impl Pipeline {
                 .unwrap_or_else(|| PageRules::in_timezone(chrono_tz::UTC));
             let pipeline = self.clone();
             let limit = std::sync::Arc::clone(&limit);
+            let shutdown = shutdown.clone();
             running.spawn(async move {
                 let _permit = limit.acquire_owned().await;
-                pipeline.revisit(&target, &rules).await
+                if shutdown.is_triggered() {
+                    return Ok(Err(target.article_id));
+                }
+                pipeline.revisit(&target, &rules).await.map(Ok)
             });
         }
+        let mut not_started = Vec::new();
         let mut first_error = None;
         while let Some(done) = running.join_next().await {
             match done {
-                Ok(Ok(revisited)) => summary.add(revisited),
+                Ok(Ok(Ok(revisited))) => summary.add(revisited),
+                Ok(Ok(Err(not_revisited))) => not_started.push(not_revisited),
                 Ok(Err(error)) => {
                     summary.failed += 1;
                     first_error.get_or_insert(error);
@@ -1307,6 +1310,17 @@ impl Pipeline {
                     tracing::error!(error = %e, "a revisit task panicked");
                     summary.failed += 1;
                 }
+            }
+        }
+        if !not_started.is_empty() {
+            summary.interrupted = true;
+            let released = self
+                .store
+                .release_revisits(not_started.clone(), hold_until, now)
+                .await;
+            if let Err(error) = released {
+                tracing::warn!(%error, articles = not_started.len(),
+                    "cannot give back the revisits not started; they are due again when their hold runs out");
             }
         }
         match first_error {

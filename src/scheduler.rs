@@ -226,26 +226,30 @@ pub async fn run(
     }
 
     notifier.stopping();
-    // Revisits stop at once: each one is written in a single transaction, and an article
-    // the batch claimed but did not revisit is due again when the batch's hold runs out
-    // (`pipeline::REVISIT_HOLD`).
-    revisits.shutdown().await;
+    // Revisit batches start no new revisit once shutdown trips and give back the articles
+    // they did not get to; the revisits under way finish within the grace, like polls.
     let in_flight = polls.len();
-    if in_flight > 0 {
-        tracing::info!(in_flight, grace = ?config.run.shutdown_grace, "waiting for polls in flight");
+    if in_flight > 0 || !revisits.is_empty() {
+        tracing::info!(in_flight, revisit_batches = revisits.len(), grace = ?config.run.shutdown_grace,
+            "waiting for polls and revisits in flight");
     }
     let grace = tokio::time::sleep(config.run.shutdown_grace);
     tokio::pin!(grace);
-    loop {
+    while !(polls.is_empty() && revisits.is_empty()) {
         tokio::select! {
-            done = polls.join_next_with_id() => match done {
-                Some(done) => settle(done, &mut running, &mut totals),
-                None => break,
-            },
+            Some(done) = polls.join_next_with_id(), if !polls.is_empty() => {
+                settle(done, &mut running, &mut totals);
+            }
+            Some(done) = revisits.join_next(), if !revisits.is_empty() => {
+                settle_revisits(done, &mut totals);
+            }
             _ = &mut grace => {
                 totals.abandoned = polls.len();
-                tracing::warn!(abandoned = totals.abandoned, "shutdown grace over; abandoning polls in flight");
+                tracing::warn!(abandoned = totals.abandoned, revisit_batches = revisits.len(),
+                    "shutdown grace over; abandoning polls and revisits in flight");
                 polls.shutdown().await;
+                // An abandoned batch's articles are due again when its hold runs out.
+                revisits.shutdown().await;
                 break;
             }
         }

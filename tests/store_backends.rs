@@ -1751,6 +1751,32 @@ async fn two_nodes_never_revisit_the_same_article(db: Database) {
         .expect("claim after the hold");
     assert_eq!(retaken.len(), 29);
     assert!(retaken.iter().all(|t| t.article_id != claimed[0]));
+    // A node stopped before revisiting gives its batch back, due at once; an article it
+    // no longer holds (revisited meanwhile) keeps its schedule.
+    let given_back: Vec<i64> = retaken.iter().take(5).map(|t| t.article_id).collect();
+    node_b
+        .release_revisits(
+            given_back.iter().copied().chain([claimed[0]]).collect(),
+            at(14, 0),
+            hold,
+        )
+        .await
+        .expect("release");
+    let again = node_a
+        .claim_due_revisits(hold, at(15, 0), None, 100)
+        .await
+        .expect("claim the given back");
+    let mut again: Vec<i64> = again.iter().map(|t| t.article_id).collect();
+    again.sort_unstable();
+    let mut expected = given_back;
+    expected.sort_unstable();
+    assert_eq!(again, expected);
+    let article = node_a
+        .article(claimed[0])
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(article.next_revisit_at, Some(at(18, 0)));
 }
 
 async fn a_one_shot_poll_skips_a_source_another_node_is_polling(db: Database) {

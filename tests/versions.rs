@@ -629,6 +629,56 @@ async fn the_daemon_revisits_due_articles_beside_its_polls() {
     );
 }
 
+/// A revisit batch stopped by shutdown before it started its revisits gives its articles
+/// back, due at once, instead of holding them for `REVISIT_HOLD`: the next node (or the
+/// restarted one) revisits them straight away.
+#[tokio::test]
+async fn revisits_a_shutdown_stopped_are_due_again_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    let paths = ["/news/one", "/news/two", "/news/three"];
+    for (n, path) in paths.iter().enumerate() {
+        let mut text = paragraphs();
+        text.rotate_left(n);
+        serve_page(&server, path, page(&format!("Story {n}"), &text, 0));
+    }
+    serve_feed(&server, &paths);
+    let config = config(dir.path(), server.url("/feed.xml"), "");
+    poll_at(&config, t0()).await;
+    let db = open_db(dir.path());
+    let ids: Vec<i64> = paths
+        .iter()
+        .map(|p| article_id(&db, &server.url(p)))
+        .collect();
+    let due = first_seen(&db, ids[0]) + hours(2);
+    let pages_fetched = || count(&db, "SELECT count(*) FROM fetches WHERE purpose = 'page'");
+    let fetched_before = pages_fetched();
+
+    let app = App::open(config.clone(), Clock::starting_at(due))
+        .await
+        .expect("open app");
+    let (trigger, stopped) = newsvault::shutdown::channel();
+    trigger.trigger();
+    let summary = app.revisit(None, 100, &stopped).await.expect("revisit");
+    assert_eq!(summary.due, 3, "{summary:?}");
+    assert!(summary.interrupted, "{summary:?}");
+    assert_eq!(pages_fetched(), fetched_before, "no revisit was sent");
+    // Due from the moment the batch claimed them (the clock runs on from `due`), not
+    // after the 30-minute hold.
+    for id in &ids {
+        let next = next_revisit(&db, *id).expect("still scheduled");
+        assert!(
+            next >= due && next < due + chrono::Duration::minutes(1),
+            "article {id}: next revisit {next}, due {due}"
+        );
+    }
+
+    let summary = revisit_at(&config, due + chrono::Duration::minutes(1)).await;
+    assert_eq!((summary.due, summary.unchanged), (3, 3), "{summary:?}");
+    assert!(!summary.interrupted, "{summary:?}");
+    assert_eq!(pages_fetched(), fetched_before + 3);
+}
+
 #[tokio::test]
 async fn an_empty_schedule_turns_revisits_off_and_a_source_may_set_its_own() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1215,6 +1215,24 @@ impl Store {
         }
     }
 
+    /// Gives back articles a revisit batch claimed (held until `hold_until`) but did not
+    /// revisit: they are due again at `due_at`. An article whose hold has changed since
+    /// (another claim after it ran out, or its revisit recorded) is left as it is.
+    pub async fn release_revisits(
+        &self,
+        ids: Vec<ArticleId>,
+        hold_until: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                self.call(db, move |db| db.release_revisits(&ids, hold_until, due_at))
+                    .await
+            }
+            Backend::Postgres(db) => db.release_revisits(&ids, hold_until, due_at).await,
+        }
+    }
+
     /// The earliest next revisit of any article.
     pub async fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         match &self.backend {

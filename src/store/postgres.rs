@@ -2482,6 +2482,24 @@ impl Db {
             .map_err(self.failed("find next revisit"))
     }
 
+    pub(super) async fn release_revisits(
+        &self,
+        ids: &[ArticleId],
+        hold_until: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let client = self.client().await?;
+        client
+            .execute(
+                "UPDATE articles SET next_revisit_at = $3
+                 WHERE id = ANY($1) AND next_revisit_at = $2",
+                &[&ids, &ts(hold_until), &ts(due_at)],
+            )
+            .await
+            .map_err(self.failed("release revisits"))?;
+        Ok(())
+    }
+
     pub(super) async fn record_revisit(
         &self,
         id: ArticleId,

@@ -2144,6 +2144,31 @@ impl Db {
         Ok(due)
     }
 
+    pub(super) fn release_revisits(
+        &mut self,
+        ids: &[ArticleId],
+        hold_until: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(sql("begin revisit release"))?;
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE articles SET next_revisit_at = ?3
+                     WHERE id = ?1 AND next_revisit_at = ?2",
+                )
+                .map_err(sql("release revisits"))?;
+            for id in ids {
+                stmt.execute(params![id, time(hold_until), time(due_at)])
+                    .map_err(sql("release revisits"))?;
+            }
+        }
+        tx.commit().map_err(sql("commit revisit release"))
+    }
+
     pub(super) fn next_revisit_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let next: Option<String> = self
             .conn

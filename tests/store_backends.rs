@@ -74,6 +74,7 @@ on_both_backends!(
     an_expired_lease_is_taken_over_by_another_node,
     the_schedule_and_backoff_survive_in_the_database,
     a_live_node_of_another_version_is_refused_before_anything_is_written,
+    a_second_daemon_under_a_running_nodes_name_is_refused,
     a_poll_that_lost_its_lease_leaves_the_new_holder_alone,
     two_nodes_never_revisit_the_same_article,
     a_one_shot_poll_skips_a_source_another_node_is_polling,
@@ -1570,6 +1571,65 @@ async fn a_live_node_of_another_version_is_refused_before_anything_is_written(db
     );
     assert_eq!(nodes[0].schema_version, app.store().schema_version());
     assert_eq!(app.store().sources().await.expect("sources").len(), 1);
+}
+
+/// Two daemons given one `[cluster] node` name would renew, and on stopping give up, each
+/// other's leases: the second is refused while the first runs. A clean stop frees the
+/// name at once; a node that died frees it once silent for a lease.
+async fn a_second_daemon_under_a_running_nodes_name_is_refused(db: Database) {
+    // Whole milliseconds, as the registry stores times.
+    let now = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
+    let store = db.open().await;
+    let lease_for = std::time::Duration::from_secs(60);
+    let node = |name: &str, started_at| NodeRegistration {
+        name: name.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        started_at,
+    };
+    let first = node("crawler", now - Duration::seconds(10));
+    store.register_node(&first, lease_for).await.expect("first");
+    let error = store
+        .register_node(&node("crawler", now), lease_for)
+        .await
+        .expect_err("the name is taken");
+    assert!(matches!(error, StoreError::Incompatible { .. }), "{error}");
+    let message = error.to_string();
+    assert!(
+        message.contains("\"crawler\" is already running"),
+        "{message}"
+    );
+    let nodes = store.nodes().await.expect("nodes");
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].started_at, first.started_at, "nothing written");
+
+    // Stopped cleanly: the name is free.
+    store
+        .release_leases("crawler", now)
+        .await
+        .expect("stop the first");
+    store
+        .register_node(&node("crawler", now), lease_for)
+        .await
+        .expect("after a clean stop");
+
+    // Died ten minutes ago (never stopped, silent for more than a lease): free too.
+    store
+        .register_node(&node("died", now - Duration::minutes(10)), lease_for)
+        .await
+        .expect("register the one that dies");
+    store
+        .register_node(&node("died", now), lease_for)
+        .await
+        .expect("after its lease ran out");
+    let live: Vec<String> = store
+        .nodes()
+        .await
+        .expect("nodes")
+        .into_iter()
+        .filter(|n| n.is_live(now, lease_for))
+        .map(|n| n.name)
+        .collect();
+    assert_eq!(live, ["crawler", "died"]);
 }
 
 fn finished(source: &newsvault::store::SourceState, next: DateTime<Utc>) -> PollRecord {

@@ -161,6 +161,37 @@ fn version_clash(
     }
 }
 
+/// The live node already registered under `me`'s name, if any, as an error naming it:
+/// two daemons under one name would look like one lease holder (each renewing, and on
+/// stopping giving up, the other's leases). A node that died keeps its name taken until it
+/// has been silent for `lease`; a clean stop frees it at once.
+fn name_clash(
+    nodes: &[NodeInfo],
+    me: &NodeRegistration,
+    lease: std::time::Duration,
+    location: &str,
+) -> Result<(), StoreError> {
+    match nodes
+        .iter()
+        .find(|n| n.name == me.name && n.is_live(me.started_at, lease))
+    {
+        Some(other) => Err(StoreError::Incompatible {
+            location: location.to_string(),
+            message: format!(
+                "a node named {:?} is already running (started at {}, last seen at {}); \
+                 give each daemon its own [cluster] node name (or leave it unset: the host \
+                 name and process id), or, if that node died, start this one once it has \
+                 been silent for {} ([cluster] lease)",
+                other.name,
+                crate::clock::to_db_time(other.started_at),
+                crate::clock::to_db_time(other.last_seen_at),
+                humantime::format_duration(lease)
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// How a poll of a source ended, written back in one step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PollRecord {
@@ -889,9 +920,9 @@ impl Store {
     }
 
     /// Enters `me` in the node registry (running, at this build's schema version), after
-    /// the same check as [`Store::check_node_versions`], in one transaction: when the
-    /// check fails nothing is written. Nodes not heard from for [`NODE_RETENTION`] are
-    /// dropped from the registry.
+    /// the same check as [`Store::check_node_versions`] and one that no live node already
+    /// goes by `me`'s name, in one transaction: when a check fails nothing is written.
+    /// Nodes not heard from for [`NODE_RETENTION`] are dropped from the registry.
     pub async fn register_node(
         &self,
         me: &NodeRegistration,
@@ -900,6 +931,7 @@ impl Store {
         let me = me.clone();
         let location = self.location();
         let check = move |nodes: &[NodeInfo], me: &NodeRegistration| {
+            name_clash(nodes, me, lease, &location)?;
             version_clash(nodes, me, lease, &location)
         };
         match &self.backend {

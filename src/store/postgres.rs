@@ -51,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0003_leases.sql"),
     include_str!("postgres/0004_cluster_politeness.sql"),
     include_str!("postgres/0005_story_bands_by_article.sql"),
+    include_str!("postgres/0007_story_fk_deferrable.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -827,6 +828,7 @@ impl Db {
             .next_after(now, now)
             .map(ts);
         let mut outcome = None;
+        let mut story = None;
         // Twice at most: a first insert that loses a race to another node's insert of the
         // same article finds that article on the second lookup (the conflicting row is
         // committed by then: the insert waited for it).
@@ -838,14 +840,22 @@ impl Db {
                 outcome = Some(Archived::Duplicate(id));
                 break;
             }
+            let plan = match story {
+                Some(plan) => plan,
+                None => *story.insert(
+                    plan_story(&*tx, a.story_fingerprint.as_ref(), rules)
+                        .await
+                        .map_err(self.failed("find the article's story"))?,
+                ),
+            };
             let inserted = tx
                 .query_opt(
                     "INSERT INTO articles (source_id, canonical_url, title, authors,
                          published_at, published_offset, updated_at, updated_offset,
                          first_seen_at, language, site_name, description, text,
-                         text_fingerprint, extractor, next_revisit_at)
+                         text_fingerprint, extractor, next_revisit_at, story_id)
                      VALUES ($1, $2, $3, $4::text::jsonb, $5, $6, $7, $8, $9, $10, $11, $12,
-                         $13, $14, $15, $16)
+                         $13, $14, $15, $16, $17)
                      ON CONFLICT DO NOTHING RETURNING id",
                     &[
                         &a.source_id,
@@ -864,6 +874,7 @@ impl Db {
                         &a.text_fingerprint,
                         &a.extractor,
                         &next_revisit,
+                        &plan.story_id(),
                     ],
                 )
                 .await
@@ -898,20 +909,28 @@ impl Db {
             )
             .await
             .map_err(self.failed("record version"))?;
-            lock_story_bands(&*tx, a.story_fingerprint.as_ref(), rules)
+            let joined = match story {
+                Some(StoryPlan::Join(story_id)) => {
+                    count_into_story(&*tx, story_id, id, a.source_id, now).await
+                }
+                Some(StoryPlan::Start(story_id)) => start_story(
+                    &*tx,
+                    Some(story_id),
+                    id,
+                    a.source_id,
+                    a.title.as_deref(),
+                    now,
+                )
                 .await
-                .map_err(self.failed("lock for story"))?;
-            join_story(
-                &*tx,
-                id,
-                a.source_id,
-                a.title.as_deref(),
-                now,
-                a.story_fingerprint.as_ref(),
-                rules,
-            )
-            .await
-            .map_err(self.failed("join story"))?;
+                .map(|_| ()),
+                None => Ok(()),
+            };
+            joined.map_err(self.failed("join story"))?;
+            if let Some(fp) = a.story_fingerprint.as_ref().filter(|f| rules.comparable(f)) {
+                insert_fingerprint(&*tx, id, fp)
+                    .await
+                    .map_err(self.failed("record story fingerprint"))?;
+            }
         }
         let id = match outcome {
             Archived::New(id) | Archived::Duplicate(id) => id,
@@ -1954,6 +1973,7 @@ async fn find_near_duplicates<C: GenericClient + Sync>(
     Ok(found)
 }
 
+/// Replaces an article's fingerprint and bands.
 async fn put_fingerprint<C: GenericClient + Sync>(
     client: &C,
     article_id: ArticleId,
@@ -1965,6 +1985,16 @@ async fn put_fingerprint<C: GenericClient + Sync>(
             &[&article_id],
         )
         .await?;
+    insert_fingerprint(client, article_id, fingerprint).await
+}
+
+/// Writes an article's fingerprint and its bands (an article that has none yet, or whose
+/// old bands are gone).
+async fn insert_fingerprint<C: GenericClient + Sync>(
+    client: &C,
+    article_id: ArticleId,
+    fingerprint: &Fingerprint,
+) -> Result<(), tokio_postgres::Error> {
     client
         .execute(
             "INSERT INTO article_fingerprints (article_id, scheme, words, shingles, minhash)
@@ -2042,6 +2072,126 @@ fn band_lock_key(band: usize, hash: u32) -> i64 {
     BAND_LOCK_SPACE | (band << 32) | i64::from(hash)
 }
 
+/// Where an article about to be archived goes: into the story of a near-duplicate, or a
+/// story of its own whose id is taken from the sequence beforehand, so that the article's
+/// row is written once with its story (an update afterwards would rewrite every index of
+/// the row, the full-text and trigram ones included).
+#[derive(Debug, Clone, Copy)]
+enum StoryPlan {
+    Join(StoryId),
+    Start(StoryId),
+}
+
+impl StoryPlan {
+    fn story_id(self) -> StoryId {
+        match self {
+            StoryPlan::Join(id) | StoryPlan::Start(id) => id,
+        }
+    }
+}
+
+/// Decides [`StoryPlan`] for an article not yet inserted, under its bands' locks (taken
+/// here, held to the commit). A new story's row can only follow the article's (it names
+/// its first article), so the article's foreign key to it is checked at the commit.
+async fn plan_story<C: GenericClient + Sync>(
+    client: &C,
+    fingerprint: Option<&Fingerprint>,
+    rules: &StoryRules,
+) -> Result<StoryPlan, tokio_postgres::Error> {
+    lock_story_bands(client, fingerprint, rules).await?;
+    if let Some(story_id) = joinable_story(client, fingerprint, rules, None).await? {
+        return Ok(StoryPlan::Join(story_id));
+    }
+    client
+        .batch_execute("SET CONSTRAINTS articles_story_id_fkey DEFERRED")
+        .await?;
+    let row = client
+        .query_one(
+            "SELECT nextval(pg_get_serial_sequence('stories', 'id'))",
+            &[],
+        )
+        .await?;
+    Ok(StoryPlan::Start(row.try_get(0)?))
+}
+
+/// The story of the closest near-duplicate that has one, if any.
+async fn joinable_story<C: GenericClient + Sync>(
+    client: &C,
+    fingerprint: Option<&Fingerprint>,
+    rules: &StoryRules,
+    exclude: Option<ArticleId>,
+) -> Result<Option<StoryId>, tokio_postgres::Error> {
+    let Some(fp) = fingerprint.filter(|f| rules.comparable(f)) else {
+        return Ok(None);
+    };
+    Ok(
+        find_near_duplicates(client, fp, rules, exclude, MAX_CANDIDATES)
+            .await?
+            .into_iter()
+            .find_map(|d| d.story_id),
+    )
+}
+
+/// Counts `article_id` into an existing story (its own row, naming the story or not yet,
+/// is left out of the check whether its source is new to the story).
+async fn count_into_story<C: GenericClient + Sync>(
+    client: &C,
+    story_id: StoryId,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    seen_at: DateTime<Utc>,
+) -> Result<(), tokio_postgres::Error> {
+    // The story's row first, in a statement of its own: another article joining it at the
+    // same time commits before this one goes on, and the update below (a new snapshot)
+    // then sees it when it counts the story's sources.
+    client
+        .execute(
+            "SELECT 1 FROM stories WHERE id = $1 FOR UPDATE",
+            &[&story_id],
+        )
+        .await?;
+    client
+        .execute(
+            "UPDATE stories SET member_count = member_count + 1,
+                 source_count = source_count + CASE WHEN $2::bigint IS NOT NULL
+                     AND NOT EXISTS (SELECT 1 FROM articles
+                         WHERE story_id = $1 AND source_id = $2 AND id <> $3)
+                     THEN 1 ELSE 0 END,
+                 first_seen_at = least(first_seen_at, $4),
+                 last_seen_at = greatest(last_seen_at, $4)
+             WHERE id = $1",
+            &[&story_id, &source_id, &article_id, &seen_at],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Writes a story with `article_id` as its first and only member; `id`: the id
+/// [`plan_story`] took for it, or `None` for a new one. Returns its id.
+async fn start_story<C: GenericClient + Sync>(
+    client: &C,
+    id: Option<StoryId>,
+    article_id: ArticleId,
+    source_id: Option<SourceId>,
+    title: Option<&str>,
+    seen_at: DateTime<Utc>,
+) -> Result<StoryId, tokio_postgres::Error> {
+    client
+        .query_one(
+            "INSERT INTO stories (id, first_article_id, title, member_count, source_count,
+                 first_seen_at, last_seen_at)
+             OVERRIDING SYSTEM VALUE
+             VALUES (coalesce($1, nextval(pg_get_serial_sequence('stories', 'id'))), $2, $3,
+                 1, CASE WHEN $4::bigint IS NULL THEN 0 ELSE 1 END, $5, $5)
+             RETURNING id",
+            &[&id, &article_id, &title, &source_id, &seen_at],
+        )
+        .await?
+        .try_get(0)
+}
+
+/// Gives an archived article without a story its story (re-extraction of an article
+/// archived before its text could be fingerprinted), under the caller's band locks.
 async fn join_story<C: GenericClient + Sync>(
     client: &C,
     article_id: ArticleId,
@@ -2052,49 +2202,12 @@ async fn join_story<C: GenericClient + Sync>(
     rules: &StoryRules,
 ) -> Result<StoryId, tokio_postgres::Error> {
     let fingerprint = fingerprint.filter(|f| rules.comparable(f));
-    let joined = match fingerprint {
-        Some(fp) => find_near_duplicates(client, fp, rules, Some(article_id), MAX_CANDIDATES)
-            .await?
-            .into_iter()
-            .find_map(|d| d.story_id),
-        None => None,
-    };
-    let story_id: StoryId = match joined {
+    let story_id = match joinable_story(client, fingerprint, rules, Some(article_id)).await? {
         Some(story_id) => {
-            // The story's row first, in a statement of its own: another article joining
-            // it at the same time commits before this one goes on, and the update below
-            // (a new snapshot) then sees it when it counts the story's sources.
-            client
-                .execute(
-                    "SELECT 1 FROM stories WHERE id = $1 FOR UPDATE",
-                    &[&story_id],
-                )
-                .await?;
-            client
-                .execute(
-                    "UPDATE stories SET member_count = member_count + 1,
-                         source_count = source_count + CASE WHEN $2::bigint IS NOT NULL
-                             AND NOT EXISTS (SELECT 1 FROM articles
-                                 WHERE story_id = $1 AND source_id = $2 AND id <> $3)
-                             THEN 1 ELSE 0 END,
-                         first_seen_at = least(first_seen_at, $4),
-                         last_seen_at = greatest(last_seen_at, $4)
-                     WHERE id = $1",
-                    &[&story_id, &source_id, &article_id, &seen_at],
-                )
-                .await?;
+            count_into_story(client, story_id, article_id, source_id, seen_at).await?;
             story_id
         }
-        None => client
-            .query_one(
-                "INSERT INTO stories (first_article_id, title, member_count, source_count,
-                     first_seen_at, last_seen_at)
-                 VALUES ($1, $2, 1, CASE WHEN $3::bigint IS NULL THEN 0 ELSE 1 END, $4, $4)
-                 RETURNING id",
-                &[&article_id, &title, &source_id, &seen_at],
-            )
-            .await?
-            .try_get(0)?,
+        None => start_story(client, None, article_id, source_id, title, seen_at).await?,
     };
     client
         .execute(

@@ -1,0 +1,11 @@
+-- newsvault PostgreSQL schema: an article's story may be written after the article.
+--
+-- An article is archived with its story already in its row: the story of a near-duplicate,
+-- or a new one whose id is taken from the sequence first. A new story's row names its first
+-- article, so it can only be inserted after the article; the article's reference to the
+-- story is therefore checked at the end of that transaction. Writing the story into the
+-- article afterwards instead updated every archived article once more, and an update of a
+-- row rewrites all of its index entries (the full-text and trigram indexes too) and leaves
+-- a dead row for autovacuum. Still checked immediately by default; only the archiving
+-- transaction defers it.
+ALTER TABLE articles ALTER CONSTRAINT articles_story_id_fkey DEFERRABLE INITIALLY IMMEDIATE;

@@ -51,7 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0003_leases.sql"),
     include_str!("postgres/0004_cluster_politeness.sql"),
     include_str!("postgres/0005_story_bands_by_article.sql"),
-    include_str!("postgres/0007_story_fk_deferrable.sql"),
+    include_str!("postgres/0006_story_fk_deferrable.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their

@@ -1,4 +1,4 @@
--- newsvault PostgreSQL schema: an article's story may be written after the article.
+-- newsvault PostgreSQL schema, version 6: an article's story may be written after the article.
 --
 -- An article is archived with its story already in its row: the story of a near-duplicate,
 -- or a new one whose id is taken from the sequence first. A new story's row names its first

@@ -339,6 +339,20 @@ async fn an_archive_goes_to_postgresql_and_back_unchanged() {
         .expect("back to SQLite");
     assert_complete(&report);
     assert_eq!(snapshot(&returned).await, original);
+    // The stored versions came along as stored: each article's text once, in its row.
+    let shared_texts = |path: &Path| {
+        rusqlite::Connection::open(path)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT count(*) FROM article_version_rows WHERE text IS NULL",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+            })
+            .unwrap_or_else(|e| panic!("count shared texts in {}: {e}", path.display()))
+    };
+    assert_eq!(shared_texts(&back), original.articles.len() as i64);
+    assert_eq!(shared_texts(&back), shared_texts(&first));
 
     // The copy's identities start after the copied ids: a new article gets a new id.
     let Archived::New(id) = postgres

@@ -33,6 +33,65 @@ impl Database {
             .await
             .unwrap_or_else(|e| panic!("open {}: {e}", self.0.display()))
     }
+
+    /// The PostgreSQL URL, or `None` for a SQLite file.
+    fn postgres_url(&self) -> Option<&str> {
+        self.0.to_str().filter(|p| p.starts_with("postgres"))
+    }
+
+    /// Runs `sql` (statements separated by semicolons) with a plain connection, as a user's
+    /// tool would, bypassing the store.
+    async fn execute(&self, sql: &str) {
+        match self.postgres_url() {
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+                let driver = tokio::spawn(connection);
+                client
+                    .batch_execute(sql)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                drop(client);
+                let _ = driver.await;
+            }
+            None => rusqlite::Connection::open(&self.0)
+                .and_then(|db| db.execute_batch(sql))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The rows of `sql`, a query of an integer and an optional text, read with a plain
+    /// connection as a user's tool would.
+    async fn number_and_text(&self, sql: &str) -> Vec<(i64, Option<String>)> {
+        match self.postgres_url() {
+            Some(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("connect to {url}: {e}"));
+                let driver = tokio::spawn(connection);
+                let rows = client
+                    .query(sql, &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                drop(client);
+                let _ = driver.await;
+                rows
+            }
+            None => {
+                let db = rusqlite::Connection::open(&self.0).expect("open the SQLite file");
+                db.prepare(sql)
+                    .and_then(|mut stmt| {
+                        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+        }
+    }
 }
 
 macro_rules! on_both_backends {
@@ -68,6 +127,8 @@ on_both_backends!(
     pages_of_articles_and_captures_cover_the_selection,
     re_extraction_rewrites_what_changed_and_search_follows,
     revisits_keep_versions_and_mark_a_removed_page,
+    a_version_shares_the_article_text_and_the_view_shows_every_text,
+    an_archive_of_the_previous_schema_reads_its_versions_unchanged,
     compaction_trains_dictionaries_and_captures_read_back_unchanged,
     two_claimers_never_get_the_same_source,
     claims_take_the_earliest_due_up_to_the_limit,
@@ -1097,6 +1158,267 @@ async fn revisits_keep_versions_and_mark_a_removed_page(db: Database) {
             .await
             .expect("missing"),
         Revisited::Missing
+    );
+}
+
+/// Each version of article `id` with its text, as the public view `article_versions`
+/// shows it.
+async fn viewed_texts(db: &Database, id: i64) -> Vec<(i64, Option<String>)> {
+    db.number_and_text(&format!(
+        "SELECT version, text FROM article_versions WHERE article_id = {id} ORDER BY version"
+    ))
+    .await
+}
+
+/// Each version of article `id` with its text as stored (NULL: the article row's text).
+async fn stored_texts(db: &Database, id: i64) -> Vec<(i64, Option<String>)> {
+    db.number_and_text(&format!(
+        "SELECT version, text FROM article_version_rows WHERE article_id = {id}
+         ORDER BY version"
+    ))
+    .await
+}
+
+/// The article row's text, read with plain SQL.
+async fn article_text(db: &Database, id: i64) -> Option<String> {
+    db.number_and_text(&format!("SELECT id, text FROM articles WHERE id = {id}"))
+        .await
+        .pop()
+        .and_then(|(_, text)| text)
+}
+
+fn versioned(pairs: &[(i64, Option<&str>)]) -> Vec<(i64, Option<String>)> {
+    pairs
+        .iter()
+        .map(|(version, text)| (*version, text.map(str::to_string)))
+        .collect()
+}
+
+async fn a_version_shares_the_article_text_and_the_view_shows_every_text(db: Database) {
+    let store = db.open().await;
+    let url = "https://news.example/floods";
+    let first = "Flood water rose in three northern districts on Monday.";
+    let second = "Flood water rose in four northern districts on Monday.";
+    let third = "Flood water rose in four northern districts on Monday; schools closed.";
+    let Archived::New(id) = store
+        .archive(new_article(url, "Floods rise", first, "en"))
+        .await
+        .expect("archive")
+    else {
+        panic!("new");
+    };
+    assert_eq!(stored_texts(&db, id).await, versioned(&[(1, None)]));
+    assert_eq!(viewed_texts(&db, id).await, versioned(&[(1, Some(first))]));
+
+    // Two revisits that changed the text.
+    for (n, (text, hour)) in [(second, 13), (third, 18)].into_iter().enumerate() {
+        let edit = revisited(url, "Floods rise", text, at(hour, 0));
+        assert_eq!(
+            store
+                .record_revisit(id, at(hour, 0), RevisitOutcome::Fetched(Box::new(edit)))
+                .await
+                .expect("revisit"),
+            Revisited::NewVersion(n as i64 + 2)
+        );
+    }
+    assert_eq!(
+        viewed_texts(&db, id).await,
+        versioned(&[(1, Some(first)), (2, Some(second)), (3, Some(third))]),
+        "the view shows each version's own text"
+    );
+    assert_eq!(article_text(&db, id).await.as_deref(), Some(third));
+    assert_eq!(
+        stored_texts(&db, id).await,
+        versioned(&[(1, Some(first)), (2, Some(second)), (3, None)]),
+        "the latest version's text is stored once, in the article row"
+    );
+    let texts: Vec<String> = store
+        .versions_of(id)
+        .await
+        .expect("versions")
+        .into_iter()
+        .map(|v| v.text)
+        .collect();
+    assert_eq!(texts, [first, second, third]);
+    assert_eq!(
+        db.number_and_text(&format!(
+            "SELECT versions, source FROM article_history WHERE article_id = {id}"
+        ))
+        .await,
+        [(3, None)]
+    );
+
+    // A new title over the same text: the new version shares the text as well.
+    let retitled = revisited(
+        url,
+        "Floods rise in the north",
+        third,
+        at(12, 0) + Duration::days(1),
+    );
+    assert_eq!(
+        store
+            .record_revisit(
+                id,
+                at(12, 0) + Duration::days(1),
+                RevisitOutcome::Fetched(Box::new(retitled))
+            )
+            .await
+            .expect("revisit"),
+        Revisited::NewVersion(4)
+    );
+    assert_eq!(
+        stored_texts(&db, id).await,
+        versioned(&[(1, Some(first)), (2, Some(second)), (3, None), (4, None)])
+    );
+
+    // Re-extraction rewrites the article row only: the versions keep what they said.
+    let reparsed = "Flood water rose in four northern districts on Monday, and schools closed.";
+    let outcome = store
+        .update_extracted(
+            id,
+            ExtractedFields {
+                title: Some("Floods rise in the north".into()),
+                authors: vec!["A. Reporter".into()],
+                published_at: None,
+                updated_at: None,
+                language: Some("en".into()),
+                site_name: None,
+                description: None,
+                text: reparsed.into(),
+                text_fingerprint: Some(newsvault::canon::body_hash(reparsed.as_bytes())),
+                story_fingerprint: stories::fingerprint(reparsed),
+                extractor: "test-2".into(),
+            },
+        )
+        .await
+        .expect("re-extract");
+    assert!(matches!(outcome, Reextracted::Changed(_)), "{outcome:?}");
+    assert_eq!(article_text(&db, id).await.as_deref(), Some(reparsed));
+    let kept = versioned(&[
+        (1, Some(first)),
+        (2, Some(second)),
+        (3, Some(third)),
+        (4, Some(third)),
+    ]);
+    assert_eq!(viewed_texts(&db, id).await, kept);
+    assert_eq!(stored_texts(&db, id).await, kept);
+
+    // A later edit shares the article text again, until someone changes the row by hand.
+    let fifth = "Flood water receded in two of the four districts on Wednesday.";
+    let later = at(12, 0) + Duration::days(3);
+    let edit = revisited(url, "Floods rise in the north", fifth, later);
+    assert_eq!(
+        store
+            .record_revisit(id, later, RevisitOutcome::Fetched(Box::new(edit)))
+            .await
+            .expect("revisit"),
+        Revisited::NewVersion(5)
+    );
+    assert_eq!(stored_texts(&db, id).await.last(), Some(&(5, None)));
+    db.execute(&format!(
+        "UPDATE articles SET text = 'Corrected by hand.' WHERE id = {id}"
+    ))
+    .await;
+    let mut kept = kept;
+    kept.push((5, Some(fifth.to_string())));
+    assert_eq!(viewed_texts(&db, id).await, kept);
+    assert_eq!(stored_texts(&db, id).await, kept);
+}
+
+/// An earlier schema (SQLite 7, PostgreSQL 5) with article versions in one table.
+async fn create_previous_schema(db: &Database) {
+    match db.postgres_url() {
+        Some(_) => {
+            db.execute(&format!(
+                "CREATE TABLE schema_migrations (
+                     version    bigint PRIMARY KEY,
+                     applied_at timestamptz NOT NULL DEFAULT now()
+                 );
+                 {}
+                 {}
+                 {}
+                 {}
+                 {}
+                 INSERT INTO schema_migrations (version) VALUES (1), (2), (3), (4), (5);",
+                include_str!("../src/store/postgres/0001_initial.sql"),
+                include_str!("../src/store/postgres/0002_versions_dictionaries_views.sql"),
+                include_str!("../src/store/postgres/0003_leases.sql"),
+                include_str!("../src/store/postgres/0004_cluster_politeness.sql"),
+                include_str!("../src/store/postgres/0005_story_bands_by_article.sql"),
+            ))
+            .await;
+        }
+        None => {
+            db.execute(&format!(
+                "{}\n{}\n{}\n{}\n{}\n{}\n{}\nPRAGMA user_version = 7;",
+                include_str!("../src/store/migrations/0001_initial.sql"),
+                include_str!("../src/store/migrations/0002_views.sql"),
+                include_str!("../src/store/migrations/0003_adaptive_polling.sql"),
+                include_str!("../src/store/migrations/0004_stories.sql"),
+                include_str!("../src/store/migrations/0005_versions.sql"),
+                include_str!("../src/store/migrations/0006_zstd_dictionaries.sql"),
+                include_str!("../src/store/migrations/0007_leases.sql"),
+            ))
+            .await;
+        }
+    }
+}
+
+async fn an_archive_of_the_previous_schema_reads_its_versions_unchanged(db: Database) {
+    create_previous_schema(&db).await;
+    // Article 1 was edited once; article 2 was re-extracted after its only version, so its
+    // row's text differs from that version's.
+    db.execute(
+        "INSERT INTO articles (id, canonical_url, title, first_seen_at, text, extractor)
+         VALUES (1, 'https://news.example/edited', 'Edited', '2025-07-01T00:00:00.000Z',
+                 'The second text.', 'x'),
+                (2, 'https://news.example/reparsed', 'Reparsed', '2025-07-01T00:00:00.000Z',
+                 'The text as read again.', 'x');
+         INSERT INTO article_versions (article_id, version, title, text, seen_at,
+             content_sha256)
+         VALUES (1, 1, 'Edited', 'The first text.', '2025-07-01T00:00:00.000Z', 'a'),
+                (1, 2, 'Edited', 'The second text.', '2025-07-01T06:00:00.000Z', 'b'),
+                (2, 1, 'Reparsed', 'The text as first read.', '2025-07-01T00:00:00.000Z',
+                 'c');",
+    )
+    .await;
+    let before = [viewed_texts(&db, 1).await, viewed_texts(&db, 2).await];
+
+    let (store, from, to) = Store::upgrade(&db.0).await.expect("upgrade");
+    assert!(from < to, "{from} -> {to}");
+    assert_eq!(
+        [viewed_texts(&db, 1).await, viewed_texts(&db, 2).await],
+        before
+    );
+    assert_eq!(
+        stored_texts(&db, 1).await,
+        versioned(&[(1, Some("The first text.")), (2, None)]),
+        "the latest version's copy of the article text is gone"
+    );
+    assert_eq!(
+        stored_texts(&db, 2).await,
+        versioned(&[(1, Some("The text as first read."))]),
+        "a text the article row no longer holds is kept"
+    );
+    let versions = store.versions_of(1).await.expect("versions");
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| (v.version, v.text.as_str(), v.content_sha256.as_deref()))
+            .collect::<Vec<_>>(),
+        [
+            (1, "The first text.", Some("a")),
+            (2, "The second text.", Some("b"))
+        ]
+    );
+    assert_eq!(
+        store
+            .article(1)
+            .await
+            .expect("read")
+            .expect("article")
+            .versions,
+        2
     );
 }
 

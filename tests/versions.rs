@@ -389,7 +389,7 @@ async fn a_new_extractor_reading_an_unchanged_page_differently_makes_no_version(
         .expect("open for writing")
         .execute_batch(&format!(
             "UPDATE articles SET extractor = 'newsvault 0.0.1' WHERE id = {id};
-             UPDATE article_versions SET content_sha256 = 'read-by-an-older-extractor'
+             UPDATE article_version_rows SET content_sha256 = 'read-by-an-older-extractor'
              WHERE article_id = {id};"
         ))
         .expect("age the article");
@@ -833,6 +833,16 @@ fn the_migration_gives_existing_articles_their_first_version() {
             ),
             "the migration hashes the backfilled version as a revisit would"
         );
+        let stored: Option<String> = rusqlite::Connection::open(&path)
+            .and_then(|db| {
+                db.query_row(
+                    "SELECT text FROM article_version_rows WHERE article_id = 1",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .expect("stored version");
+        assert_eq!(stored, None, "version 1 shares the article row's text");
         let article = store.article(1).await.expect("read").expect("article");
         assert_eq!(article.versions, 1);
         assert_eq!(

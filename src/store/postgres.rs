@@ -52,10 +52,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0004_cluster_politeness.sql"),
     include_str!("postgres/0005_story_bands_by_article.sql"),
     include_str!("postgres/0006_story_fk_deferrable.sql"),
+    include_str!("postgres/0007_version_text_once.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
-/// content hash from Rust in the migration's transaction.
+/// content hash from Rust in the migration's transaction (right after it, while
+/// `article_versions` is still that version's table).
 const VERSIONS_SCHEMA: i64 = 2;
 
 /// The PostgreSQL schema version this build writes.
@@ -246,6 +248,11 @@ impl Db {
             tx.batch_execute(migration)
                 .await
                 .map_err(self.failed("apply migration"))?;
+            if version == VERSIONS_SCHEMA {
+                fill_version_hashes(&*tx)
+                    .await
+                    .map_err(self.failed("hash backfilled versions"))?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version) VALUES ($1)",
                 &[&version],
@@ -253,11 +260,6 @@ impl Db {
             .await
             .map_err(self.failed("record schema version"))?;
             tracing::info!(version, database = %self.location, "archive schema migrated");
-        }
-        if current < VERSIONS_SCHEMA && PG_SCHEMA_VERSION >= VERSIONS_SCHEMA {
-            fill_version_hashes(&*tx)
-                .await
-                .map_err(self.failed("hash backfilled versions"))?;
         }
         tx.commit().await.map_err(self.failed("commit migration"))?;
         Ok(current)
@@ -1042,8 +1044,9 @@ impl Db {
                      (SELECT count(*) FROM fetches),
                      (SELECT count(*) FROM fetches WHERE error IS NOT NULL),
                      pg_database_size(current_database()),
-                     (SELECT count(DISTINCT article_id) FROM article_versions WHERE version > 1),
-                     (SELECT count(*) FROM article_versions WHERE version > 1),
+                     (SELECT count(DISTINCT article_id) FROM article_version_rows
+                      WHERE version > 1),
+                     (SELECT count(*) FROM article_version_rows WHERE version > 1),
                      (SELECT count(*) FROM articles WHERE removed_at IS NOT NULL)",
                 &[],
             )
@@ -1634,7 +1637,7 @@ const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.tit
      a.authors::text, a.published_at, a.published_offset, a.updated_at, a.updated_offset, \
      a.first_seen_at, a.language, a.site_name, a.description, a.text, a.text_fingerprint, \
      a.extractor, a.story_id, \
-     (SELECT count(*) FROM article_versions v WHERE v.article_id = a.id), \
+     (SELECT count(*) FROM article_version_rows v WHERE v.article_id = a.id), \
      a.last_checked_at, a.next_revisit_at, a.removed_at, a.removed_status";
 
 const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, \
@@ -2369,7 +2372,9 @@ fn version_hash(
 }
 
 /// Appends a version (numbered after the article's last one, whose row the caller has
-/// locked) and returns its number.
+/// locked) and returns its number. Its text is stored as NULL when it is the article
+/// row's text (docs/schema.md, `article_version_rows`), so the caller writes the article
+/// row first.
 async fn insert_version<C: GenericClient + Sync>(
     client: &C,
     v: &VersionRow<'_>,
@@ -2379,12 +2384,15 @@ async fn insert_version<C: GenericClient + Sync>(
     let hash = version_hash(v.title, v.text, published, updated);
     client
         .query_one(
-            "INSERT INTO article_versions (article_id, version, capture_id, title, text,
+            "INSERT INTO article_version_rows (article_id, version, capture_id, title, text,
                  published_at, published_offset, updated_at, updated_offset, seen_at,
                  content_sha256)
-             VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM article_versions
+             VALUES ($1, (SELECT coalesce(max(version), 0) + 1 FROM article_version_rows
                           WHERE article_id = $1),
-                     $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                     $2, $3,
+                     CASE WHEN $4::text = (SELECT text FROM articles WHERE id = $1)
+                         THEN NULL ELSE $4::text END,
+                     $5, $6, $7, $8, $9, $10)
              RETURNING version",
             &[
                 &v.article_id,
@@ -2403,7 +2411,9 @@ async fn insert_version<C: GenericClient + Sync>(
         .try_get(0)
 }
 
-/// Gives the versions backfilled by migration 2 their content hash.
+/// Gives the versions backfilled by migration 2 their content hash. Runs right after that
+/// migration, when `article_versions` is still a table with every text (version 7 made it
+/// a view over `article_version_rows`).
 async fn fill_version_hashes<C: GenericClient + Sync>(
     client: &C,
 ) -> Result<(), tokio_postgres::Error> {
@@ -2548,7 +2558,8 @@ impl Db {
                      SELECT url, headers FROM captures WHERE article_id = a.id
                      ORDER BY fetched_at DESC, id DESC LIMIT 1) c ON true
                  LEFT JOIN LATERAL (
-                     SELECT content_sha256, text FROM article_versions WHERE article_id = a.id
+                     SELECT content_sha256, coalesce(text, a.text) AS text
+                     FROM article_version_rows WHERE article_id = a.id
                      ORDER BY version DESC LIMIT 1) v ON true
                  ORDER BY k.was_due, a.id",
                 &[&ts(now), &source, &i64::from(limit), &ts(hold_until)],
@@ -2637,7 +2648,7 @@ impl Db {
         let current = tx
             .query_opt(
                 "SELECT s.name, a.first_seen_at,
-                     (SELECT content_sha256 FROM article_versions
+                     (SELECT content_sha256 FROM article_version_rows
                       WHERE article_id = a.id ORDER BY version DESC LIMIT 1)
                  FROM articles a LEFT JOIN sources s ON s.id = a.source_id
                  WHERE a.id = $1 FOR UPDATE OF a",
@@ -2697,6 +2708,10 @@ impl Db {
                     .insert_capture(&*tx, id, &version.capture, compressed)
                     .await?;
                 let f = &version.fields;
+                // The article row first: changing its text gives the versions that shared
+                // the old text their own copy (the schema's trigger), and the new version
+                // then shares the new one.
+                self.apply_extracted(&*tx, id, f, rules).await?;
                 let number = insert_version(
                     &*tx,
                     &VersionRow {
@@ -2711,7 +2726,6 @@ impl Db {
                 )
                 .await
                 .map_err(self.failed("record version"))?;
-                self.apply_extracted(&*tx, id, f, rules).await?;
                 Revisited::NewVersion(number)
             }
         };

@@ -39,10 +39,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_versions.sql"),
     include_str!("migrations/0006_zstd_dictionaries.sql"),
     include_str!("migrations/0007_leases.sql"),
+    include_str!("migrations/0008_version_text_once.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
-/// content hash from Rust in the migration's transaction.
+/// content hash from Rust in the migration's transaction (right after it, while
+/// `article_versions` is still that version's table).
 const VERSIONS_SCHEMA: i64 = 5;
 
 /// The schema version this build writes.
@@ -867,9 +869,9 @@ impl Db {
             articles: count("SELECT count(*) FROM articles")?,
             article_urls: count("SELECT count(*) FROM article_urls")?,
             articles_edited: count(
-                "SELECT count(DISTINCT article_id) FROM article_versions WHERE version > 1",
+                "SELECT count(DISTINCT article_id) FROM article_version_rows WHERE version > 1",
             )?,
-            later_versions: count("SELECT count(*) FROM article_versions WHERE version > 1")?,
+            later_versions: count("SELECT count(*) FROM article_version_rows WHERE version > 1")?,
             articles_removed: count("SELECT count(*) FROM articles WHERE removed_at IS NOT NULL")?,
             captures: count("SELECT count(*) FROM captures")?,
             capture_bytes_raw: count("SELECT sum(body_size) FROM captures")?,
@@ -895,7 +897,7 @@ const ARTICLE_FILTER: &str =
 const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.title, a.authors,
      a.published_at, a.published_offset, a.updated_at, a.updated_offset, a.first_seen_at,
      a.language, a.site_name, a.description, a.text, a.text_fingerprint, a.extractor,
-     a.story_id, (SELECT count(*) FROM article_versions v WHERE v.article_id = a.id),
+     a.story_id, (SELECT count(*) FROM article_version_rows v WHERE v.article_id = a.id),
      a.last_checked_at, a.next_revisit_at, a.removed_at, a.removed_status";
 
 const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, c.headers,
@@ -1966,7 +1968,9 @@ impl Db {
 
 // ------------------------------------------------------------------ versions
 
-/// Gives the versions backfilled by migration 5 their content hash.
+/// Gives the versions backfilled by migration 5 their content hash. Runs right after that
+/// migration, when `article_versions` is still a table with every text (version 8 made it
+/// a view over `article_version_rows`).
 fn fill_version_hashes(tx: &Connection) -> Result<(), StoreError> {
     let mut read = tx
         .prepare(
@@ -2016,16 +2020,20 @@ struct VersionRow<'a> {
     seen_at: DateTime<Utc>,
 }
 
-/// Appends a version (numbered after the article's last one) and returns its number.
+/// Appends a version (numbered after the article's last one) and returns its number. Its
+/// text is stored as NULL when it is the article row's text (docs/schema.md,
+/// `article_version_rows`), so the caller writes the article row first.
 fn insert_version(tx: &Connection, v: &VersionRow<'_>) -> Result<i64, StoreError> {
     let hash = content_hash(v.title, v.text, v.published_at, v.updated_at);
     tx.prepare_cached(
-        "INSERT INTO article_versions (article_id, version, capture_id, title, text,
+        "INSERT INTO article_version_rows (article_id, version, capture_id, title, text,
              published_at, published_offset, updated_at, updated_offset, seen_at,
              content_sha256)
-         VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM article_versions
+         VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM article_version_rows
                       WHERE article_id = ?1),
-                 ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ?2, ?3,
+                 CASE WHEN ?4 = (SELECT text FROM articles WHERE id = ?1) THEN NULL ELSE ?4 END,
+                 ?5, ?6, ?7, ?8, ?9, ?10)
          RETURNING version",
     )
     .and_then(|mut s| {
@@ -2197,7 +2205,7 @@ impl Db {
         let current: Option<(Option<String>, String, Option<String>)> = tx
             .query_row(
                 "SELECT s.name, a.first_seen_at,
-                     (SELECT content_sha256 FROM article_versions
+                     (SELECT content_sha256 FROM article_version_rows
                       WHERE article_id = a.id ORDER BY version DESC LIMIT 1)
                  FROM articles a LEFT JOIN sources s ON s.id = a.source_id
                  WHERE a.id = ?1",
@@ -2245,6 +2253,10 @@ impl Db {
             RevisitOutcome::Fetched(version) => {
                 let capture_id = insert_capture(&tx, id, &version.capture, compressed)?;
                 let f = &version.fields;
+                // The article row first: changing its text gives the versions that shared
+                // the old text their own copy (the schema's trigger), and the new version
+                // then shares the new one.
+                apply_extracted(&tx, id, f, rules)?;
                 let published = f.published_at.map(|t| time(t.with_timezone(&Utc)));
                 let updated = f.updated_at.map(|t| time(t.with_timezone(&Utc)));
                 let number = insert_version(
@@ -2261,7 +2273,6 @@ impl Db {
                         seen_at: version.capture.fetched_at,
                     },
                 )?;
-                apply_extracted(&tx, id, f, rules)?;
                 Revisited::NewVersion(number)
             }
         };
@@ -2817,14 +2828,15 @@ fn due_revisits(
     let rows: Vec<Row> = conn
         .prepare_cached(
             "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
-                 c.url, c.headers, v.content_sha256, v.text <> '', a.extractor
+                 c.url, c.headers, v.content_sha256,
+                 v.article_id IS NOT NULL AND coalesce(v.text, a.text) <> '', a.extractor
              FROM articles a
              LEFT JOIN sources s ON s.id = a.source_id
              LEFT JOIN captures c ON c.id = (
                  SELECT id FROM captures WHERE article_id = a.id
                  ORDER BY fetched_at DESC, id DESC LIMIT 1)
-             LEFT JOIN article_versions v ON v.article_id = a.id AND v.version = (
-                 SELECT max(version) FROM article_versions WHERE article_id = a.id)
+             LEFT JOIN article_version_rows v ON v.article_id = a.id AND v.version = (
+                 SELECT max(version) FROM article_version_rows WHERE article_id = a.id)
              WHERE a.next_revisit_at IS NOT NULL AND a.next_revisit_at <= :now
                  AND a.removed_at IS NULL AND (:source IS NULL OR s.name = :source)
              ORDER BY a.next_revisit_at, a.id LIMIT :limit",

@@ -244,8 +244,11 @@ const CAPTURES: Table = Table {
     identity: &["article_id", "body_sha256"],
 };
 
+/// The stored versions, not the view `article_versions` over them: a version's text is
+/// NULL where it is the article row's, and stays so in the copy, whose articles come
+/// first.
 const ARTICLE_VERSIONS: Table = Table {
-    name: "article_versions",
+    name: "article_version_rows",
     columns: &[
         ("article_id", Int),
         ("version", Int),

@@ -68,7 +68,8 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Validate the configuration and list the sources with their next due times.
     CheckConfig,
-    /// Show what the archive holds, with each source's health.
+    /// Show what the archive holds, with each source's health and the nodes (daemons)
+    /// that have run on it.
     Stats(StatsArgs),
     /// Archive known past articles (a URL list, sitemaps within a date range, a feed with
     /// its archive pages, or a source's own archive pages), then exit. Running it again
@@ -674,10 +675,19 @@ async fn upgrade(cli: &Cli) -> Result<ExitCode, AppError> {
 async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {
     let database = archive_path(cli)?;
     let now = Clock::System.now();
-    let stats = Store::open(&database).await?.stats(now).await?;
+    let store = Store::open(&database).await?;
+    let stats = store.stats(now).await?;
+    let nodes = store.nodes().await?;
     let mut out = io::stdout().lock();
     if args.json {
-        let _ = writeln!(out, "{}", serde_json::to_string(&stats).unwrap_or_default());
+        let mut value = serde_json::to_value(&stats).unwrap_or_default();
+        if let Some(object) = value.as_object_mut() {
+            object.insert(
+                "nodes".into(),
+                serde_json::to_value(&nodes).unwrap_or_default(),
+            );
+        }
+        let _ = writeln!(out, "{value}");
         return Ok(ExitCode::SUCCESS);
     }
     let mb = |b: i64| b as f64 / 1_048_576.0;
@@ -715,6 +725,29 @@ async fn stats(cli: &Cli, args: &StatsArgs) -> Result<ExitCode, AppError> {
         "requests        {} ({} failed)",
         stats.fetches, stats.fetch_errors
     );
+    // The daemons that have run on this archive (a node that died is still "running"
+    // here: its last-seen time tells, against its `[cluster] lease`).
+    if !nodes.is_empty() {
+        let running = nodes.iter().filter(|n| n.stopped_at.is_none()).count();
+        let _ = writeln!(
+            out,
+            "nodes           {} ({running} not stopped)",
+            nodes.len()
+        );
+        for n in &nodes {
+            let _ = writeln!(
+                out,
+                "  {:<24} newsvault {}, started {}, last seen {}{}",
+                n.name,
+                n.version,
+                to_db_time(n.started_at),
+                to_db_time(n.last_seen_at),
+                n.stopped_at
+                    .map(|t| format!(", stopped {}", to_db_time(t)))
+                    .unwrap_or_default()
+            );
+        }
+    }
     for s in &stats.per_source {
         let _ = writeln!(
             out,

@@ -454,6 +454,16 @@ async fn reparse_updates_what_changed_and_then_nothing() {
 async fn stats_shows_per_source_health() {
     let dir = tempfile::tempdir().expect("tempdir");
     let _server = build_archive(dir.path()).await;
+    // A daemon registered on the archive, as `newsvault run` does.
+    let text = std::fs::read_to_string(config_path(dir.path())).expect("read config")
+        + "\n[cluster]\nnode = \"crawler-7\"\n";
+    let config = Config::parse(&text, &config_path(dir.path())).expect("config");
+    App::open(config, Clock::System)
+        .await
+        .expect("open app")
+        .register_node()
+        .await
+        .expect("register node");
     let output = newsvault(dir.path(), &["stats", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let stats = &json_lines(&output)[0];
@@ -471,9 +481,18 @@ async fn stats_shows_per_source_health() {
         "{last}"
     );
     assert!(bd["next_poll_at"].is_string());
+    let nodes = stats["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert_eq!(nodes[0]["name"], "crawler-7");
+    assert!(nodes[0]["stopped_at"].is_null());
     let human = stdout(&newsvault(dir.path(), &["stats"]));
     assert!(human.contains("last 7 days: "), "{human}");
     assert!(human.contains("next due"), "{human}");
+    assert!(
+        human.contains("nodes           1 (1 not stopped)"),
+        "{human}"
+    );
+    assert!(human.contains("crawler-7"), "{human}");
 }
 
 #[test]

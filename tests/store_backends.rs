@@ -2313,3 +2313,82 @@ async fn a_node_with_another_source_list_is_refused_while_others_run(db: Databas
     assert!(refused.to_string().contains("node-g"), "{refused}");
     assert_eq!(enabled(store.sources().await.expect("sources")), ["delta"]);
 }
+
+/// SQLite's schema version 9 makes the full-text index again with an index of
+/// 3-character prefixes: the articles of an older archive are found after the upgrade,
+/// by words and by prefixes, and articles archived after it too.
+#[tokio::test]
+async fn the_full_text_index_rebuilt_with_prefixes_finds_older_articles() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = Database(dir.path().join("archive.sqlite3"));
+    db.execute(&format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\nPRAGMA user_version = 8;
+         INSERT INTO articles (id, canonical_url, title, first_seen_at, text, extractor)
+         VALUES (1, 'https://news.example/one', 'Rent', '2025-07-01T00:00:00.000Z',
+                 'Rents rose in the capital this year.', 'x'),
+                (2, 'https://news.example/two', 'Renaissance', '2025-07-01T00:00:00.000Z',
+                 'The renovation of the old theatre began.', 'x'),
+                (3, 'https://news.example/three', 'আমের বাজার', '2025-07-01T00:00:00.000Z',
+                 'রাজশাহীর আমের বাজারে দাম বেড়েছে।', 'x');",
+        include_str!("../src/store/migrations/0001_initial.sql"),
+        include_str!("../src/store/migrations/0002_views.sql"),
+        include_str!("../src/store/migrations/0003_adaptive_polling.sql"),
+        include_str!("../src/store/migrations/0004_stories.sql"),
+        include_str!("../src/store/migrations/0005_versions.sql"),
+        include_str!("../src/store/migrations/0006_zstd_dictionaries.sql"),
+        include_str!("../src/store/migrations/0007_leases.sql"),
+        include_str!("../src/store/migrations/0008_version_text_once.sql"),
+    ))
+    .await;
+    let store = db.open().await;
+    assert_eq!(store.schema_version(), newsvault::store::SCHEMA_VERSION);
+    let index = db
+        .number_and_text("SELECT 0, sql FROM sqlite_master WHERE name = 'articles_fts'")
+        .await;
+    assert!(
+        index[0]
+            .1
+            .as_deref()
+            .is_some_and(|sql| sql.contains("prefix = '3'")),
+        "{index:?}"
+    );
+    let found = |expression: &str| {
+        let store = store.clone();
+        let request = SearchRequest {
+            expression: expression.into(),
+            filter: ArticleFilter::default(),
+            limit: 10,
+            highlight: ("[".into(), "]".into()),
+        };
+        async move {
+            let mut ids: Vec<i64> = store
+                .search(request)
+                .await
+                .expect("search")
+                .iter()
+                .map(|hit| hit.id)
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    assert_eq!(found("ren*").await, [1, 2]);
+    assert_eq!(found("reno*").await, [2]);
+    assert_eq!(found("renovation").await, [2]);
+    assert_eq!(found("আমের").await, [3]);
+    assert_eq!(found("বাজ*").await, [3]);
+
+    let archived = store
+        .archive(new_article(
+            "https://news.example/four",
+            "Rental market",
+            "Rental prices in the port city held steady this spring.",
+            "en",
+        ))
+        .await
+        .expect("archive");
+    let Archived::New(four) = archived else {
+        panic!("{archived:?}");
+    };
+    assert_eq!(found("ren*").await, [1, 2, four]);
+}

@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_zstd_dictionaries.sql"),
     include_str!("migrations/0007_leases.sql"),
     include_str!("migrations/0008_version_text_once.sql"),
+    include_str!("migrations/0009_fts_prefix_index.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their

@@ -545,7 +545,17 @@ async fn poll(cli: &Cli, args: &PollArgs) -> Result<ExitCode, AppError> {
 }
 
 async fn run(cli: &Cli) -> Result<ExitCode, AppError> {
-    let app = App::open(load_config(cli)?, Clock::System).await?;
+    let config = load_config(cli)?;
+    // Opening may migrate the archive's schema, minutes on a large one (a rebuilt full-text
+    // index): systemd hears that the daemon is still starting, so that neither its start
+    // timeout nor the watchdog ends it halfway.
+    const OPENING: &str = "opening the archive (schema migrations may take minutes)";
+    let notifier = crate::service::Notifier::from_environment();
+    notifier.starting(OPENING);
+    let starting = tokio::spawn(notifier.keep_starting(OPENING));
+    let opened = App::open(config, Clock::System).await;
+    starting.abort();
+    let app = opened?;
     app.register_node().await?;
     let (trigger, shutdown) = shutdown::channel();
     shutdown::trigger_on_signals(trigger);

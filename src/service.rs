@@ -1,9 +1,14 @@
-//! Talking to the service manager, the only owner of sd_notify: READY once the archive is
+//! Talking to the service manager, the only owner of sd_notify: "still starting" (with
+//! more time and watchdog pings) while the archive opens and migrates, READY once it is
 //! open and the schedule loaded, STATUS lines with live counts, WATCHDOG pings from the
 //! scheduler loop (so systemd restarts a daemon whose loop has hung), STOPPING on shutdown.
 //! Outside systemd (no NOTIFY_SOCKET) every call is a cheap no-op.
 
 use std::time::Duration;
+
+/// How often a starting daemon tells systemd it is still starting; each message extends
+/// the start timeout by three times this.
+pub const STARTING_PING: Duration = Duration::from_secs(20);
 
 /// What the daemon tells the service manager.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +52,31 @@ impl Notifier {
             ]);
         } else {
             self.send(&[sd_notify::NotifyState::Status(status)]);
+        }
+    }
+
+    /// While the daemon is still starting (opening the archive, which may apply schema
+    /// migrations that take minutes on a large archive): a status line, more time before
+    /// systemd's start timeout (three [`STARTING_PING`]s), and a watchdog ping.
+    pub fn starting(&self, status: &str) {
+        let extend = STARTING_PING * 3;
+        let usec = u32::try_from(extend.as_micros()).unwrap_or(u32::MAX);
+        let mut states = vec![
+            sd_notify::NotifyState::Status(status),
+            sd_notify::NotifyState::ExtendTimeoutUsec(usec),
+        ];
+        if self.watchdog.is_some() {
+            states.push(sd_notify::NotifyState::Watchdog);
+        }
+        self.send(&states);
+    }
+
+    /// [`Notifier::starting`] every [`STARTING_PING`], the first after one period, until
+    /// the task running it is dropped.
+    pub async fn keep_starting(self, status: &str) {
+        loop {
+            tokio::time::sleep(STARTING_PING).await;
+            self.starting(status);
         }
     }
 

@@ -61,6 +61,13 @@ fn run_notifies_readiness_watchdog_and_stopping() {
         dir.path().join("archive.sqlite3").exists(),
         "READY before the archive was opened"
     );
+    // Before it: still starting, with more time asked for (opening may migrate the schema).
+    assert!(
+        seen[0].lines().any(|l| l == "EXTEND_TIMEOUT_USEC=60000000")
+            && seen[0].lines().any(|l| l == "WATCHDOG=1")
+            && seen[0].contains("STATUS=opening the archive"),
+        "{seen:?}"
+    );
     receive_until(&socket, "WATCHDOG=1", &mut seen);
     receive_until(&socket, "WATCHDOG=1", &mut seen);
     assert!(

@@ -1314,12 +1314,13 @@ impl Pipeline {
         }
         if !not_started.is_empty() {
             summary.interrupted = true;
+            let articles = not_started.len();
             let released = self
                 .store
-                .release_revisits(not_started.clone(), hold_until, now)
+                .release_revisits(not_started, hold_until, now)
                 .await;
             if let Err(error) = released {
-                tracing::warn!(%error, articles = not_started.len(),
+                tracing::warn!(%error, articles,
                     "cannot give back the revisits not started; they are due again when their hold runs out");
             }
         }

@@ -2105,15 +2105,15 @@ async fn plan_story<C: GenericClient + Sync>(
     if let Some(story_id) = joinable_story(client, fingerprint, rules, None).await? {
         return Ok(StoryPlan::Join(story_id));
     }
-    client
-        .batch_execute("SET CONSTRAINTS articles_story_id_fkey DEFERRED")
-        .await?;
-    let row = client
-        .query_one(
+    // Both at once: the connection pipelines them, one round trip while the band locks
+    // are held instead of two.
+    let (_, row) = tokio::try_join!(
+        client.batch_execute("SET CONSTRAINTS articles_story_id_fkey DEFERRED"),
+        client.query_one(
             "SELECT nextval(pg_get_serial_sequence('stories', 'id'))",
             &[],
-        )
-        .await?;
+        ),
+    )?;
     Ok(StoryPlan::Start(row.try_get(0)?))
 }
 

@@ -26,11 +26,12 @@
 //! Everything is linear in the page size.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use dom_query::{Document, NodeRef};
 use regex::{Regex, RegexBuilder};
 
+use super::fragments::Fragments;
 use super::justext;
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
@@ -459,36 +460,40 @@ const CONTENT_HINTS: &[&str] = &[
 ];
 
 /// Readability's hints.
-const NEGATIVE: &[&str] = &[
-    "hidden",
-    "banner",
-    "combx",
-    "comment",
-    "com-",
-    "contact",
-    "footer",
-    "gdpr",
-    "masthead",
-    "media",
-    "meta",
-    "outbrain",
-    "promo",
-    "related",
-    "scroll",
-    "share",
-    "shoutbox",
-    "sidebar",
-    "skyscraper",
-    "sponsor",
-    "shopping",
-    "tags",
-    "widget",
-    "teaser",
-];
-const POSITIVE: &[&str] = &[
-    "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post", "text",
-    "blog", "story",
-];
+static NEGATIVE: LazyLock<Fragments> = LazyLock::new(|| {
+    Fragments::new(&[
+        "hidden",
+        "banner",
+        "combx",
+        "comment",
+        "com-",
+        "contact",
+        "footer",
+        "gdpr",
+        "masthead",
+        "media",
+        "meta",
+        "outbrain",
+        "promo",
+        "related",
+        "scroll",
+        "share",
+        "shoutbox",
+        "sidebar",
+        "skyscraper",
+        "sponsor",
+        "shopping",
+        "tags",
+        "widget",
+        "teaser",
+    ])
+});
+static POSITIVE: LazyLock<Fragments> = LazyLock::new(|| {
+    Fragments::new(&[
+        "article", "body", "content", "entry", "hentry", "h-entry", "main", "page", "post", "text",
+        "blog", "story",
+    ])
+});
 
 /// The class-name vocabularies compiled once into matchers (one automaton each
 /// instead of a substring search per word).
@@ -602,68 +607,74 @@ fn is_content_hint(hint: &str) -> bool {
 
 /// Class/id names of article bodies (the most specific markup).
 fn is_article_body_name(w: &str) -> bool {
-    const EXACT_PARTS: &[&str] = &[
-        "entry-content",
-        "article-content",
-        "art-content",
-        "article__content",
-        "article-body",
-        "article__body",
-        "article_body",
-        "articlebody",
-        "body-text",
-        "post-text",
-        "post_text",
-        "post-body",
-        "postbody",
-        "post-entry",
-        "postentry",
-        "post-content",
-        "post_content",
-        "postcontent",
-        "post_inner_wrapper",
-        "article-text",
-        "articletext",
-        "page-content",
-        "text-content",
-        "articlecontent",
-        "article__container",
-    ];
-    EXACT_PARTS.iter().any(|p| w.contains(p))
+    static EXACT_PARTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&[
+            "entry-content",
+            "article-content",
+            "art-content",
+            "article__content",
+            "article-body",
+            "article__body",
+            "article_body",
+            "articlebody",
+            "body-text",
+            "post-text",
+            "post_text",
+            "post-body",
+            "postbody",
+            "post-entry",
+            "postentry",
+            "post-content",
+            "post_content",
+            "postcontent",
+            "post_inner_wrapper",
+            "article-text",
+            "articletext",
+            "page-content",
+            "text-content",
+            "articlecontent",
+            "article__container",
+        ])
+    });
+    EXACT_PARTS.found_in(w)
 }
 
 /// Class/id names of story containers.
 fn is_story_name(w: &str) -> bool {
-    const PARTS: &[&str] = &[
-        "story-body",
-        "fulltext",
-        "post-bodycopy",
-        "story-content",
-        "storycontent",
-        "theme-content",
-        "blog-content",
-        "section-content",
-        "single-content",
-        "single-post",
-        "main-column",
-        "wpb_text_column",
-        "field-body",
-    ];
-    PARTS.iter().any(|p| w.contains(p))
+    static PARTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&[
+            "story-body",
+            "fulltext",
+            "post-bodycopy",
+            "story-content",
+            "storycontent",
+            "theme-content",
+            "blog-content",
+            "section-content",
+            "single-content",
+            "single-post",
+            "main-column",
+            "wpb_text_column",
+            "field-body",
+        ])
+    });
+    PARTS.found_in(w)
 }
 
 /// Class/id names of a page's main content area.
 fn is_main_content_name(w: &str) -> bool {
-    const PARTS: &[&str] = &[
-        "content-main",
-        "content_main",
-        "content-body",
-        "content__body",
-        "contentbody",
-        "main-content",
-        "page-content",
-    ];
-    PARTS.iter().any(|p| w.contains(p))
+    static PARTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&[
+            "content-main",
+            "content_main",
+            "content-body",
+            "content__body",
+            "contentbody",
+            "main-content",
+            "page-content",
+        ])
+    });
+    PARTS.found_in(w)
 }
 
 fn is_comma(c: char) -> bool {
@@ -792,10 +803,10 @@ impl Tree {
         };
         let h = n.hint.as_str();
         if !h.is_empty() {
-            if NEGATIVE.iter().any(|x| h.contains(x)) {
+            if NEGATIVE.found_in(h) {
                 s -= 25.0;
             }
-            if POSITIVE.iter().any(|x| h.contains(x)) {
+            if POSITIVE.found_in(h) {
                 s += 25.0;
             }
             if is_content_hint(h) {

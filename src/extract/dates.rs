@@ -22,12 +22,15 @@
 //! the copies of one page. Impossible dates (day 32, month 13, year 2099, later than
 //! `not_after`) are rejected, never guessed.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono::{LocalResult, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
+use super::fragments::Fragments;
 use super::page::{PageSignals, Place};
 
 /// Earliest year accepted: the web news archive barely reaches further back, and old
@@ -1107,6 +1110,16 @@ fn meta_dates(sig: &PageSignals, keys: &[&str], ctx: &DateContext, out: &mut Vec
 /// How many names at the head of `META_PUBLISHED` / `META_UPDATED` count as strong.
 const STRONG_META_NAMES: usize = 12;
 
+/// Every published and updated label, for a quick test that a line holds none.
+static ANY_LABEL: LazyLock<Fragments> = LazyLock::new(|| {
+    let labels: Vec<&str> = PUBLISHED_LABELS
+        .iter()
+        .chain(UPDATED_LABELS)
+        .copied()
+        .collect();
+    Fragments::new(&labels)
+});
+
 /// Where `label` occurs in `hay` as a whole word: "stand" in "Stand: 09.10.2017", not
 /// in "understand"; "প্রকাশ" in "প্রকাশঃ", not in "প্রকাশিত" (which has its own entry).
 fn find_label<'a>(hay: &'a str, label: &'a str) -> impl Iterator<Item = usize> + 'a {
@@ -1165,10 +1178,12 @@ fn label_dates(sig: &PageSignals, ctx: &DateContext) -> (Vec<Candidate>, Vec<Can
             continue;
         }
         let lower: String = line.to_lowercase().nfc().collect();
-        if !PUBLISHED_LABELS
-            .iter()
-            .chain(UPDATED_LABELS)
-            .any(|l| find_label(&lower, l).next().is_some())
+        // one pass for "any label at all" before the whole-word test of each
+        if !ANY_LABEL.found_in(&lower)
+            || !PUBLISHED_LABELS
+                .iter()
+                .chain(UPDATED_LABELS)
+                .any(|l| find_label(&lower, l).next().is_some())
         {
             continue;
         }

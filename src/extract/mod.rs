@@ -14,6 +14,7 @@
 mod body;
 mod dates;
 mod fallback;
+mod fragments;
 mod justext;
 mod meta;
 mod page;

@@ -4,7 +4,11 @@
 //! Keeping this a plain struct decouples `dates` and `meta` from the DOM library, lets
 //! the fallback path reuse them unchanged, and makes them testable without HTML.
 
+use std::sync::LazyLock;
+
 use dom_query::{Document, NodeRef};
+
+use super::fragments::Fragments;
 
 /// At most this many characters of an element's text are kept as a signal.
 const MAX_SIGNAL_TEXT: usize = 300;
@@ -249,36 +253,51 @@ pub(crate) fn is_block_element(name: &str) -> bool {
 
 /// Class/id fragments of elements that hold a dateline.
 fn is_date_hint(s: &str) -> bool {
-    const HINTS: &[&str] = &[
-        "date",
-        "time",
-        "publish",
-        "posted",
-        "dateline",
-        "timestamp",
-        "byline",
-        "entry-meta",
-        "post-meta",
-        "article-meta",
-        "meta-info",
-        "info",
-        "updated",
-        // German and Spanish class names, and blocks that carry the dateline with the
-        // author's name
-        "datum",
-        "fecha",
-        "submitted",
-        "created",
-        "author",
-        "autor",
-        "subline",
-    ];
-    HINTS.iter().any(|h| s.contains(h))
+    static HINTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&[
+            "date",
+            "time",
+            "publish",
+            "posted",
+            "dateline",
+            "timestamp",
+            "byline",
+            "entry-meta",
+            "post-meta",
+            "article-meta",
+            "meta-info",
+            "info",
+            "updated",
+            // German and Spanish class names, and blocks that carry the dateline with the
+            // author's name
+            "datum",
+            "fecha",
+            "submitted",
+            "created",
+            "author",
+            "autor",
+            "subline",
+        ])
+    });
+    HINTS.found_in(s)
 }
 
 fn is_author_hint(s: &str) -> bool {
-    const HINTS: &[&str] = &["author", "byline", "writer", "reporter", "contributor"];
-    HINTS.iter().any(|h| s.contains(h))
+    static HINTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&["author", "byline", "writer", "reporter", "contributor"])
+    });
+    HINTS.found_in(s)
+}
+
+/// Class/id fragments that make an author-like name something else (a dateline, a
+/// photo credit, an author's picture or biography).
+fn is_not_author_hint(s: &str) -> bool {
+    static HINTS: LazyLock<Fragments> = LazyLock::new(|| {
+        Fragments::new(&[
+            "place", "location", "date", "time", "photo", "image", "avatar", "bio",
+        ])
+    });
+    HINTS.found_in(s)
 }
 
 fn clip(s: &str, max_chars: usize) -> Option<String> {
@@ -489,11 +508,7 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
         if !class_id.is_empty() && expensive < MAX_ITEMS * 2 && hidden == 0 {
             let date_like = is_date_hint(&class_id) && sig.date_nodes.len() < MAX_ITEMS;
             let author_like = is_author_hint(&class_id)
-                && ![
-                    "place", "location", "date", "time", "photo", "image", "avatar", "bio",
-                ]
-                .iter()
-                .any(|h| class_id.contains(h))
+                && !is_not_author_hint(&class_id)
                 && sig.author_nodes.len() < MAX_ITEMS;
             let headline_like = (class_id.contains("headline") || class_id.contains("title"))
                 && sig.headings.len() < MAX_ITEMS
@@ -569,39 +584,43 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
 }
 
 /// Class/id fragments of link lists that sit inside articles but are not part of them.
-const LINK_LIST_HINTS: &[&str] = &[
-    "also-read",
-    "alsoread",
-    "read-more",
-    "readmore",
-    "read-also",
-    "related",
-    "more-news",
-    "morenews",
-    "recommend",
-    "see-also",
-    "more-stories",
-    "most-read",
-    "mostread",
-    "trending",
-    "popular",
-    "latest-news",
-    "breadcrumb",
-    "tag-list",
-    "story-tags",
-    "post-tags",
-];
+static LINK_LIST_HINTS: LazyLock<Fragments> = LazyLock::new(|| {
+    Fragments::new(&[
+        "also-read",
+        "alsoread",
+        "read-more",
+        "readmore",
+        "read-also",
+        "related",
+        "more-news",
+        "morenews",
+        "recommend",
+        "see-also",
+        "more-stories",
+        "most-read",
+        "mostread",
+        "trending",
+        "popular",
+        "latest-news",
+        "breadcrumb",
+        "tag-list",
+        "story-tags",
+        "post-tags",
+    ])
+});
 
 /// Class/id fragments of the byline and dateline block above an article.
-const DATELINE_HINTS: &[&str] = &[
-    "byline",
-    "dateline",
-    "posted-on",
-    "entry-meta",
-    "post-meta",
-    "article-meta",
-    "author",
-];
+static DATELINE_HINTS: LazyLock<Fragments> = LazyLock::new(|| {
+    Fragments::new(&[
+        "byline",
+        "dateline",
+        "posted-on",
+        "entry-meta",
+        "post-meta",
+        "article-meta",
+        "author",
+    ])
+});
 
 /// Labels that open an in-article list of links ("আরও পড়ুন:", "Read more:").
 const READ_MORE_LABELS: &[&str] = &[
@@ -614,6 +633,28 @@ const READ_MORE_LABELS: &[&str] = &[
     "related:",
     "see also",
 ];
+
+/// Longest text, in bytes, that can be a "read more" label.
+const READ_MORE_LABEL_LEN: usize = 40;
+
+/// The text of `node` without its leading whitespace, or None once it passes `max` bytes.
+/// Stops reading there: the first child of a wrapper is often the whole article, and
+/// reading it all for every wrapper level cost more than the rest of the pass.
+fn short_text(node: &NodeRef, max: usize) -> Option<String> {
+    let mut text = String::new();
+    for part in node.descendants_it().filter(|d| d.is_text()) {
+        let part = part.text();
+        text.push_str(if text.is_empty() {
+            part.trim_start()
+        } else {
+            &part
+        });
+        if text.len() > max && text.trim_end().len() > max {
+            return None;
+        }
+    }
+    Some(text)
+}
 
 fn link_density(node: &NodeRef) -> f32 {
     let total = node.text().chars().filter(|c| !c.is_whitespace()).count();
@@ -663,10 +704,10 @@ pub(crate) fn pre_clean(doc: &Document) {
         );
         let mut remove = false;
         if class_id.len() > 1 && checked < MAX_ITEMS {
-            if LINK_LIST_HINTS.iter().any(|h| class_id.contains(h)) {
+            if LINK_LIST_HINTS.found_in(&class_id) {
                 checked += 1;
                 remove = link_density(&node) >= 0.5;
-            } else if DATELINE_HINTS.iter().any(|h| class_id.contains(h)) {
+            } else if DATELINE_HINTS.found_in(&class_id) {
                 checked += 1;
                 let len = node.text().chars().count();
                 remove = len < 150
@@ -680,10 +721,15 @@ pub(crate) fn pre_clean(doc: &Document) {
             && checked < MAX_ITEMS
         {
             // a block that opens with "আরও পড়ুন:" and is mostly links
-            if let Some(first) = node.first_element_child() {
-                let t = first.text().to_lowercase();
+            if let Some(t) = node
+                .first_element_child()
+                .and_then(|first| short_text(&first, 4 * READ_MORE_LABEL_LEN))
+            {
+                let t = t.to_lowercase();
                 let t = t.trim();
-                if t.len() < 40 && READ_MORE_LABELS.iter().any(|l| t.starts_with(l)) {
+                if t.len() < READ_MORE_LABEL_LEN
+                    && READ_MORE_LABELS.iter().any(|l| t.starts_with(l))
+                {
                     checked += 1;
                     remove = link_density(&node) >= 0.5;
                 }

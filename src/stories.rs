@@ -61,7 +61,6 @@
 
 use std::fmt;
 
-use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -127,7 +126,7 @@ pub fn normalised_words(text: &str) -> Vec<String> {
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    let nfc: String = text[..cut].nfc().collect();
+    let nfc = crate::canon::nfc(&text[..cut]);
     let mut words = Vec::new();
     for segment in nfc.unicode_words() {
         let mut word = String::with_capacity(segment.len());

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use unicode_normalization::UnicodeNormalization;
 
 /// The default schedule: offsets from the time an article was first archived.
 pub const DEFAULT_SCHEDULE: &[Duration] = &[
@@ -115,7 +114,7 @@ pub fn content_hash(
         if i > 0 {
             data.push('\u{1f}');
         }
-        let nfc: String = part.nfc().collect();
+        let nfc = crate::canon::nfc(part);
         for (j, word) in nfc.split_whitespace().enumerate() {
             if j > 0 {
                 data.push(' ');

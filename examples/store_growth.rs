@@ -6,10 +6,12 @@
 //!   cargo run --release --example store_growth -- --db target/growth.sqlite3 \
 //!       --checkpoints 10000,100000 [--raw-bytes 6000] [--window 2000] [--queries 200]
 //!
-//!   cargo run --release --example store_growth -- --db target/growth.sqlite3 --search-only
+//!   cargo run --release --example store_growth -- --db target/growth.sqlite3 --search-only \
+//!       [--slowest 10]
 //!
 //! times the searches alone on the archive a previous run left (the same queries), to
-//! compare search plans without archiving again.
+//! compare search plans without archiving again, and lists the slowest of them;
+//! `--print-queries` prints the queries with their kind and exits.
 //!
 //! At each checkpoint N it prints the mean (and p50/p99) time per `archive` call over the
 //! `--window` articles just before N, then times `Store::search` for `--queries` queries
@@ -220,6 +222,8 @@ struct Args {
     window: usize,
     queries: usize,
     search_only: bool,
+    print_queries: bool,
+    slowest: usize,
 }
 
 fn parse_args() -> Args {
@@ -251,6 +255,8 @@ fn parse_args() -> Args {
             .and_then(|n| n.parse().ok())
             .unwrap_or(200),
         search_only: args.iter().any(|a| a == "--search-only"),
+        print_queries: args.iter().any(|a| a == "--print-queries"),
+        slowest: value("--slowest").and_then(|n| n.parse().ok()).unwrap_or(0),
     }
 }
 
@@ -306,11 +312,14 @@ const QUERY_KINDS: [&str; 6] = [
     "prefix",
 ];
 
-/// Times every query; returns the sorted times and, per kind, its sorted times.
+/// Times every query; returns the sorted times and, per kind, its sorted times. With
+/// `slowest` > 0, prints that many of the slowest queries with their kind and time.
 async fn time_search(
     store: &Store,
     queries: &[String],
+    slowest: usize,
 ) -> Result<(Vec<Duration>, Vec<Vec<Duration>>), StoreError> {
+    let mut each: Vec<(Duration, usize)> = Vec::with_capacity(queries.len());
     let mut took = Vec::with_capacity(queries.len());
     let mut by_kind = vec![Vec::new(); QUERY_KINDS.len()];
     for (i, q) in queries.iter().enumerate() {
@@ -326,7 +335,17 @@ async fn time_search(
         let elapsed = started.elapsed();
         std::hint::black_box(found);
         took.push(elapsed);
+        each.push((elapsed, i));
         by_kind[i % QUERY_KINDS.len()].push(elapsed);
+    }
+    each.sort_unstable_by(|a, b| b.cmp(a));
+    for &(elapsed, i) in each.iter().take(slowest) {
+        println!(
+            "{:8.1} ms  {:<18}  {}",
+            ms(elapsed),
+            QUERY_KINDS[i % QUERY_KINDS.len()],
+            queries[i]
+        );
     }
     took.sort_unstable();
     for kind in &mut by_kind {
@@ -348,12 +367,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let _ = std::fs::remove_file(PathBuf::from(p));
         }
     }
-    let store = Store::open(&args.db).await?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let vocabulary = Vocabulary::new(40_000, &mut rng);
     let queries = queries(&vocabulary, args.queries, &mut rng);
+    if args.print_queries {
+        for (i, q) in queries.iter().enumerate() {
+            println!("{}\t{q}", QUERY_KINDS[i % QUERY_KINDS.len()]);
+        }
+        return Ok(());
+    }
+    let store = Store::open(&args.db).await?;
     if args.search_only {
-        let (search, by_kind) = time_search(&store, &queries).await?;
+        let (search, by_kind) = time_search(&store, &queries, args.slowest).await?;
         println!(
             "search p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
             ms(quantile(&search, 0.5)),
@@ -442,7 +467,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         if count == args.checkpoints[next_checkpoint] {
             window.sort_unstable();
             let mean = window.iter().sum::<Duration>() / window.len().max(1) as u32;
-            let (search, by_kind) = time_search(&store, &queries).await?;
+            let (search, by_kind) = time_search(&store, &queries, 0).await?;
             let size: u64 = ["", "-wal"]
                 .iter()
                 .filter_map(|s| {

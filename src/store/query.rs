@@ -27,6 +27,16 @@ pub struct ArticleFilter {
     pub language: Option<String>,
 }
 
+impl ArticleFilter {
+    /// Whether the filter lets every article through.
+    pub fn is_empty(&self) -> bool {
+        self.source.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+            && self.language.is_none()
+    }
+}
+
 /// A full-text search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRequest {

@@ -1083,15 +1083,25 @@ impl Db {
         // `ranked_matches` matches with their bm25 score (FTS5 walks its index newest first
         // and stops there); the best `limit` of them; then snippets for those rows only,
         // in one pass over the rowid range they span (CROSS JOIN keeps the index outside,
-        // so it is not queried once per row).
+        // so it is not queried once per row). The ranking pass reads `articles` only when
+        // a filter needs its columns: in a large archive those rows are scattered over the
+        // file, and reading thousands of them cost more than the ranking (measured in
+        // docs/performance.md, "Growth").
+        let filtered = !request.filter.is_empty();
+        let ranked_from = if filtered {
+            format!(
+                "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+                 WHERE articles_fts MATCH :expression AND {ARTICLE_FILTER}"
+            )
+        } else {
+            "FROM articles_fts WHERE articles_fts MATCH :expression".to_string()
+        };
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
                 "WITH recent AS MATERIALIZED (
                      SELECT articles_fts.rowid AS id, {SEARCH_RANK} AS score
-                     FROM articles_fts
-                     JOIN articles a ON a.id = articles_fts.rowid
-                     WHERE articles_fts MATCH :expression AND {ARTICLE_FILTER}
+                     {ranked_from}
                      ORDER BY articles_fts.rowid DESC
                      LIMIT :ranked
                  ),
@@ -1123,33 +1133,35 @@ impl Db {
                 source: e,
             },
         };
+        let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = vec![
+            (":open", &request.highlight.0),
+            (":close", &request.highlight.1),
+            (":expression", &request.expression),
+            (":limit", &request.limit),
+            (":ranked", &self.ranked_matches),
+        ];
+        if filtered {
+            params.extend([
+                (":source", &f.source as &dyn rusqlite::ToSql),
+                (":since", &f.since),
+                (":until", &f.until),
+                (":lang", &f.lang),
+            ]);
+        }
         let rows = stmt
-            .query_map(
-                rusqlite::named_params! {
-                    ":open": request.highlight.0,
-                    ":close": request.highlight.1,
-                    ":expression": request.expression,
-                    ":source": f.source,
-                    ":since": f.since,
-                    ":until": f.until,
-                    ":lang": f.lang,
-                    ":limit": request.limit,
-                    ":ranked": self.ranked_matches,
-                },
-                |r| {
-                    Ok(SearchHit {
-                        id: r.get(0)?,
-                        source: r.get(1)?,
-                        title: r.get(2)?,
-                        canonical_url: r.get(3)?,
-                        published_at: optional_time(r, 4)?,
-                        first_seen_at: required_time(r, 5)?,
-                        language: r.get(6)?,
-                        snippet: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                        score: r.get(8)?,
-                    })
-                },
-            )
+            .query_map(params.as_slice(), |r| {
+                Ok(SearchHit {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    title: r.get(2)?,
+                    canonical_url: r.get(3)?,
+                    published_at: optional_time(r, 4)?,
+                    first_seen_at: required_time(r, 5)?,
+                    language: r.get(6)?,
+                    snippet: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+                    score: r.get(8)?,
+                })
+            })
             .map_err(bad_query)?;
         rows.collect::<Result<_, _>>().map_err(bad_query)
     }

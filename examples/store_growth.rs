@@ -7,7 +7,7 @@
 //!       --checkpoints 10000,100000 [--raw-bytes 6000] [--window 2000] [--queries 200]
 //!
 //!   cargo run --release --example store_growth -- --db target/growth.sqlite3 --search-only \
-//!       [--slowest 10]
+//!       [--slowest 10] [--query-seed 7]
 //!
 //! times the searches alone on the archive a previous run left (the same queries), to
 //! compare search plans without archiving again, and lists the slowest of them;
@@ -224,6 +224,7 @@ struct Args {
     search_only: bool,
     print_queries: bool,
     slowest: usize,
+    query_seed: Option<u64>,
 }
 
 fn parse_args() -> Args {
@@ -257,6 +258,7 @@ fn parse_args() -> Args {
         search_only: args.iter().any(|a| a == "--search-only"),
         print_queries: args.iter().any(|a| a == "--print-queries"),
         slowest: value("--slowest").and_then(|n| n.parse().ok()).unwrap_or(0),
+        query_seed: value("--query-seed").and_then(|n| n.parse().ok()),
     }
 }
 
@@ -369,7 +371,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let vocabulary = Vocabulary::new(40_000, &mut rng);
-    let queries = queries(&vocabulary, args.queries, &mut rng);
+    // Another seed draws other queries of the same kinds from the same vocabulary: a
+    // search-only run after a first one then times queries whose postings that first
+    // run did not read (an archive in use, not the same queries twice).
+    let queries = match args.query_seed {
+        Some(seed) => queries(&vocabulary, args.queries, &mut Rng(seed.max(1))),
+        None => queries(&vocabulary, args.queries, &mut rng),
+    };
     if args.print_queries {
         for (i, q) in queries.iter().enumerate() {
             println!("{}\t{q}", QUERY_KINDS[i % QUERY_KINDS.len()]);

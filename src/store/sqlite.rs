@@ -3071,5 +3071,24 @@ mod tests {
             "https://example.com/0"
         );
         assert!(search(&db, "nowhere", ArticleFilter::default()).is_empty());
+        // Without a filter the ranking pass skips the articles table; a filter every
+        // article passes takes the other pass, and both must give the same hits, scores
+        // and snippets, in the same order.
+        db.ranked_matches = 4;
+        let everything = ArticleFilter {
+            since: Some(DateTime::<Utc>::UNIX_EPOCH),
+            ..ArticleFilter::default()
+        };
+        let request = |filter| SearchRequest {
+            expression: "mango OR rain".into(),
+            filter,
+            limit: 10,
+            highlight: ("[".into(), "]".into()),
+        };
+        let plain = db
+            .search(&request(ArticleFilter::default()))
+            .expect("searches");
+        assert_eq!(plain.len(), 4, "{plain:?}");
+        assert_eq!(db.search(&request(everything)).expect("searches"), plain);
     }
 }

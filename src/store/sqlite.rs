@@ -1083,7 +1083,9 @@ impl Db {
         // `ranked_matches` matches with their bm25 score (FTS5 walks its index newest first
         // and stops there); the best `limit` of them; then snippets for those rows only,
         // in one pass over the rowid range they span (CROSS JOIN keeps the index outside,
-        // so it is not queried once per row). The ranking pass reads `articles` only when
+        // so it is not queried once per row, and `articles` after `best`: SQLite 3.53
+        // otherwise reads every match's row in the range before checking it is one of the
+        // best). The ranking pass reads `articles` only when
         // a filter needs its columns: in a large archive those rows are scattered over the
         // file, and reading thousands of them cost more than the ranking (measured in
         // docs/performance.md, "Growth").
@@ -1114,7 +1116,7 @@ impl Db {
                      best.score
                  FROM articles_fts
                  CROSS JOIN best ON best.id = +articles_fts.rowid
-                 JOIN articles a ON a.id = articles_fts.rowid
+                 CROSS JOIN articles a ON a.id = best.id
                  LEFT JOIN sources s ON s.id = a.source_id
                  WHERE articles_fts MATCH :expression
                      AND articles_fts.rowid BETWEEN (SELECT min(id) FROM best)

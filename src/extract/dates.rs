@@ -28,7 +28,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime
 use chrono::{LocalResult, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 
-use unicode_normalization::{UnicodeNormalization, is_nfc};
+use unicode_normalization::UnicodeNormalization;
 
 use super::fragments::Fragments;
 use super::page::{PageSignals, Place};
@@ -729,14 +729,8 @@ fn build(day: Day, time: Option<TimeOfDay>, start: usize, ctx: &DateContext) -> 
 pub(crate) fn find_all(s: &str, ctx: &DateContext) -> Vec<Found> {
     // Month names are matched in NFC (U+09DF য় and য + nukta must agree); callers that
     // use `Found::start` pass NFC text, so offsets stay valid.
-    let normalised;
-    let s = if is_nfc(s) {
-        s
-    } else {
-        normalised = s.nfc().collect::<String>();
-        normalised.as_str()
-    };
-    let t = tokenize(s, 4000);
+    let s = crate::canon::nfc(s);
+    let t = tokenize(&s, 4000);
     let mut out = Vec::new();
     let mut i = 0;
     // Where the previous date (with its time) ended, so a time is not reused.

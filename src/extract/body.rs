@@ -29,9 +29,9 @@ use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
 use dom_query::{Document, NodeRef};
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 
-use super::fragments::Fragments;
+use super::fragments::{Fragments, alternation, byte_matcher};
 use super::justext;
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
@@ -498,7 +498,7 @@ static POSITIVE: LazyLock<Fragments> = LazyLock::new(|| {
 /// The class-name vocabularies compiled once into matchers (one automaton each
 /// instead of a substring search per word).
 struct HintPatterns {
-    boilerplate_part: Regex,
+    boilerplate_part: Fragments,
     boilerplate_token: Regex,
     hide_token: Regex,
     responsive_token: Regex,
@@ -508,34 +508,23 @@ struct HintPatterns {
 fn hint_patterns() -> &'static HintPatterns {
     static PATTERNS: OnceLock<HintPatterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let any_of = |words: &[&str]| {
-            words
-                .iter()
-                .map(|w| regex::escape(w))
-                .collect::<Vec<_>>()
-                .join("|")
-        };
-        let token = |words: &[&str]| format!("(?:^|[-_])(?:{})(?:$|[-_])", any_of(words));
-        let compile = |pattern: String| {
-            RegexBuilder::new(&pattern)
-                .unicode(false)
-                .build()
-                .expect("class-name patterns are literal alternations")
+        let token = |words: &[&str]| {
+            byte_matcher(&format!("(?:^|[-_])(?:{})(?:$|[-_])", alternation(words)))
         };
         let (hide, tokens): (Vec<&str>, Vec<&str>) = BOILERPLATE_TOKENS
             .iter()
             .partition(|t| matches!(**t, "hidden" | "hide"));
         HintPatterns {
-            boilerplate_part: compile(any_of(BOILERPLATE_HINTS)),
-            boilerplate_token: compile(token(&tokens)),
-            hide_token: compile(token(&hide)),
-            responsive_token: compile(token(&[
+            boilerplate_part: Fragments::new(BOILERPLATE_HINTS),
+            boilerplate_token: token(&tokens),
+            hide_token: token(&hide),
+            responsive_token: token(&[
                 "xs", "sm", "md", "lg", "xl", "mobile", "desktop", "tablet", "phone", "small",
                 "medium", "large",
-            ])),
-            content_part: compile(format!(
+            ]),
+            content_part: byte_matcher(&format!(
                 "(?:^|\\s)articlebody(?:$|\\s)|{}",
-                any_of(CONTENT_HINTS)
+                alternation(CONTENT_HINTS)
             )),
         }
     })
@@ -564,7 +553,7 @@ fn is_boilerplate_hint(hint: &str) -> bool {
         {
             return false;
         }
-        patterns.boilerplate_part.is_match(name)
+        patterns.boilerplate_part.found_in(name)
             || patterns.boilerplate_token.is_match(name)
             // responsive helpers ("hidden-xs") hide a box on some screens only
             || (patterns.hide_token.is_match(name) && !patterns.responsive_token.is_match(name))

@@ -11,22 +11,31 @@ pub(crate) struct Fragments(Regex);
 impl Fragments {
     /// The list as one literal alternation (no fragment is a pattern).
     pub(crate) fn new(words: &[&str]) -> Fragments {
-        let alternation = words
-            .iter()
-            .map(|w| regex::escape(w))
-            .collect::<Vec<_>>()
-            .join("|");
-        let matcher = RegexBuilder::new(&alternation)
-            .unicode(false)
-            .build()
-            .expect("an alternation of escaped literals always compiles");
-        Fragments(matcher)
+        Fragments(byte_matcher(&alternation(words)))
     }
 
     /// Whether any fragment of the list occurs in `name`.
     pub(crate) fn found_in(&self, name: &str) -> bool {
         self.0.is_match(name)
     }
+}
+
+/// `words` as a regex alternation of literals, for patterns built around a word list.
+pub(crate) fn alternation(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| regex::escape(w))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// A pattern made of escaped literals and fixed syntax, compiled to match bytes (class
+/// and id names need no Unicode classes, and the matcher is smaller without them).
+pub(crate) fn byte_matcher(pattern: &str) -> Regex {
+    RegexBuilder::new(pattern)
+        .unicode(false)
+        .build()
+        .expect("patterns of escaped literals and fixed syntax always compile")
 }
 
 #[cfg(test)]

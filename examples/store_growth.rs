@@ -322,7 +322,6 @@ async fn time_search(
     slowest: usize,
 ) -> Result<(Vec<Duration>, Vec<Vec<Duration>>), StoreError> {
     let mut each: Vec<(Duration, usize)> = Vec::with_capacity(queries.len());
-    let mut took = Vec::with_capacity(queries.len());
     let mut by_kind = vec![Vec::new(); QUERY_KINDS.len()];
     for (i, q) in queries.iter().enumerate() {
         let started = Instant::now();
@@ -336,7 +335,6 @@ async fn time_search(
             .await?;
         let elapsed = started.elapsed();
         std::hint::black_box(found);
-        took.push(elapsed);
         each.push((elapsed, i));
         by_kind[i % QUERY_KINDS.len()].push(elapsed);
     }
@@ -349,6 +347,7 @@ async fn time_search(
             queries[i]
         );
     }
+    let mut took: Vec<Duration> = each.iter().map(|&(elapsed, _)| elapsed).collect();
     took.sort_unstable();
     for kind in &mut by_kind {
         kind.sort_unstable();

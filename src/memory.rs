@@ -8,6 +8,10 @@
 //! leftovers. `newsvault run` asks for it back periodically.
 //! The binary also caps malloc's arenas at start ([`limit_arenas`]). Elsewhere than glibc
 //! this does nothing.
+//!
+//! The binary's Rust heap is jemalloc (`src/main.rs`), which returns unused pages on its
+//! own (a background thread, one second after they were freed); what this module trims is
+//! glibc's heap, which the C libraries (SQLite, zstd) still allocate from.
 
 use std::time::Duration;
 

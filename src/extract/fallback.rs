@@ -78,17 +78,20 @@ struct Tag<'a> {
 /// Find the `>` that ends a tag starting at `start` (pointing at `<`), honouring quotes.
 fn tag_end(b: &[u8], start: usize) -> usize {
     let mut i = start + 1;
-    let mut quote: Option<u8> = None;
-    while i < b.len() {
-        let c = b[i];
-        match quote {
-            Some(q) if c == q => quote = None,
-            Some(_) => {}
-            None if c == b'"' || c == b'\'' => quote = Some(c),
-            None if c == b'>' => return i + 1,
-            None => {}
+    // Jumps from one quote or `>` to the next (memchr's vector search), then over a quoted
+    // value to its closing quote: a page's tags are scanned before every parse.
+    while let Some(p) = b
+        .get(i..)
+        .and_then(|rest| memchr::memchr3(b'>', b'"', b'\'', rest))
+    {
+        let at = i + p;
+        match b[at] {
+            b'>' => return at + 1,
+            quote => match b.get(at + 1..).and_then(|rest| memchr::memchr(quote, rest)) {
+                Some(q) => i = at + 1 + q + 1,
+                None => return b.len(),
+            },
         }
-        i += 1;
     }
     b.len()
 }
@@ -198,7 +201,7 @@ pub(crate) fn nesting_depth(html: &str, limit: usize) -> usize {
 fn memchr_lt(b: &[u8], from: usize) -> Option<usize> {
     // a byte search on the slice: `str::find` would need a char boundary at `from`
     let rest = b.get(from..)?;
-    rest.iter().position(|&c| c == b'<').map(|p| p + from)
+    memchr::memchr(b'<', rest).map(|p| p + from)
 }
 
 /// The value of attribute `name` in a raw attribute string.
@@ -455,6 +458,25 @@ mod tests {
         );
         let deep = "<div>".repeat(5000);
         assert!(nesting_depth(&deep, 1000) > 1000);
+    }
+
+    #[test]
+    fn a_tag_ends_at_the_first_unquoted_angle_bracket() {
+        let html = r#"<a title="x > y" data-q='it"s'>text</a>"#;
+        assert_eq!(
+            tag_end(html.as_bytes(), 0),
+            html.find(">text").map_or(0, |p| p + 1)
+        );
+        // Quotes of the other kind inside a value do not close it.
+        assert_eq!(tag_end(b"<p a='\"'>", 0), 9);
+        // A quote never closed runs to the end, as in a browser's tokenizer.
+        assert_eq!(tag_end(b"<p a=\"oops>text", 0), 15);
+        assert_eq!(tag_end(b"<p", 0), 2);
+        // Quoted brackets do not nest elements.
+        assert_eq!(
+            nesting_depth(r#"<div title="<div><div>"><b>a</b></div>"#, 100),
+            2
+        );
     }
 
     #[test]

@@ -122,14 +122,23 @@ fn ascii_digit(c: char) -> Option<char> {
 /// The words of a text as the fingerprint sees them (steps 1 and 2 of the scheme), at
 /// most `MAX_WORDS` of them.
 pub fn normalised_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    for_each_normalised_word(text, |word| words.push(word.to_string()));
+    words
+}
+
+/// Calls `each` with the words [`normalised_words`] returns, in order, without keeping
+/// them: one buffer serves every word.
+fn for_each_normalised_word(text: &str, mut each: impl FnMut(&str)) {
     let mut cut = text.len().min(MAX_TEXT_BYTES);
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
     let nfc = crate::canon::nfc(&text[..cut]);
-    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut count = 0;
     for segment in nfc.unicode_words() {
-        let mut word = String::with_capacity(segment.len());
+        word.clear();
         for c in segment.chars() {
             if let Some(digit) = ascii_digit(c) {
                 word.push(digit);
@@ -138,13 +147,13 @@ pub fn normalised_words(text: &str) -> Vec<String> {
             }
         }
         if !word.is_empty() {
-            words.push(word);
-            if words.len() == MAX_WORDS {
+            each(&word);
+            count += 1;
+            if count == MAX_WORDS {
                 break;
             }
         }
     }
-    words
 }
 
 /// The content fingerprint of an article's text.
@@ -186,11 +195,11 @@ pub fn fingerprint(text: &str) -> Option<Fingerprint> {
 /// [`fingerprint`] with another shingle length: for measurements only, never stored.
 pub fn fingerprint_with(text: &str, shingle_words: usize) -> Option<Fingerprint> {
     let shingle_words = shingle_words.max(1);
-    let words = normalised_words(text);
-    if words.len() < shingle_words {
+    let mut hashes: Vec<u64> = Vec::new();
+    for_each_normalised_word(text, |word| hashes.push(word_hash(word)));
+    if hashes.len() < shingle_words {
         return None;
     }
-    let hashes: Vec<u64> = words.iter().map(|w| word_hash(w)).collect();
     let mut shingles: Vec<u64> = hashes
         .windows(shingle_words)
         .map(|window| window.iter().fold(shingle_words as u64, |h, &w| mix(h ^ w)))
@@ -209,7 +218,7 @@ pub fn fingerprint_with(text: &str, shingle_words: usize) -> Option<Fingerprint>
     }
     Some(Fingerprint {
         scheme: SCHEME_VERSION,
-        words: u32::try_from(words.len()).unwrap_or(u32::MAX),
+        words: u32::try_from(hashes.len()).unwrap_or(u32::MAX),
         shingles: u32::try_from(shingles.len()).unwrap_or(u32::MAX),
         minhash,
     })

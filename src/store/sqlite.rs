@@ -29,14 +29,14 @@ use crate::config::SourceKind;
 use crate::stories::{Fingerprint, StoryRules};
 use crate::versions::{RevisitRules, content_hash};
 
-/// Migrations in order; the schema version is the number applied. Never edit a released
-/// one: append a new file.
 /// Prepared statements the connection keeps. Archiving one page runs about 25 distinct
 /// statements (fetch log, duplicate lookup, article, capture, version, story, bands,
 /// URLs); with rusqlite's default of 16 they pushed each other out and every page
 /// prepared most of them again: 3.3 % of a backfill's CPU in SQLite's parser.
 const STATEMENT_CACHE: usize = 64;
 
+/// Migrations in order; the schema version is the number applied. Never edit a released
+/// one: append a new file.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_views.sql"),

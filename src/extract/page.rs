@@ -357,6 +357,14 @@ fn date_snippets(text: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Appends `value` to `buf` in ASCII lower case (how class and id words are matched)
+/// without a string of its own: the walks below do this for every element of a page.
+fn push_lowercase(buf: &mut String, value: &str) {
+    let start = buf.len();
+    buf.push_str(value);
+    buf[start..].make_ascii_lowercase();
+}
+
 /// Walk the whole document once and collect its signals.
 pub(crate) fn collect(doc: &Document) -> PageSignals {
     let mut sig = PageSignals::default();
@@ -366,6 +374,8 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
     let mut expensive = 0usize;
     let mut links = 0usize;
     let mut asides = 0usize;
+    // One buffer for every element's class/id words.
+    let mut class_id = String::new();
     while let Some((node, leaving)) = stack.pop() {
         if node.is_text() {
             if hidden == 0 && sig.visible_text.len() < MAX_VISIBLE_TEXT {
@@ -501,16 +511,13 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
             });
         }
         // class/id hints: dates, authors, headlines
-        let class_id = {
-            let mut s = String::new();
-            for a in ["class", "id", "itemprop", "rel"] {
-                if let Some(v) = node.attr(a) {
-                    s.push_str(&v.to_ascii_lowercase());
-                    s.push(' ');
-                }
+        class_id.clear();
+        for a in ["class", "id", "itemprop", "rel"] {
+            if let Some(v) = node.attr(a) {
+                push_lowercase(&mut class_id, &v);
+                class_id.push(' ');
             }
-            s
-        };
+        }
         if !class_id.is_empty() && expensive < MAX_ITEMS * 2 && hidden == 0 {
             let date_like = is_date_hint(&class_id) && sig.date_nodes.len() < MAX_ITEMS;
             let author_like = is_author_hint(&class_id)
@@ -682,6 +689,8 @@ pub(crate) fn pre_clean(doc: &Document) {
     let mut doomed: Vec<NodeRef> = Vec::new();
     let mut checked = 0usize;
     let mut stack: Vec<NodeRef> = doc.body().into_iter().collect();
+    // "class id", lower-cased, in one buffer for every element.
+    let mut class_id = String::new();
     while let Some(node) = stack.pop() {
         if !node.is_element() {
             continue;
@@ -699,15 +708,14 @@ pub(crate) fn pre_clean(doc: &Document) {
             }
             continue;
         }
-        let class_id = format!(
-            "{} {}",
-            node.attr("class")
-                .map(|c| c.to_ascii_lowercase())
-                .unwrap_or_default(),
-            node.attr("id")
-                .map(|c| c.to_ascii_lowercase())
-                .unwrap_or_default()
-        );
+        class_id.clear();
+        if let Some(class) = node.attr("class") {
+            push_lowercase(&mut class_id, &class);
+        }
+        class_id.push(' ');
+        if let Some(id) = node.attr("id") {
+            push_lowercase(&mut class_id, &id);
+        }
         let mut remove = false;
         if class_id.len() > 1 && checked < MAX_ITEMS {
             if LINK_LIST_HINTS.found_in(&class_id) {

@@ -5,6 +5,12 @@
 #
 #   scripts/bench.sh                  # newsvault, trafilatura and the floor
 #   scripts/bench.sh --no-trafilatura # newsvault and the floor only
+#   scripts/bench.sh --no-trafilatura --profile
+#                                     # the backfill under `perf record` (line tables in the
+#                                     # build), then its samples grouped by
+#                                     # scripts/perf_groups.py (FUNCTIONS=N rows of
+#                                     # functions, default 15); its times include perf's
+#                                     # overhead, so read them from a run without it
 #
 # What it does (from the repository root):
 #   1. unpacks the evaluation pages into target/evaldata (../shared/evaldata/unpack.sh)
@@ -30,10 +36,12 @@ SHARED=${SHARED:-../shared}
 OUT=target/bench
 PAGES=2000
 WITH_TRAF=1
+PROFILE=0
 for a in "$@"; do
     case "$a" in
         --no-trafilatura) WITH_TRAF=0 ;;
-        -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+        --profile) PROFILE=1 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "unknown argument: $a" >&2; exit 2 ;;
     esac
 done
@@ -45,6 +53,12 @@ if [ ! -x /usr/bin/time ]; then
     (apt-get install -y time >/dev/null 2>&1 || sudo apt-get install -y time >/dev/null 2>&1) || true
 fi
 TIME="/usr/bin/time -v"
+RECORD=
+if [ "$PROFILE" = 1 ]; then
+    command -v perf >/dev/null || { echo "perf is not installed (Debian: linux-perf)" >&2; exit 2; }
+    export CARGO_PROFILE_RELEASE_DEBUG=line-tables-only
+    RECORD="perf record -F 999 -g --call-graph dwarf,16384 -o $OUT/perf.data"
+fi
 
 "$SHARED/evaldata/unpack.sh" target/evaldata >/dev/null
 for s in text dates meta; do
@@ -78,7 +92,7 @@ concurrency = 8
 EOF
 
 echo "newsvault backfill of $n pages..." >&2
-$TIME "$RELEASE/newsvault" --config "$OUT/bench.toml" --log-format json backfill \
+$TIME $RECORD "$RELEASE/newsvault" --config "$OUT/bench.toml" --log-format json backfill \
     --urls "$OUT/urls.txt" --json > "$OUT/newsvault.json" 2> "$OUT/newsvault.err"
 
 if [ "$WITH_TRAF" = 1 ]; then
@@ -143,3 +157,9 @@ db = [f"{out}/archive.sqlite3" + s for s in ("", "-wal", "-shm")]
 size = sum(os.path.getsize(p) for p in db if os.path.exists(p))
 print(f"archive on disk: {size / 1e6:.1f} MB for {served / 1e6:.1f} MB of HTML served ({100 * size / served:.1f} %)")
 EOF
+
+if [ "$PROFILE" = 1 ]; then
+    echo
+    perf script -i "$OUT/perf.data" -F comm,tid,ip,sym 2>/dev/null \
+        | python3 scripts/perf_groups.py --functions "${FUNCTIONS:-15}"
+fi

@@ -28,11 +28,9 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
-use dom_query::{Document, NodeRef};
-use regex::Regex;
-
-use super::fragments::{Fragments, alternation, byte_matcher};
+use super::fragments::{Fragments, Tokens};
 use super::justext;
+use dom_query::{Document, NodeRef};
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
 const MAX_NODES: usize = 400_000;
@@ -499,33 +497,27 @@ static POSITIVE: LazyLock<Fragments> = LazyLock::new(|| {
 /// instead of a substring search per word).
 struct HintPatterns {
     boilerplate_part: Fragments,
-    boilerplate_token: Regex,
-    hide_token: Regex,
-    responsive_token: Regex,
-    content_part: Regex,
+    boilerplate_token: Tokens,
+    hide_token: Tokens,
+    responsive_token: Tokens,
+    content_part: Fragments,
 }
 
 fn hint_patterns() -> &'static HintPatterns {
     static PATTERNS: OnceLock<HintPatterns> = OnceLock::new();
     PATTERNS.get_or_init(|| {
-        let token = |words: &[&str]| {
-            byte_matcher(&format!("(?:^|[-_])(?:{})(?:$|[-_])", alternation(words)))
-        };
         let (hide, tokens): (Vec<&str>, Vec<&str>) = BOILERPLATE_TOKENS
             .iter()
             .partition(|t| matches!(**t, "hidden" | "hide"));
         HintPatterns {
             boilerplate_part: Fragments::new(BOILERPLATE_HINTS),
-            boilerplate_token: token(&tokens),
-            hide_token: token(&hide),
-            responsive_token: token(&[
+            boilerplate_token: Tokens::new(&tokens),
+            hide_token: Tokens::new(&hide),
+            responsive_token: Tokens::new(&[
                 "xs", "sm", "md", "lg", "xl", "mobile", "desktop", "tablet", "phone", "small",
                 "medium", "large",
             ]),
-            content_part: byte_matcher(&format!(
-                "(?:^|\\s)articlebody(?:$|\\s)|{}",
-                alternation(CONTENT_HINTS)
-            )),
+            content_part: Fragments::new(CONTENT_HINTS),
         }
     })
 }
@@ -554,9 +546,9 @@ fn is_boilerplate_hint(hint: &str) -> bool {
             return false;
         }
         patterns.boilerplate_part.found_in(name)
-            || patterns.boilerplate_token.is_match(name)
+            || patterns.boilerplate_token.found_in(name)
             // responsive helpers ("hidden-xs") hide a box on some screens only
-            || (patterns.hide_token.is_match(name) && !patterns.responsive_token.is_match(name))
+            || (patterns.hide_token.found_in(name) && !patterns.responsive_token.found_in(name))
     })
 }
 
@@ -591,7 +583,7 @@ fn is_lead_hint(hint: &str) -> bool {
 }
 
 fn is_content_hint(hint: &str) -> bool {
-    hint_patterns().content_part.is_match(hint)
+    hint_patterns().content_part.found_in(hint)
 }
 
 /// Class/id names of article bodies (the most specific markup).

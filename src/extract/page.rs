@@ -4,9 +4,10 @@
 //! Keeping this a plain struct decouples `dates` and `meta` from the DOM library, lets
 //! the fallback path reuse them unchanged, and makes them testable without HTML.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
-use dom_query::{Document, NodeRef};
+use dom_query::{Document, Element, NodeData, NodeRef};
 
 use super::fragments::Fragments;
 
@@ -83,7 +84,7 @@ fn is_update_hint(class_id: &str) -> bool {
 
 /// Elements whose dates belong to something other than the article: navigation and
 /// comment threads. (`<aside>` is not one: articles put their dateline in one.)
-fn is_aside(name: &str, node: &NodeRef) -> bool {
+fn is_aside(name: &str, element: &Element) -> bool {
     if name == "nav" {
         return true;
     }
@@ -92,12 +93,32 @@ fn is_aside(name: &str, node: &NodeRef) -> bool {
         return false;
     }
     ["class", "id"].iter().any(|a| {
-        node.attr(a).is_some_and(|v| {
+        attr(element, a).is_some_and(|v| {
             v.as_bytes()
                 .windows(7)
                 .any(|w| w.eq_ignore_ascii_case(b"comment"))
         })
     })
+}
+
+/// An element's name in ASCII lower case: the parser's own name for HTML elements
+/// (already lower case), a copy for SVG's `clipPath` and the like.
+fn lowercase_name(element: &Element) -> Cow<'_, str> {
+    let name: &str = &element.name.local;
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
+}
+
+/// An attribute's value, read in place (`NodeRef::attr` copies it into a new string).
+fn attr<'e>(element: &'e Element, name: &str) -> Option<&'e str> {
+    element
+        .attrs
+        .iter()
+        .find(|a| &*a.name.local == name)
+        .map(|a| &*a.value)
 }
 
 impl PageSignals {
@@ -365,48 +386,66 @@ fn push_lowercase(buf: &mut String, value: &str) {
     buf[start..].make_ascii_lowercase();
 }
 
+/// What leaving an element undoes of what entering it counted.
+#[derive(Clone, Copy)]
+struct Exit {
+    hidden: bool,
+    link: bool,
+    aside: bool,
+    block: bool,
+}
+
 /// Walk the whole document once and collect its signals.
 pub(crate) fn collect(doc: &Document) -> PageSignals {
     let mut sig = PageSignals::default();
-    // (node, leaving)
-    let mut stack: Vec<(NodeRef, bool)> = vec![(doc.root(), false)];
+    // (node, what leaving it undoes: None when entering)
+    let mut stack: Vec<(NodeRef, Option<Exit>)> = vec![(doc.root(), None)];
     let mut hidden = 0usize;
     let mut expensive = 0usize;
     let mut links = 0usize;
     let mut asides = 0usize;
     // One buffer for every element's class/id words.
     let mut class_id = String::new();
-    while let Some((node, leaving)) = stack.pop() {
+    while let Some((node, exit)) = stack.pop() {
+        if let Some(exit) = exit {
+            if exit.hidden {
+                hidden = hidden.saturating_sub(1);
+            }
+            if exit.link {
+                links = links.saturating_sub(1);
+            }
+            if exit.aside {
+                asides = asides.saturating_sub(1);
+            }
+            if exit.block {
+                sig.visible_text.push('\n');
+            }
+            continue;
+        }
         if node.is_text() {
             if hidden == 0 && sig.visible_text.len() < MAX_VISIBLE_TEXT {
-                sig.visible_text.push_str(&node.text());
+                // read in place: `NodeRef::text` would copy it first
+                node.query(|t| {
+                    if let NodeData::Text { contents } = &t.data {
+                        sig.visible_text.push_str(contents);
+                    }
+                });
             }
             continue;
         }
         if !node.is_element() && !node.is_document() {
             continue;
         }
-        let name = node.node_name().map(|n| n.to_ascii_lowercase());
-        let name = name.as_deref().unwrap_or("");
-        if leaving {
-            if is_hidden_element(name) {
-                hidden = hidden.saturating_sub(1);
-            }
-            if name == "a" {
-                links = links.saturating_sub(1);
-            }
-            if is_aside(name, &node) {
-                asides = asides.saturating_sub(1);
-            }
-            if is_block_element(name) {
-                sig.visible_text.push('\n');
-            }
-            continue;
-        }
+        // One borrow of the element for its name and every attribute read below (the
+        // document node has neither).
+        let element = node.element_ref();
+        let element = element.as_deref();
+        let get = |name: &str| element.and_then(|e| attr(e, name));
+        let name = element.map_or(Cow::Borrowed(""), lowercase_name);
+        let name: &str = &name;
         match name {
             "script" => {
-                let ty = node.attr("type").map(|t| t.to_ascii_lowercase());
-                let is_ld = ty.as_deref().is_some_and(|t| t.contains("ld+json"));
+                let is_ld = get("type").is_some_and(|t| t.to_ascii_lowercase().contains("ld+json"));
                 let text = node.text();
                 let parsed = if is_ld && sig.json_ld.len() < 50 {
                     parse_json_ld(&text)
@@ -425,9 +464,9 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
             }
             "style" => continue,
             "meta" => {
-                if let Some(content) = node.attr("content") {
-                    for attr in ["property", "name", "itemprop", "http-equiv"] {
-                        if let Some(k) = node.attr(attr) {
+                if let Some(content) = get("content") {
+                    for key_attr in ["property", "name", "itemprop", "http-equiv"] {
+                        if let Some(k) = get(key_attr) {
                             // "og:title article:title" style multi-keys are split.
                             for key in k.split_whitespace() {
                                 if sig.metas.len() < MAX_ITEMS * 3 {
@@ -441,8 +480,8 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                 continue;
             }
             "link" => {
-                let rel = node.attr("rel").map(|r| r.to_ascii_lowercase());
-                if let (Some(rel), Some(href)) = (rel, node.attr("href"))
+                let rel = get("rel").map(|r| r.to_ascii_lowercase());
+                if let (Some(rel), Some(href)) = (rel, get("href"))
                     && rel.split_whitespace().any(|r| r == "canonical")
                     && sig.canonical.is_none()
                 {
@@ -457,21 +496,19 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                 continue;
             }
             "html" if sig.html_lang.is_none() => {
-                sig.html_lang = node
-                    .attr("lang")
-                    .or_else(|| node.attr("xml:lang"))
+                sig.html_lang = get("lang")
+                    .or_else(|| get("xml:lang"))
                     .map(|l| l.to_string());
             }
             _ => {}
         }
         // microdata, or RDFa's property="schema:dateCreated"
-        let prop = node.attr("itemprop").or_else(|| node.attr("property"));
+        let prop = get("itemprop").or_else(|| get("property"));
         if let Some(ip) = prop {
             let ip = ip.to_ascii_lowercase().replace("schema:", "");
             if ip.contains("date") && sig.metas.len() < MAX_ITEMS * 3 {
-                let v = node
-                    .attr("content")
-                    .or_else(|| node.attr("datetime"))
+                let v = get("content")
+                    .or_else(|| get("datetime"))
                     .map(|v| v.to_string())
                     .or_else(|| clip(&node.text(), MAX_SIGNAL_TEXT));
                 if let Some(v) = v {
@@ -487,12 +524,19 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
         {
             sig.headings.push(t);
         }
+        let aside_here = element.is_some_and(|e| is_aside(name, e));
         if name == "time" && sig.times.len() < MAX_ITEMS {
             let mut hint = String::new();
-            for n in [Some(node), node.parent()].into_iter().flatten() {
+            for a in ["class", "id", "itemprop"] {
+                if let Some(v) = get(a) {
+                    hint.push_str(v);
+                    hint.push(' ');
+                }
+            }
+            if let Some(parent) = node.parent() {
                 for a in ["class", "id", "itemprop"] {
-                    if let Some(v) = n.attr(a) {
-                        hint.push_str(v.as_ref());
+                    if let Some(v) = parent.attr(a) {
+                        hint.push_str(&v);
                         hint.push(' ');
                     }
                 }
@@ -500,21 +544,21 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
             sig.time_places.push(Place {
                 pos: sig.visible_text.len(),
                 linked: links > 0,
-                aside: asides > 0 || is_aside(name, &node),
+                aside: asides > 0 || aside_here,
                 update: is_update_hint(&hint.to_ascii_lowercase()),
             });
             sig.times.push(TimeNode {
-                datetime: node.attr("datetime").map(|d| d.to_string()),
+                datetime: get("datetime").map(|d| d.to_string()),
                 text: clip(&node.text(), MAX_SIGNAL_TEXT).unwrap_or_default(),
                 hint,
-                pubdate: node.has_attr("pubdate"),
+                pubdate: get("pubdate").is_some(),
             });
         }
         // class/id hints: dates, authors, headlines
         class_id.clear();
         for a in ["class", "id", "itemprop", "rel"] {
-            if let Some(v) = node.attr(a) {
-                push_lowercase(&mut class_id, &v);
+            if let Some(v) = get(a) {
+                push_lowercase(&mut class_id, v);
                 class_id.push(' ');
             }
         }
@@ -533,7 +577,7 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                     let place = Place {
                         pos: sig.visible_text.len(),
                         linked: links > 0,
-                        aside: asides > 0 || is_aside(name, &node),
+                        aside: asides > 0 || aside_here,
                         update: is_update_hint(&class_id),
                     };
                     if let Some(t) = clip(&text, MAX_SIGNAL_TEXT) {
@@ -541,7 +585,7 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                         sig.date_node_places.push(place);
                     }
                     for a in ["title", "datetime", "content", "data-time", "data-date"] {
-                        if let Some(v) = node.attr(a)
+                        if let Some(v) = get(a)
                             && v.len() < 100
                         {
                             sig.date_nodes.push(v.to_string());
@@ -559,8 +603,7 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                             .attr("content")
                             .map(|c| c.to_string())
                             .or_else(|| clip(&n.text(), 120)),
-                        None => node
-                            .attr("content")
+                        None => get("content")
                             .map(|c| c.to_string())
                             .or_else(|| clip(&text, 120)),
                     };
@@ -573,22 +616,21 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
                 }
             }
         }
-        if is_hidden_element(name) {
-            hidden += 1;
-        }
-        if name == "a" {
-            links += 1;
-        }
-        if is_aside(name, &node) {
-            asides += 1;
-        }
-        if is_block_element(name) {
+        let exit = Exit {
+            hidden: is_hidden_element(name),
+            link: name == "a",
+            aside: aside_here,
+            block: is_block_element(name),
+        };
+        hidden += usize::from(exit.hidden);
+        links += usize::from(exit.link);
+        asides += usize::from(exit.aside);
+        if exit.block {
             sig.visible_text.push('\n');
         }
-        stack.push((node, true));
+        stack.push((node, Some(exit)));
         // children in reverse so the first child is popped first
-        let children: Vec<NodeRef> = node.children_it(true).collect();
-        stack.extend(children.into_iter().map(|c| (c, false)));
+        stack.extend(node.children_it(true).map(|c| (c, None)));
     }
     if let Some(u) = sig.meta("og:url") {
         sig.og_url = Some(u.to_string());
@@ -695,26 +737,23 @@ pub(crate) fn pre_clean(doc: &Document) {
         if !node.is_element() {
             continue;
         }
-        let name = node
-            .node_name()
-            .map(|n| n.to_ascii_lowercase())
-            .unwrap_or_default();
-        if matches!(
-            name.as_str(),
-            "body" | "article" | "main" | "script" | "style"
-        ) {
+        let Some(element) = node.element_ref() else {
+            continue;
+        };
+        let name = lowercase_name(&element);
+        if matches!(&*name, "body" | "article" | "main" | "script" | "style") {
             if name != "script" && name != "style" {
                 stack.extend(node.children_it(true));
             }
             continue;
         }
         class_id.clear();
-        if let Some(class) = node.attr("class") {
-            push_lowercase(&mut class_id, &class);
+        if let Some(class) = attr(&element, "class") {
+            push_lowercase(&mut class_id, class);
         }
         class_id.push(' ');
-        if let Some(id) = node.attr("id") {
-            push_lowercase(&mut class_id, &id);
+        if let Some(id) = attr(&element, "id") {
+            push_lowercase(&mut class_id, id);
         }
         let mut remove = false;
         if class_id.len() > 1 && checked < MAX_ITEMS {
@@ -731,7 +770,7 @@ pub(crate) fn pre_clean(doc: &Document) {
             }
         }
         if !remove
-            && matches!(name.as_str(), "div" | "aside" | "section" | "ul" | "ol")
+            && matches!(&*name, "div" | "aside" | "section" | "ul" | "ol")
             && checked < MAX_ITEMS
         {
             // a block that opens with "আরও পড়ুন:" and is mostly links

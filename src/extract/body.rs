@@ -30,7 +30,7 @@ use std::sync::{LazyLock, OnceLock};
 
 use super::fragments::{Fragments, Tokens};
 use super::justext;
-use dom_query::{Document, NodeRef};
+use dom_query::{Document, NodeData, NodeRef};
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
 const MAX_NODES: usize = 400_000;
@@ -144,7 +144,13 @@ fn build(body: NodeRef) -> Tree {
         }
         let idx = nodes.len() as u32;
         if n.is_text() {
-            let text = n.text();
+            // read in place: `NodeRef::text` would copy it first
+            let text = n
+                .query(|t| match &t.data {
+                    NodeData::Text { contents } => contents.to_string(),
+                    _ => String::new(),
+                })
+                .unwrap_or_default();
             if text.trim().is_empty() && !text.is_empty() {
                 // keep one space so inline words stay apart
                 push(
@@ -162,7 +168,7 @@ fn build(body: NodeRef) -> Tree {
                     Kind::Text,
                     String::new(),
                     Default::default(),
-                    text.to_string(),
+                    text,
                 );
             }
             continue;
@@ -201,7 +207,9 @@ fn build(body: NodeRef) -> Tree {
             hint.push_str(&id);
         }
         hint.push_str(&extra);
-        let hint = hint.trim_start().to_string();
+        // trimmed at the start in place (an empty class leaves a separator there)
+        let leading = hint.len() - hint.trim_start().len();
+        hint.drain(..leading);
         push(
             &mut nodes,
             parent,
@@ -210,10 +218,7 @@ fn build(body: NodeRef) -> Tree {
             [hint, class, id],
             String::new(),
         );
-        let kids: Vec<NodeRef> = n.children_it(true).collect();
-        for k in kids {
-            stack.push((k, idx));
-        }
+        stack.extend(n.children_it(true).map(|k| (k, idx)));
     }
     Tree {
         nodes,

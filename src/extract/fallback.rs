@@ -135,8 +135,9 @@ fn skip_markup_decl(html: &str, start: usize) -> usize {
     let rest = &html[start..];
     if rest.starts_with("<!--") {
         return rest
+            .as_bytes()
             .get(4..)
-            .and_then(|r| r.find("-->"))
+            .and_then(|r| memchr::memmem::find(r, b"-->"))
             .map_or(html.len(), |p| start + 4 + p + 3);
     }
     tag_end(html.as_bytes(), start)
@@ -147,7 +148,8 @@ fn find_end_tag(html: &str, from: usize, name: &str) -> (usize, usize) {
     let b = html.as_bytes();
     let n = name.as_bytes();
     let mut i = from;
-    while let Some(p) = html.get(i..).and_then(|r| r.find("</")) {
+    // memmem's vector search: `str::find` spent more time here than the rest of the scan
+    while let Some(p) = b.get(i..).and_then(|r| memchr::memmem::find(r, b"</")) {
         let at = i + p;
         let s = at + 2;
         if b.len() >= s + n.len() && b[s..s + n.len()].eq_ignore_ascii_case(n) {
@@ -496,6 +498,25 @@ mod tests {
         assert!(sig.visible_text.contains("Hello & world"));
         assert!(!sig.visible_text.contains("no"));
         assert!(!sig.visible_text.contains("T & U"));
+    }
+
+    #[test]
+    fn end_tags_and_comment_ends_are_found_past_other_text() {
+        // The first "</" is another element's; Bengali text around it; upper case.
+        let html = "<script>ক = '</b>'; খ</SCRIPT><p>গ";
+        let from = "<script>".len();
+        let at = html.find("</SCRIPT>").unwrap_or(0);
+        assert_eq!(
+            find_end_tag(html, from, "script"),
+            (at, at + "</SCRIPT>".len())
+        );
+        // No end tag: the rest of the page is the element's.
+        assert_eq!(find_end_tag("<style>a</b", 7, "style"), (11, 11));
+        // A comment runs to its first "-->", however much it holds.
+        let html = "<!-- <div> ঘ -- > --><div>";
+        assert_eq!(skip_markup_decl(html, 0), html.len() - "<div>".len());
+        assert_eq!(skip_markup_decl("<!-- open", 0), 9);
+        assert_eq!(nesting_depth("<!-- <div><div> --><div>ঙ</div>", 100), 1);
     }
 
     #[test]

@@ -177,20 +177,25 @@ fn byline_element(doc: &dom_query::Document) -> Option<String> {
     const NAMES: &[&str] = &["byline", "author", "dateline", "writtenby", "p-author"];
     let body = doc.body()?;
     let mut stack = vec![body];
+    // One buffer for the lower-cased class and id of every element.
+    let mut lower = String::new();
+    let mut named = |value: Option<&str>| {
+        value.is_some_and(|v| {
+            lower.clear();
+            lower.push_str(v);
+            lower.make_ascii_lowercase();
+            NAMES.iter().any(|n| lower.contains(n))
+        })
+    };
     while let Some(node) = stack.pop() {
-        if !node.is_element() {
+        let Some(element) = node.element_ref() else {
             continue;
-        }
-        let named = |attr: &str| {
-            node.attr(attr).is_some_and(|v| {
-                let v = v.to_ascii_lowercase();
-                NAMES.iter().any(|n| v.contains(n))
-            })
         };
-        let marked = node.attr("rel").is_some_and(|r| r.as_ref() == "author")
-            || node.attr("itemprop").is_some_and(|p| p.contains("author"))
-            || named("class")
-            || named("id");
+        let attr = |name: &str| page::attr(&element, name);
+        let marked = attr("rel") == Some("author")
+            || attr("itemprop").is_some_and(|p| p.contains("author"))
+            || named(attr("class"))
+            || named(attr("id"));
         if marked {
             let text = node.text();
             let len = text.trim().chars().count();

@@ -113,7 +113,7 @@ fn lowercase_name(element: &Element) -> Cow<'_, str> {
 }
 
 /// An attribute's value, read in place (`NodeRef::attr` copies it into a new string).
-fn attr<'e>(element: &'e Element, name: &str) -> Option<&'e str> {
+pub(crate) fn attr<'e>(element: &'e Element, name: &str) -> Option<&'e str> {
     element
         .attrs
         .iter()

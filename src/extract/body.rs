@@ -28,9 +28,10 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, OnceLock};
 
+use dom_query::{Document, NodeData, NodeRef};
+
 use super::fragments::{Fragments, Tokens};
 use super::justext;
-use dom_query::{Document, NodeData, NodeRef};
 
 /// No more nodes than this are copied; the rest of a giant page is ignored.
 const MAX_NODES: usize = 400_000;

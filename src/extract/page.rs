@@ -322,11 +322,22 @@ fn is_not_author_hint(s: &str) -> bool {
 }
 
 fn clip(s: &str, max_chars: usize) -> Option<String> {
-    let t = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.is_empty() || t.chars().count() > max_chars {
-        return None;
+    // Stops at the first word past the limit: the texts asked are often a wrapper's,
+    // the whole article.
+    let mut t = String::new();
+    let mut chars = 0usize;
+    for word in s.split_whitespace() {
+        if !t.is_empty() {
+            t.push(' ');
+            chars += 1;
+        }
+        t.push_str(word);
+        chars += word.chars().count();
+        if chars > max_chars {
+            return None;
+        }
     }
-    Some(t)
+    (!t.is_empty()).then_some(t)
 }
 
 /// Push windows of `text` around ISO-like dates (1990-2039, `-` or `/` separated, or
@@ -802,6 +813,22 @@ pub(crate) fn pre_clean(doc: &Document) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_joins_words_and_refuses_long_texts() {
+        assert_eq!(
+            clip("  ১২ জুলাই\n\t২০২৫ ", 20).as_deref(),
+            Some("১২ জুলাই ২০২৫")
+        );
+        // The limit counts characters, not bytes, and the single spaces between words.
+        assert_eq!(clip("আজ কাল", 6).as_deref(), Some("আজ কাল"));
+        assert_eq!(clip("আজ কাল", 5), None);
+        assert_eq!(clip(" \n ", 10), None);
+        assert_eq!(clip("", 10), None);
+        let long = "word ".repeat(10_000);
+        assert_eq!(clip(&long, 300), None);
+        assert_eq!(clip(&long, 49_999).map(|t| t.len()), Some(49_999));
+    }
 
     #[test]
     fn script_dates_are_found_with_their_key() {

@@ -764,7 +764,6 @@ impl Db {
                         updated_at: updated.as_deref(),
                         updated_offset: a.updated_at.map(|t| t.offset().to_string()),
                         seen_at: now,
-                        text_is_the_article_row: true,
                     },
                 )?;
                 let fingerprint = a.story_fingerprint.as_ref();
@@ -2040,14 +2039,11 @@ struct VersionRow<'a> {
     updated_at: Option<&'a str>,
     updated_offset: Option<String>,
     seen_at: DateTime<Utc>,
-    /// The caller has just written `text` to the article row: nothing to compare.
-    text_is_the_article_row: bool,
 }
 
 /// Appends a version (numbered after the article's last one) and returns its number. Its
 /// text is stored as NULL when it is the article row's text (docs/schema.md,
-/// `article_version_rows`), so the caller writes the article row first; unless the caller
-/// says so, the texts are compared.
+/// `article_version_rows`), so the caller writes the article row first.
 fn insert_version(tx: &Connection, v: &VersionRow<'_>) -> Result<i64, StoreError> {
     let hash = content_hash(v.title, v.text, v.published_at, v.updated_at);
     tx.prepare_cached(
@@ -2057,8 +2053,7 @@ fn insert_version(tx: &Connection, v: &VersionRow<'_>) -> Result<i64, StoreError
          VALUES (?1, (SELECT coalesce(max(version), 0) + 1 FROM article_version_rows
                       WHERE article_id = ?1),
                  ?2, ?3,
-                 CASE WHEN ?11 OR ?4 = (SELECT text FROM articles WHERE id = ?1) THEN NULL
-                      ELSE ?4 END,
+                 CASE WHEN ?4 = (SELECT text FROM articles WHERE id = ?1) THEN NULL ELSE ?4 END,
                  ?5, ?6, ?7, ?8, ?9, ?10)
          RETURNING version",
     )
@@ -2075,7 +2070,6 @@ fn insert_version(tx: &Connection, v: &VersionRow<'_>) -> Result<i64, StoreError
                 v.updated_offset,
                 time(v.seen_at),
                 hash,
-                v.text_is_the_article_row,
             ],
             |r| r.get(0),
         )
@@ -2298,8 +2292,6 @@ impl Db {
                         updated_at: updated.as_deref(),
                         updated_offset: f.updated_at.map(|t| t.offset().to_string()),
                         seen_at: version.capture.fetched_at,
-                        // unless the article row went meanwhile: compared
-                        text_is_the_article_row: false,
                     },
                 )?;
                 Revisited::NewVersion(number)

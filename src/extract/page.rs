@@ -538,16 +538,12 @@ pub(crate) fn collect(doc: &Document) -> PageSignals {
         let aside_here = element.is_some_and(|e| is_aside(name, e));
         if name == "time" && sig.times.len() < MAX_ITEMS {
             let mut hint = String::new();
-            for a in ["class", "id", "itemprop"] {
-                if let Some(v) = get(a) {
-                    hint.push_str(v);
-                    hint.push(' ');
-                }
-            }
-            if let Some(parent) = node.parent() {
+            let parent = node.parent();
+            let parent = parent.as_ref().and_then(NodeRef::element_ref);
+            for e in [element, parent.as_deref()].into_iter().flatten() {
                 for a in ["class", "id", "itemprop"] {
-                    if let Some(v) = parent.attr(a) {
-                        hint.push_str(&v);
+                    if let Some(v) = attr(e, a) {
+                        hint.push_str(v);
                         hint.push(' ');
                     }
                 }

@@ -24,9 +24,9 @@ use crate::schedule;
 use crate::shutdown::Shutdown;
 use crate::sitemap;
 use crate::store::{
-    Archived, ExtractedFields, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS, NewArticle,
-    NewCapture, NewVersion, PollOutcome, PollRecord, RevisitOutcome, RevisitTarget, Revisited,
-    SourceState, Store, StoreError,
+    Archived, ArticleKey, ExtractedFields, FetchId, FetchRecord, ItemStatus, MAX_ITEM_ATTEMPTS,
+    NewArticle, NewCapture, NewVersion, PollOutcome, PollRecord, RevisitOutcome, RevisitTarget,
+    Revisited, SourceState, Store, StoreError,
 };
 use crate::stories;
 use crate::versions;
@@ -912,9 +912,9 @@ impl Pipeline {
             }
             ItemStatus::KnownArticle(article_id) => {
                 self.store
-                    .link_item(
-                        state.id,
-                        item_key,
+                    .link_to_article(
+                        Some(state.id),
+                        Some(item_key),
                         vec![link.to_string()],
                         article_id,
                         self.clock.now(),
@@ -981,12 +981,30 @@ impl Pipeline {
             Ok(response) => return Ok(Err(response.status_error())),
             Err(error) => return Ok(Err(error.to_string())),
         };
+        // The same bytes archived before (under another URL, or by an earlier run) are
+        // the same page: parsing and extracting them again would only find the article
+        // they already are.
+        let body_sha256 = canon::body_hash(&response.body);
+        if let Some(article_id) = self
+            .store
+            .find_article(ArticleKey::CaptureBody(body_sha256.clone()))
+            .await?
+        {
+            let mut urls = Vec::new();
+            add_canonical(&mut urls, url);
+            add_canonical(&mut urls, &response.final_url);
+            self.store
+                .link_to_article(source_id, item_key, urls, article_id, self.clock.now())
+                .await?;
+            return Ok(Ok(Archived::Duplicate(article_id)));
+        }
         let article = self
             .build_article(
                 source_id,
                 item_key,
                 url,
                 response,
+                body_sha256,
                 fetch_id,
                 fetched.started_at,
                 page_rules,
@@ -1002,6 +1020,7 @@ impl Pipeline {
         item_key: Option<String>,
         requested: &Url,
         response: Response,
+        body_sha256: String,
         fetch_id: FetchId,
         fetched_at: DateTime<Utc>,
         page_rules: &PageRules,
@@ -1033,23 +1052,15 @@ impl Pipeline {
             })
         };
         let mut urls: Vec<String> = Vec::new();
-        let mut push = |u: &Url| {
-            if let Some(c) = canon::canonical_url(u) {
-                let s = c.to_string();
-                if !urls.contains(&s) {
-                    urls.push(s);
-                }
-            }
-        };
-        push(requested);
-        push(&final_url);
+        add_canonical(&mut urls, requested);
+        add_canonical(&mut urls, &final_url);
         let declared = extracted
             .canonical_url
             .as_deref()
             .and_then(|href| canon::canonical_url_str(href, Some(&final_url)))
             .filter(|declared| canon::trusted_page_canonical(declared, &final_url));
         if let Some(declared) = &declared {
-            push(declared);
+            add_canonical(&mut urls, declared);
         }
         let canonical_url = declared
             .or_else(|| canon::canonical_url(&final_url))
@@ -1078,7 +1089,7 @@ impl Pipeline {
                 url: final_url.to_string(),
                 fetched_at,
                 status: response.status,
-                body_sha256: canon::body_hash(&body),
+                body_sha256,
                 headers: response.headers,
                 content_type,
                 charset: Some(decoded_charset.to_string()),
@@ -1169,12 +1180,14 @@ impl Pipeline {
             }
             Err(error) => return failed(error.to_string()),
         };
+        let body_sha256 = canon::body_hash(&response.body);
         let page = self
             .build_article(
                 target.source_id,
                 None,
                 url,
                 response,
+                body_sha256,
                 fetch_id,
                 fetched.started_at,
                 page_rules,
@@ -1236,12 +1249,14 @@ impl Pipeline {
             headers: capture.info.headers,
             body: capture.body,
         };
+        let body_sha256 = capture.info.body_sha256;
         let page = self
             .build_article(
                 target.source_id,
                 None,
                 &final_url,
                 response,
+                body_sha256,
                 0,
                 capture.info.fetched_at,
                 page_rules,
@@ -1384,6 +1399,16 @@ impl Pipeline {
 }
 
 /// The content hash of a freshly extracted page (see [`versions::content_hash`]).
+/// Adds `url`'s canonical form to `urls` unless it is there already.
+fn add_canonical(urls: &mut Vec<String>, url: &Url) {
+    if let Some(canonical) = canon::canonical_url(url) {
+        let canonical = canonical.to_string();
+        if !urls.contains(&canonical) {
+            urls.push(canonical);
+        }
+    }
+}
+
 fn page_hash(page: &NewArticle) -> String {
     let db_time = |t: Option<DateTime<chrono::FixedOffset>>| {
         t.map(|t| crate::clock::to_db_time(t.with_timezone(&Utc)))

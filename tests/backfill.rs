@@ -218,6 +218,76 @@ async fn url_list_backfill_survives_garbage_and_unreachable_hosts() {
     );
 }
 
+/// Backfills `paths` of `server`, one after another.
+async fn backfill_paths(app: &App, server: &TestServer, paths: &[&str]) -> BackfillSummary {
+    let list: String = paths
+        .iter()
+        .map(|p| format!("{}\n", server.url(p)))
+        .collect();
+    let (urls, bad) = parse_url_list(&list);
+    assert!(bad.is_empty(), "{bad:?}");
+    let request = BackfillRequest {
+        urls,
+        ..Default::default()
+    };
+    backfill(&app.pipeline, &request, &Shutdown::never(), &mut quiet())
+        .await
+        .expect("backfill")
+}
+
+#[tokio::test]
+async fn a_page_whose_bytes_are_archived_already_is_that_article() {
+    // A short page without a canonical link: its text is too short for a text
+    // fingerprint, so only its bytes can say that two URLs serve the same page.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    let page = "<!doctype html><html><head><title>Notice</title></head>\
+                <body><p>নোটিশ: অফিস আগামীকাল বন্ধ থাকবে।</p></body></html>";
+    server.route("/notice", Reply::ok("text/html; charset=utf-8", page));
+    server.route("/notice-copy", Reply::ok("text/html; charset=utf-8", page));
+    server.route(
+        "/notice-edited",
+        Reply::ok(
+            "text/html; charset=utf-8",
+            page.replace("<html>", "<html lang=\"bn\">"),
+        ),
+    );
+    let app = app(dir.path()).await;
+
+    let first = backfill_paths(&app, &server, &["/notice"]).await;
+    assert_eq!((first.archived, first.duplicates), (1, 0));
+    let copy = backfill_paths(&app, &server, &["/notice-copy"]).await;
+    assert_eq!((copy.archived, copy.duplicates), (0, 1), "{copy:?}");
+    // Other bytes with the same short text are another page.
+    let edited = backfill_paths(&app, &server, &["/notice-edited"]).await;
+    assert_eq!((edited.archived, edited.duplicates), (1, 0), "{edited:?}");
+
+    let db = open_db(dir.path());
+    assert_eq!(count(&db, "SELECT count(*) FROM articles"), 2);
+    assert_eq!(count(&db, "SELECT count(*) FROM captures"), 2);
+    let notice = server.url("/notice");
+    let copy_url = server.url("/notice-copy");
+    assert_eq!(
+        count(
+            &db,
+            &format!(
+                "SELECT count(DISTINCT article_id) FROM article_urls WHERE url IN ('{notice}', '{copy_url}')"
+            )
+        ),
+        1,
+        "both URLs lead to the first article"
+    );
+    assert_eq!(count(&db, "SELECT count(*) FROM article_urls"), 3);
+    // Every request is in the log, the copy's included.
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM fetches WHERE url LIKE '%/notice%'"
+        ),
+        3
+    );
+}
+
 // ------------------------------------------------------------------ a large sitemap index
 
 const SITEMAP_URLS: usize = 5_000;

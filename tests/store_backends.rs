@@ -433,9 +433,9 @@ async fn one_article_reached_by_two_urls_is_one_row_with_both(db: Database) {
         ItemStatus::New
     );
     store
-        .link_item(
-            source,
-            "guid-3".into(),
+        .link_to_article(
+            Some(source),
+            Some("guid-3".into()),
             vec!["https://news.example/a#top".into()],
             id,
             at(12, 1),
@@ -476,6 +476,35 @@ async fn one_article_reached_by_two_urls_is_one_row_with_both(db: Database) {
         stats.per_source[0].recent_days.last().map(|d| d.articles),
         Some(1)
     );
+
+    // Named by the exact bytes of its capture; other bytes name no article.
+    let by_body = |bytes: &[u8]| {
+        let store = store.clone();
+        let key = ArticleKey::CaptureBody(newsvault::canon::body_hash(bytes));
+        async move { store.find_article(key).await.expect("find by body") }
+    };
+    assert_eq!(by_body(&first.capture.body).await, Some(id));
+    assert_eq!(by_body(b"<html>another page</html>").await, None);
+    // A page linked without a source or feed item records its URL alone.
+    store
+        .link_to_article(
+            None,
+            None,
+            vec!["https://copy.example/a".into()],
+            id,
+            at(12, 3),
+        )
+        .await
+        .expect("link a page");
+    assert_eq!(
+        store
+            .find_article(ArticleKey::Urls(vec!["https://copy.example/a".into()]))
+            .await
+            .expect("find"),
+        Some(id)
+    );
+    let stats = store.stats(at(12, 0)).await.expect("stats");
+    assert_eq!((stats.article_urls, stats.captures), (5, 1));
 }
 
 async fn the_same_article_archived_at_once_by_two_connections_is_one_row(db: Database) {

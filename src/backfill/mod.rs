@@ -348,9 +348,9 @@ impl Job {
             {
                 pipeline
                     .store
-                    .link_item(
-                        source_id,
-                        item_key,
+                    .link_to_article(
+                        Some(source_id),
+                        Some(item_key),
                         vec![canonical.to_string()],
                         article_id,
                         pipeline.clock.now(),

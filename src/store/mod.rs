@@ -981,11 +981,12 @@ impl Store {
         }
     }
 
-    /// Records that a feed item (and its URLs) lead to an article already archived.
-    pub async fn link_item(
+    /// Records that a page's URLs, and the feed item it came from when there is one, lead
+    /// to an article already archived.
+    pub async fn link_to_article(
         &self,
-        source_id: SourceId,
-        item_key: String,
+        source_id: Option<SourceId>,
+        item_key: Option<String>,
         urls: Vec<String>,
         article_id: ArticleId,
         now: DateTime<Utc>,
@@ -993,12 +994,12 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(db) => {
                 self.call(db, move |db| {
-                    db.link_item(source_id, &item_key, &urls, article_id, now)
+                    db.link_to_article(source_id, item_key.as_deref(), &urls, article_id, now)
                 })
                 .await
             }
             Backend::Postgres(db) => {
-                db.link_item(source_id, &item_key, &urls, article_id, now)
+                db.link_to_article(source_id, item_key.as_deref(), &urls, article_id, now)
                     .await
             }
         }

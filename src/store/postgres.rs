@@ -53,6 +53,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("postgres/0005_story_bands_by_article.sql"),
     include_str!("postgres/0006_story_fk_deferrable.sql"),
     include_str!("postgres/0007_version_text_once.sql"),
+    include_str!("postgres/0008_captures_by_body.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -778,10 +779,10 @@ impl Db {
             .map_err(self.failed("record item failure"))
     }
 
-    pub(super) async fn link_item(
+    pub(super) async fn link_to_article(
         &self,
-        source_id: SourceId,
-        item_key: &str,
+        source_id: Option<SourceId>,
+        item_key: Option<&str>,
         urls: &[String],
         article_id: ArticleId,
         now: DateTime<Utc>,
@@ -792,12 +793,14 @@ impl Db {
             .transaction()
             .await
             .map_err(self.failed("begin link"))?;
-        add_urls(&*tx, article_id, Some(source_id), urls, now)
+        add_urls(&*tx, article_id, source_id, urls, now)
             .await
             .map_err(self.failed("record url"))?;
-        add_item(&*tx, source_id, item_key, article_id, now)
-            .await
-            .map_err(self.failed("record feed item"))?;
+        if let (Some(source_id), Some(key)) = (source_id, item_key) {
+            add_item(&*tx, source_id, key, article_id, now)
+                .await
+                .map_err(self.failed("record feed item"))?;
+        }
         tx.commit().await.map_err(self.failed("commit link"))
     }
 
@@ -1162,6 +1165,14 @@ impl Db {
             ArticleKey::Urls(urls) => find_by_urls(client, urls)
                 .await
                 .map_err(self.failed("look up article")),
+            ArticleKey::CaptureBody(sha256) => client
+                .query_opt(
+                    "SELECT article_id FROM captures WHERE body_sha256 = $1 ORDER BY id LIMIT 1",
+                    &[sha256],
+                )
+                .await
+                .and_then(|row| row.map(|r| r.try_get(0)).transpose())
+                .map_err(self.failed("look up capture body")),
         }
     }
 

@@ -64,12 +64,16 @@ pub struct SearchHit {
     pub score: f64,
 }
 
-/// How the user names an article: by id or by any URL that led to it.
+/// How an article is named: by id, by any URL that led to it, or by the exact bytes of
+/// one of its captures.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArticleKey {
     Id(ArticleId),
     /// Candidate URLs, tried in order (canonical form first).
     Urls(Vec<String>),
+    /// The SHA-256 of a capture's body, lower-case hex (`captures.body_sha256`). Where
+    /// several articles hold such a capture, the one that held it first.
+    CaptureBody(String),
 }
 
 /// An article row with its source's name and every URL that led to it.

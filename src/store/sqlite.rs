@@ -47,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_leases.sql"),
     include_str!("migrations/0008_version_text_once.sql"),
     include_str!("migrations/0009_fts_prefix_index.sql"),
+    include_str!("migrations/0010_captures_by_body.sql"),
 ];
 
 /// The schema version that adds `article_versions`, whose backfilled rows get their
@@ -678,17 +679,19 @@ impl Db {
             .map_err(sql("record item failure"))
     }
 
-    pub(super) fn link_item(
+    pub(super) fn link_to_article(
         &mut self,
-        source_id: SourceId,
-        item_key: &str,
+        source_id: Option<SourceId>,
+        item_key: Option<&str>,
         urls: &[String],
         article_id: ArticleId,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction().map_err(sql("begin link"))?;
-        add_urls(&tx, article_id, Some(source_id), urls, now)?;
-        add_item(&tx, source_id, item_key, article_id, now)?;
+        add_urls(&tx, article_id, source_id, urls, now)?;
+        if let (Some(source_id), Some(key)) = (source_id, item_key) {
+            add_item(&tx, source_id, key, article_id, now)?;
+        }
         tx.commit().map_err(sql("commit link"))
     }
 
@@ -1182,6 +1185,13 @@ impl Db {
                 .optional()
                 .map_err(sql("look up article")),
             ArticleKey::Urls(urls) => find_by_urls(&self.conn, urls),
+            ArticleKey::CaptureBody(sha256) => self
+                .conn
+                .prepare_cached(
+                    "SELECT article_id FROM captures WHERE body_sha256 = ?1 ORDER BY id LIMIT 1",
+                )
+                .and_then(|mut s| s.query_row([sha256], |r| r.get(0)).optional())
+                .map_err(sql("look up capture body")),
         }
     }
 

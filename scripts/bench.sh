@@ -5,6 +5,9 @@
 #
 #   scripts/bench.sh                  # newsvault, trafilatura and the floor
 #   scripts/bench.sh --no-trafilatura # newsvault and the floor only
+#   scripts/bench.sh --distinct       # without the pages whose bytes repeat an earlier
+#                                     # page's (560 of the 2,000), so that every page is
+#                                     # parsed and extracted
 #   scripts/bench.sh --no-trafilatura --profile
 #                                     # the backfill under `perf record` (line tables in the
 #                                     # build), then its samples grouped by
@@ -18,7 +21,8 @@
 #   2. builds newsvault and the examples bench_server and parse_floor (release);
 #   3. serves the pages from memory on 127.0.0.1 (examples/bench_server.rs) and runs
 #      `newsvault backfill --urls` into a fresh archive with politeness lifted for
-#      loopback (no delay, 8 requests in flight, robots.txt not read, [run] concurrency 8);
+#      loopback (no delay, robots.txt not read, IN_FLIGHT requests in flight and pages in
+#      work, default 16: the fastest on 2 cores, see docs/performance.md);
 #   4. runs `trafilatura -i urls.txt -o DIR --parallel 2` on the same URLs (installed from
 #      PyPI into target/trafilatura-venv; its per-host sleep and its SSRF guard are turned
 #      off for loopback through a settings file);
@@ -28,7 +32,8 @@
 # Everything is kept in target/bench/; the binaries are taken from $CARGO_TARGET_DIR when
 # set (as cargo does), else target/. Nothing here touches the network but PyPI.
 #
-# Environment: SHARED (default ../shared) locates evaldata/ and eval/.
+# Environment: SHARED (default ../shared) locates evaldata/ and eval/; IN_FLIGHT (default
+# 16) sets newsvault's requests in flight and `[run] concurrency`.
 set -eu
 
 cd "$(dirname "$0")/.."
@@ -37,11 +42,14 @@ OUT=target/bench
 PAGES=2000
 WITH_TRAF=1
 PROFILE=0
+DISTINCT=0
+IN_FLIGHT=${IN_FLIGHT:-16}
 for a in "$@"; do
     case "$a" in
         --no-trafilatura) WITH_TRAF=0 ;;
+        --distinct) DISTINCT=1 ;;
         --profile) PROFILE=1 ;;
-        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,36p' "$0"; exit 0 ;;
         *) echo "unknown argument: $a" >&2; exit 2 ;;
     esac
 done
@@ -64,6 +72,19 @@ fi
 for s in text dates meta; do
     python3 "$SHARED/eval/score.py" files "$s" target/evaldata
 done | cut -f1 | head -n "$PAGES" > "$OUT/pages.files"
+if [ "$DISTINCT" = 1 ]; then
+    python3 - "$OUT/pages.files" <<'EOF'
+import hashlib, sys
+path = sys.argv[1]
+seen, kept = set(), []
+for line in open(path):
+    digest = hashlib.sha256(open(line.strip(), "rb").read()).digest()
+    if digest not in seen:
+        seen.add(digest)
+        kept.append(line)
+open(path, "w").writelines(kept)
+EOF
+fi
 cargo build --release --locked --bin newsvault --example bench_server --example parse_floor >&2
 RELEASE=${CARGO_TARGET_DIR:-target}/release
 
@@ -83,12 +104,12 @@ database = "$OUT/archive.sqlite3"
 [http]
 timeout = "30s"
 max_body = "20MiB"
-per_host_requests = 8
+per_host_requests = $IN_FLIGHT
 per_host_delay = "0s"
-max_requests_in_flight = 8
+max_requests_in_flight = $IN_FLIGHT
 obey_robots = false
 [run]
-concurrency = 8
+concurrency = $IN_FLIGHT
 EOF
 
 echo "newsvault backfill of $n pages..." >&2

@@ -1181,6 +1181,11 @@ impl Pipeline {
             Err(error) => return failed(error.to_string()),
         };
         let body_sha256 = canon::body_hash(&response.body);
+        if target.body_sha256.as_deref() == Some(body_sha256.as_str()) {
+            // The bytes archived last time: nothing on the page changed, so it is not
+            // parsed again (and a change in how it would be read is `reparse`'s business).
+            return Ok(RevisitOutcome::Unchanged);
+        }
         let page = self
             .build_article(
                 target.source_id,

@@ -374,6 +374,50 @@ async fn an_unchanged_revisit_stores_nothing_but_the_time() {
 }
 
 #[tokio::test]
+async fn a_revisit_that_fetches_the_archived_bytes_does_not_read_them_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = TestServer::start().await;
+    // The same bytes at every fetch, and no validators for a conditional GET.
+    serve_page(
+        &server,
+        "/news/static",
+        page("Static page", &paragraphs(), 0),
+    );
+    serve_feed(&server, &["/news/static"]);
+    let config = config(dir.path(), server.url("/feed.xml"), "");
+    poll_at(&config, t0()).await;
+    let db = open_db(dir.path());
+    let id = article_id(&db, &server.url("/news/static"));
+    let seen = first_seen(&db, id);
+    // As if the page had been read differently when it was archived (other site rules):
+    // extracting it again would now give another content hash.
+    rusqlite::Connection::open(dir.path().join("archive.sqlite3"))
+        .expect("open for writing")
+        .execute(
+            "UPDATE article_version_rows SET content_sha256 = 'read-with-other-rules'
+             WHERE article_id = ?1",
+            [id],
+        )
+        .expect("change the stored reading");
+
+    let summary = revisit_at(&config, seen + hours(1)).await;
+    assert_eq!((summary.due, summary.unchanged), (1, 1), "{summary}");
+    assert_eq!(versions(&db, id), 1, "the bytes did not change: no version");
+    assert_eq!(server.requests("/news/static").len(), 2);
+
+    // Other bytes (a new clock around the same article) are extracted and compared as
+    // before: with the stored reading changed above, that comparison finds a difference.
+    serve_page(
+        &server,
+        "/news/static",
+        page("Static page", &paragraphs(), 5),
+    );
+    let summary = revisit_at(&config, seen + hours(6)).await;
+    assert_eq!(summary.new_versions, 1, "{summary}");
+    assert_eq!(versions(&db, id), 2);
+}
+
+#[tokio::test]
 async fn a_new_extractor_reading_an_unchanged_page_differently_makes_no_version() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = TestServer::start().await;

@@ -2561,12 +2561,12 @@ impl Db {
                      RETURNING articles.id, due.was_due)
                  SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at,
                      a.revisit_count, c.url, c.headers::text, v.content_sha256,
-                     v.text <> '', a.extractor
+                     v.text <> '', a.extractor, c.body_sha256
                  FROM claimed k
                  JOIN articles a ON a.id = k.id
                  LEFT JOIN sources s ON s.id = a.source_id
                  LEFT JOIN LATERAL (
-                     SELECT url, headers FROM captures WHERE article_id = a.id
+                     SELECT url, headers, body_sha256 FROM captures WHERE article_id = a.id
                      ORDER BY fetched_at DESC, id DESC LIMIT 1) c ON true
                  LEFT JOIN LATERAL (
                      SELECT content_sha256, coalesce(text, a.text) AS text
@@ -2599,6 +2599,7 @@ impl Db {
                     content_sha256: r.try_get(8)?,
                     has_text: r.try_get::<_, Option<bool>>(9)?.unwrap_or(false),
                     extractor: r.try_get(10)?,
+                    body_sha256: r.try_get(11)?,
                 })
             })
             .collect::<Result<_, tokio_postgres::Error>>()

@@ -2855,12 +2855,14 @@ fn due_revisits(
         Option<String>,
         bool,
         String,
+        Option<String>,
     );
     let rows: Vec<Row> = conn
         .prepare_cached(
             "SELECT a.id, a.source_id, s.name, a.canonical_url, a.first_seen_at, a.revisit_count,
                  c.url, c.headers, v.content_sha256,
-                 v.article_id IS NOT NULL AND coalesce(v.text, a.text) <> '', a.extractor
+                 v.article_id IS NOT NULL AND coalesce(v.text, a.text) <> '', a.extractor,
+                 c.body_sha256
              FROM articles a
              LEFT JOIN sources s ON s.id = a.source_id
              LEFT JOIN captures c ON c.id = (
@@ -2892,6 +2894,7 @@ fn due_revisits(
                         r.get(8)?,
                         r.get::<_, Option<bool>>(9)?.unwrap_or(false),
                         r.get(10)?,
+                        r.get(11)?,
                     ))
                 },
             )?
@@ -2913,6 +2916,7 @@ fn due_revisits(
                 hash,
                 has_text,
                 extractor,
+                body_sha256,
             )| {
                 let headers: Vec<(String, String)> = headers
                     .and_then(|h| serde_json::from_str(&h).ok())
@@ -2931,6 +2935,7 @@ fn due_revisits(
                     content_sha256: hash,
                     has_text,
                     extractor,
+                    body_sha256,
                 }
             },
         )

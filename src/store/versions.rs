@@ -28,6 +28,9 @@ pub struct RevisitTarget {
     pub has_text: bool,
     /// The extractor that produced the article row's fields.
     pub extractor: String,
+    /// The SHA-256 of the latest capture's body: a response with the same bytes is the
+    /// page unchanged, whatever it would extract to.
+    pub body_sha256: Option<String>,
 }
 
 /// A revisit's fetched and extracted page.

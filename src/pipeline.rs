@@ -1403,7 +1403,6 @@ impl Pipeline {
     }
 }
 
-/// The content hash of a freshly extracted page (see [`versions::content_hash`]).
 /// Adds `url`'s canonical form to `urls` unless it is there already.
 fn add_canonical(urls: &mut Vec<String>, url: &Url) {
     if let Some(canonical) = canon::canonical_url(url) {
@@ -1414,6 +1413,7 @@ fn add_canonical(urls: &mut Vec<String>, url: &Url) {
     }
 }
 
+/// The content hash of a freshly extracted page (see [`versions::content_hash`]).
 fn page_hash(page: &NewArticle) -> String {
     let db_time = |t: Option<DateTime<chrono::FixedOffset>>| {
         t.map(|t| crate::clock::to_db_time(t.with_timezone(&Utc)))

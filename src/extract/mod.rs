@@ -182,8 +182,7 @@ fn byline_element(doc: &dom_query::Document) -> Option<String> {
     let mut named = |value: Option<&str>| {
         value.is_some_and(|v| {
             lower.clear();
-            lower.push_str(v);
-            lower.make_ascii_lowercase();
+            page::push_lowercase(&mut lower, v);
             NAMES.iter().any(|n| lower.contains(n))
         })
     };

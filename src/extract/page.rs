@@ -391,7 +391,7 @@ fn date_snippets(text: &str, out: &mut Vec<String>) {
 
 /// Appends `value` to `buf` in ASCII lower case (how class and id words are matched)
 /// without a string of its own: the walks below do this for every element of a page.
-fn push_lowercase(buf: &mut String, value: &str) {
+pub(crate) fn push_lowercase(buf: &mut String, value: &str) {
     let start = buf.len();
     buf.push_str(value);
     buf[start..].make_ascii_lowercase();

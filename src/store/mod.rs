@@ -11,6 +11,7 @@
 //! `postgres://` or `postgresql://` URL is a PostgreSQL database, reached through a pool
 //! of tokio-postgres connections, which several crawler nodes may share.
 
+mod checkpoint;
 mod cluster;
 mod codec;
 mod postgres;

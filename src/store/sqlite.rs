@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use zstd::dict::{DecoderDictionary, EncoderDictionary};
 
+use super::checkpoint::Checkpointer;
 use super::codec::{self, CompressedBody, DictionaryCache, StoredDictionary};
 use super::query::{
     ArticleFilter, ArticleKey, ArticleRecord, Capture, CaptureId, CaptureInfo, ExtractedFields,
@@ -62,6 +63,10 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) struct Db {
+    /// Checkpoints the log off this connection's thread; first, so that it stops before
+    /// the connection closes. None if it could not start (SQLite then checkpoints in the
+    /// commits, as by default).
+    _checkpointer: Option<Checkpointer>,
     conn: Connection,
     /// Prepared zstd dictionaries (see [`codec`]).
     dictionaries: DictionaryCache,
@@ -176,7 +181,13 @@ impl Db {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| open_error(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let checkpointer = Checkpointer::start(path, &conn)
+            .inspect_err(|e| {
+                tracing::warn!(archive = %path.display(), error = %e, "background checkpoints unavailable; SQLite checkpoints in commits instead");
+            })
+            .ok();
         let mut db = Db {
+            _checkpointer: checkpointer,
             conn,
             dictionaries: DictionaryCache::default(),
             ranked_matches: RANKED_MATCHES,

@@ -1,0 +1,305 @@
+//! Checkpoints of a SQLite archive's write-ahead log, on a thread of their own.
+//!
+//! In WAL mode every commit appends pages to the `-wal` file, and a checkpoint copies them
+//! into the database file and syncs it. SQLite's automatic checkpoint runs inside the
+//! commit that crosses 1,000 pages of log: on the thread that holds the archive's one
+//! connection, so every page waiting for that connection waits for the copy and two
+//! `fsync` calls too. Here the writer's commits only wake this thread, which copies what
+//! has been committed (`PASSIVE`: it never blocks the writer) from a second connection.
+//!
+//! A passive checkpoint cannot let the log start again from its beginning while the writer
+//! keeps appending, so once the log passes [`RESTART_AT`] pages the thread asks for a
+//! `RESTART` checkpoint, which holds the writer back only while it copies the pages
+//! appended since its last pass. The writer keeps SQLite's own automatic checkpoint at
+//! [`WRITER_FALLBACK`] pages, far above that, in case this thread cannot keep up or stops.
+//! Nothing here changes what is durable: checkpoints only move committed pages.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+
+/// Log pages (4 KiB each) past which a checkpoint restarts the log: it bounds the `-wal`
+/// file at about 16 MiB.
+const RESTART_AT: i64 = 4_096;
+
+/// The writer's own automatic checkpoint, for when this thread falls behind or is gone.
+const WRITER_FALLBACK: i64 = 4 * RESTART_AT;
+
+/// The shortest time between two passes, each of which syncs the log and the database
+/// file.
+const PASS_INTERVAL: Duration = Duration::from_millis(50);
+
+/// How long a `RESTART` checkpoint waits for the writer's transaction to end.
+const RESTART_WAIT: Duration = Duration::from_secs(1);
+
+/// The checkpoint thread of one archive connection. Dropping it stops the thread and
+/// waits for a checkpoint in progress to finish.
+pub(super) struct Checkpointer {
+    signal: Arc<Signal>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// What the writer's commits tell the thread.
+#[derive(Default)]
+struct Signal {
+    state: Mutex<State>,
+    /// Wakes the thread: a commit, or the stop.
+    wake: Condvar,
+    /// Wakes whoever waits for a pass to end ([`Checkpointer::wait_for_passes`]).
+    passed: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    /// A transaction committed since the last checkpoint began.
+    committed: bool,
+    stop: bool,
+    /// Checkpoint passes finished.
+    passes: u64,
+}
+
+impl Signal {
+    /// A panic while the state was held cannot have left it half-changed (two flags), so
+    /// a poisoned lock is safe to reuse.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Checkpointer {
+    /// Starts checkpointing the archive at `path` for `writer`, its write connection. If
+    /// the thread's connection cannot be opened, `writer` keeps SQLite's automatic
+    /// checkpoint and the error is returned.
+    pub(super) fn start(path: &Path, writer: &Connection) -> Result<Checkpointer, String> {
+        let conn = Connection::open(path).map_err(|e| e.to_string())?;
+        // As the writer: a checkpoint syncs the log before copying it and the database
+        // after, whatever this says; it is set so that nothing else differs.
+        conn.busy_timeout(RESTART_WAIT)
+            .and_then(|()| conn.execute_batch("PRAGMA synchronous = NORMAL"))
+            .map_err(|e| e.to_string())?;
+        let signal = Arc::new(Signal::default());
+        let thread = std::thread::Builder::new()
+            .name("newsvault-checkpoint".to_string())
+            .spawn({
+                let signal = Arc::clone(&signal);
+                move || run(&conn, &signal)
+            })
+            .map_err(|e| format!("cannot start its thread: {e}"))?;
+        // From here on, dropping the checkpointer stops the thread.
+        let checkpointer = Checkpointer {
+            signal,
+            thread: Some(thread),
+        };
+        let on_commit = Arc::clone(&checkpointer.signal);
+        writer
+            .commit_hook(Some(move || {
+                on_commit.lock().committed = true;
+                on_commit.wake.notify_one();
+                false // let the commit go ahead
+            }))
+            .and_then(|()| writer.pragma_update(None, "wal_autocheckpoint", WRITER_FALLBACK))
+            .map_err(|e| e.to_string())?;
+        Ok(checkpointer)
+    }
+}
+
+#[cfg(test)]
+impl Checkpointer {
+    /// Waits until the thread has finished `passes` checkpoint passes in all; false if
+    /// `timeout` ran out first.
+    fn wait_for_passes(&self, passes: u64, timeout: Duration) -> bool {
+        let state = self.signal.lock();
+        let (state, _) = self
+            .signal
+            .passed
+            .wait_timeout_while(state, timeout, |state| state.passes < passes)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.passes >= passes
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        self.signal.lock().stop = true;
+        self.signal.wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            // A panic on that thread has nothing to report here: the writer's fallback
+            // checkpoint and the last connection's close still checkpoint the log.
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread: waits for commits and checkpoints after them until told to stop.
+fn run(conn: &Connection, signal: &Signal) {
+    loop {
+        {
+            let mut state = signal.lock();
+            while !state.committed && !state.stop {
+                state = signal
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+            }
+            if state.stop {
+                return;
+            }
+            state.committed = false;
+        }
+        // The hook runs just before a commit is written, so this pass may miss that
+        // commit's pages; the next pass takes them.
+        match checkpoint(conn, "PASSIVE") {
+            Ok(log_pages) if log_pages >= RESTART_AT => {
+                if let Err(e) = checkpoint(conn, "RESTART") {
+                    tracing::debug!(error = %e, "log restart checkpoint failed; tried again later");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!(error = %e, "checkpoint failed; tried again after the next commit")
+            }
+        }
+        signal.lock().passes += 1;
+        signal.passed.notify_all();
+        // Each pass syncs the log and the database file; the commits of the next
+        // PASS_INTERVAL are taken together by one pass.
+        let until = Instant::now() + PASS_INTERVAL;
+        let mut state = signal.lock();
+        while !state.stop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            state = signal
+                .wake
+                .wait_timeout(state, left)
+                .map(|(state, _)| state)
+                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
+        }
+        if state.stop {
+            return;
+        }
+    }
+}
+
+/// Runs a checkpoint of `mode`; returns the log's size in pages.
+fn checkpoint(conn: &Connection, mode: &str) -> rusqlite::Result<i64> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |row| {
+        row.get(1)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A WAL-mode database in `dir` with one table, and its path.
+    fn database(dir: &Path) -> (Connection, std::path::PathBuf) {
+        let path = dir.join("archive.sqlite3");
+        let conn = Connection::open(&path).expect("open");
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .expect("WAL");
+        conn.execute_batch("CREATE TABLE pages (body BLOB)")
+            .expect("create table");
+        (conn, path)
+    }
+
+    fn file_size(path: &Path) -> u64 {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+    }
+
+    // A bound on a failure, not a timing: a pass takes milliseconds.
+    const PATIENCE: Duration = Duration::from_secs(30);
+
+    #[test]
+    fn commits_reach_the_database_file_through_the_thread() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (writer, path) = database(dir.path());
+        let checkpointer = Checkpointer::start(&path, &writer).expect("start");
+        let before = file_size(&path);
+
+        // 400 KiB: about 100 pages, far below the writer's own automatic checkpoint, so
+        // only the thread can have copied them into the database file.
+        writer
+            .execute("INSERT INTO pages VALUES (zeroblob(400 * 1024))", [])
+            .expect("first commit");
+        assert!(
+            checkpointer.wait_for_passes(1, PATIENCE),
+            "no pass after a commit"
+        );
+        // The hook runs before its commit is written, so the pass it woke may have come
+        // too early for it; the pass after the next commit comes after it for certain.
+        writer
+            .execute("INSERT INTO pages VALUES (x'00')", [])
+            .expect("second commit");
+        assert!(
+            checkpointer.wait_for_passes(2, PATIENCE),
+            "no pass after the second commit"
+        );
+
+        assert!(
+            file_size(&path) >= before + 400 * 1024,
+            "database file {} bytes after the passes, {} before",
+            file_size(&path),
+            before
+        );
+        let writer_threshold: i64 = writer
+            .query_row("PRAGMA wal_autocheckpoint", [], |r| r.get(0))
+            .expect("read threshold");
+        assert_eq!(writer_threshold, WRITER_FALLBACK);
+    }
+
+    /// Commits one after another, each checkpointed before the next begins, so the log
+    /// starts again from its beginning at the next commit (which a `PASSIVE` pass allows
+    /// when the writer is idle; under a steady stream of commits only `RESTART` does, and
+    /// that race is not reproduced here).
+    #[test]
+    fn the_log_does_not_grow_with_the_archive() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (writer, path) = database(dir.path());
+        let checkpointer = Checkpointer::start(&path, &writer).expect("start");
+        let wal = dir.path().join("archive.sqlite3-wal");
+
+        // Commits of 1 MiB (256 pages) until twice RESTART_AT pages have been written: a
+        // log never started again would hold every one of them.
+        let commits = 2 * RESTART_AT / 256 + 1;
+        for i in 0..commits {
+            writer
+                .execute("INSERT INTO pages VALUES (zeroblob(1024 * 1024))", [])
+                .expect("commit");
+            assert!(
+                checkpointer.wait_for_passes(i as u64 + 1, PATIENCE),
+                "no pass after commit {i}"
+            );
+        }
+        let written = commits as u64 * 1024 * 1024;
+        let log = file_size(&wal);
+        assert!(
+            log < written / 2,
+            "the log is {log} bytes after {written} bytes of commits"
+        );
+    }
+
+    #[test]
+    fn dropping_it_stops_the_thread_and_the_last_close_removes_the_log() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let (writer, path) = database(dir.path());
+        let checkpointer = Checkpointer::start(&path, &writer).expect("start");
+        writer
+            .execute("INSERT INTO pages VALUES (x'01')", [])
+            .expect("commit");
+        drop(checkpointer);
+        drop(writer);
+        assert!(!dir.path().join("archive.sqlite3-wal").exists());
+        let reader = Connection::open(&path).expect("reopen");
+        let rows: i64 = reader
+            .query_row("SELECT count(*) FROM pages", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(rows, 1);
+    }
+}

@@ -9,6 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::cpu_pool::CpuPool;
 use crate::extract::PageRules;
 use crate::fetch::Fetcher;
 use crate::metrics::{self, Metrics};
@@ -185,6 +186,8 @@ impl App {
             .await?;
         let backoff = (config.run.backoff_base, config.run.backoff_max);
         let max_interval = config.run.max_interval;
+        let cpu = CpuPool::start()
+            .map_err(|e| AppError::Usage(format!("cannot start the page work threads: {e}")))?;
         Ok(App {
             config: Arc::new(config),
             pipeline: Pipeline {
@@ -194,6 +197,7 @@ impl App {
                 backoff,
                 max_interval,
                 metrics: Metrics::new(),
+                cpu,
             },
         })
     }

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod compact;
 pub mod config;
+pub mod cpu_pool;
 pub mod discover;
 pub mod export;
 pub mod extract;

@@ -13,6 +13,7 @@ use url::Url;
 use crate::canon;
 use crate::clock::Clock;
 use crate::config::{SourceConfig, SourceKind};
+use crate::cpu_pool::CpuPool;
 use crate::discover;
 use crate::extract::{self, Extracted, PageRules};
 use crate::feed::{self, FeedItem};
@@ -256,6 +257,8 @@ pub struct Pipeline {
     pub max_interval: Duration,
     /// Live figures for `/metrics`: every request and poll is counted here.
     pub metrics: Metrics,
+    /// Where pages are decoded and extracted (see [`CpuPool`]).
+    pub cpu: CpuPool,
 }
 
 /// Why a feed could not be read, and how long the server asked us to stay away.
@@ -1027,29 +1030,31 @@ impl Pipeline {
     ) -> NewArticle {
         let now = self.clock.now();
         let final_url = response.final_url.clone();
-        // Charset decoding and extraction are CPU work: keep them off the async threads.
+        // Charset decoding and extraction are CPU work: off the async threads, and below
+        // the priority of the archive's connection (see CpuPool).
         let content_type = response.header("content-type").map(str::to_string);
         let body = response.body;
         let options = page_rules.options(Some(final_url.clone()), Some(now));
         let (body, decoded_charset, charset_source, extracted, story_fingerprint) = {
             let content_type = content_type.clone();
-            tokio::task::spawn_blocking(move || {
-                let decoded = decode_html(&body, content_type.as_deref(), options.url.as_ref());
-                let extracted = extract::extract(&decoded.text, &options);
-                let story_fingerprint = stories::fingerprint(&extracted.text);
-                (
-                    body,
-                    decoded.encoding.name(),
-                    decoded.source.as_str(),
-                    extracted,
-                    story_fingerprint,
-                )
-            })
-            .await
-            .unwrap_or_else(|e| {
-                tracing::error!(url = %requested, error = %e, "extraction panicked");
-                (Vec::new(), "UTF-8", "detected", Extracted::default(), None)
-            })
+            self.cpu
+                .run(move || {
+                    let decoded = decode_html(&body, content_type.as_deref(), options.url.as_ref());
+                    let extracted = extract::extract(&decoded.text, &options);
+                    let story_fingerprint = stories::fingerprint(&extracted.text);
+                    (
+                        body,
+                        decoded.encoding.name(),
+                        decoded.source.as_str(),
+                        extracted,
+                        story_fingerprint,
+                    )
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(url = %requested, error = %e, "extraction failed");
+                    (Vec::new(), "UTF-8", "detected", Extracted::default(), None)
+                })
         };
         let mut urls: Vec<String> = Vec::new();
         add_canonical(&mut urls, requested);

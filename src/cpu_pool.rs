@@ -5,9 +5,9 @@
 //! A SQLite archive has one connection, and every page waits for it a few times (the
 //! request log, the lookups, the article's transaction). When extraction ran on tokio's
 //! blocking pool, at the priority of everything else, up to as many pages as were in
-//! flight were extracted at once, and the thread holding the connection was preempted by
-//! them half as often as not: the connection was held for 2.2 s of a 4.3 s backfill, of
-//! which 0.7 s without running, while the other pages queued behind it. With extraction
+//! flight were extracted at once, and they preempted the thread holding the connection:
+//! the connection was held for 2.2 s of a 4.3 s backfill, and its holder ran for 1.5 s of
+//! that, while the other pages queued behind it. With extraction
 //! on these threads (nice 10 on Linux) the connection's holder, the HTTP client and the
 //! scheduler run first, and extraction takes the rest of the cores; on a machine that
 //! is busy with other work, newsvault's page work is also what yields first.

@@ -19,7 +19,7 @@
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -61,12 +61,31 @@ struct State {
 }
 
 impl Signal {
-    /// A panic while the state was held cannot have left it half-changed (two flags), so
-    /// a poisoned lock is safe to reuse.
+    /// A panic while the state was held cannot have left it half-changed (two flags and
+    /// a count), so a poisoned lock is safe to reuse.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits for a commit since the last call, and takes it; false once told to stop.
+    fn next_commit(&self) -> bool {
+        let mut state = self
+            .wake
+            .wait_while(self.lock(), |s| !s.committed && !s.stop)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.committed = false;
+        !state.stop
+    }
+
+    /// Waits `pause` whatever commits meanwhile; false once told to stop.
+    fn pause(&self, pause: Duration) -> bool {
+        let (state, _) = self
+            .wake
+            .wait_timeout_while(self.lock(), pause, |s| !s.stop)
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        !state.stop
     }
 }
 
@@ -126,7 +145,7 @@ impl Drop for Checkpointer {
         self.signal.lock().stop = true;
         self.signal.wake.notify_one();
         if let Some(thread) = self.thread.take() {
-            // A panic on that thread has nothing to report here: the writer's fallback
+            // A panic on that thread has nothing to report here: the writer's own
             // checkpoint and the last connection's close still checkpoint the log.
             let _ = thread.join();
         }
@@ -135,20 +154,7 @@ impl Drop for Checkpointer {
 
 /// The thread: waits for commits and checkpoints after them until told to stop.
 fn run(conn: &Connection, signal: &Signal) {
-    loop {
-        {
-            let mut state = signal.lock();
-            while !state.committed && !state.stop {
-                state = signal
-                    .wake
-                    .wait(state)
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-            }
-            if state.stop {
-                return;
-            }
-            state.committed = false;
-        }
+    while signal.next_commit() {
         // The hook runs just before a commit is written, so this pass may miss that
         // commit's pages; the next pass takes them. A pass that finds another checkpoint
         // running (the writer's, or another process's) is busy and copies nothing.
@@ -159,20 +165,7 @@ fn run(conn: &Connection, signal: &Signal) {
         signal.passed.notify_all();
         // Each pass syncs the log and the database file; the commits of the next
         // PASS_INTERVAL are taken together by one pass.
-        let until = Instant::now() + PASS_INTERVAL;
-        let mut state = signal.lock();
-        while !state.stop {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            state = signal
-                .wake
-                .wait_timeout(state, left)
-                .map(|(state, _)| state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner().0);
-        }
-        if state.stop {
+        if !signal.pause(PASS_INTERVAL) {
             return;
         }
     }

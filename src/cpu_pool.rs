@@ -89,8 +89,8 @@ impl CpuPool {
 fn work(queue: &Mutex<Receiver<Job>>) {
     lower_priority();
     loop {
-        // The lock is held only to take a job, never while one runs. A poisoned lock
-        // cannot be: jobs run outside it, and `recv` does not panic.
+        // The lock is held only to take a job, never while one runs (jobs run outside
+        // it, and `recv` does not panic), so it cannot be poisoned in practice.
         let next = match queue.lock() {
             Ok(queue) => queue.recv(),
             Err(poisoned) => poisoned.into_inner().recv(),
@@ -110,7 +110,8 @@ fn lower_priority() {
     {
         // SAFETY: setpriority has no memory effects; 0 names the calling thread.
         let current = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-        // A failure leaves the thread at the process's priority, which is only slower.
+        // A failure leaves the thread at the process's priority: page work then competes
+        // with the connection's holder, as it did on tokio's blocking pool.
         // SAFETY: as above.
         let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, current + NICENESS) };
     }
@@ -123,11 +124,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_run_and_return_their_values() {
         let pool = CpuPool::start().expect("start");
-        let sums = futures_join(&pool).await;
-        assert_eq!(sums, vec![0, 1, 3, 6, 10, 15, 21, 28]);
-    }
-
-    async fn futures_join(pool: &CpuPool) -> Vec<u64> {
+        // Eight jobs in flight at once, more than there are threads.
         let mut handles = Vec::new();
         for n in 0..8u64 {
             let pool = pool.clone();
@@ -139,7 +136,7 @@ mod tests {
         for handle in handles {
             sums.push(handle.await.expect("task").expect("job"));
         }
-        sums
+        assert_eq!(sums, vec![0, 1, 3, 6, 10, 15, 21, 28]);
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ mod cluster;
 mod codec;
 mod postgres;
 pub mod query;
+mod rank;
 mod sqlite;
 mod transfer;
 pub mod versions;

@@ -17,6 +17,7 @@ use super::query::{
     NearDuplicate, Reextracted, SearchHit, SearchRequest, StoryDetail, StoryFilter, StoryMember,
     StorySource, StorySummary,
 };
+use super::rank;
 use super::transfer::{Batch, Cell, Kind, Table};
 use super::versions::{ArticleVersion, RevisitOutcome, RevisitTarget, Revisited, header_value};
 use super::{
@@ -181,6 +182,7 @@ impl Db {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| open_error(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        rank::register(&conn, rank::COUNTED_MATCHES).map_err(open_error)?;
         let checkpointer = Checkpointer::start(path, &conn)
             .inspect_err(|e| {
                 tracing::warn!(archive = %path.display(), error = %e, "background checkpoints unavailable; SQLite checkpoints in commits instead");
@@ -924,9 +926,11 @@ const ARTICLE_COLUMNS: &str = "a.id, a.source_id, s.name, a.canonical_url, a.tit
 const CAPTURE_COLUMNS: &str = "c.id, c.article_id, c.url, c.fetched_at, c.status, c.headers,
      c.content_type, c.charset, c.body_size, c.body_sha256";
 
-/// Weights of the `title` and `text` columns in bm25: a word in the title counts five
-/// times as much as one in the body.
-const SEARCH_RANK: &str = "bm25(articles_fts, 5.0, 1.0)";
+/// bm25 with weights for the `title` and `text` columns (a word in the title counts five
+/// times as much as one in the body), each phrase's matches counted only up to a bound
+/// ([`rank`]): FTS5's own `bm25()` reads a common word's whole posting list to count them.
+const SEARCH_RANK: &str = "newsvault_bm25(articles_fts,
+     (SELECT min(id) FROM articles), (SELECT max(id) FROM articles), 5.0, 1.0)";
 
 /// Words around the best match in a snippet (FTS5 allows up to 64).
 const SNIPPET_TOKENS: i64 = 24;

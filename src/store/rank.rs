@@ -139,17 +139,18 @@ unsafe extern "C" fn score_row(
     argv: *mut *mut sqlite3_value,
 ) {
     // SAFETY: FTS5 passes its function table, the query's context and `argc` arguments,
-    // valid for this call.
+    // all valid for this call, which is as long as `fts` and `args` live.
     let (fts, args) = unsafe {
-        let args: Vec<Arg> = (0..usize::try_from(argc).unwrap_or(0))
-            .map(|i| Arg::read(*argv.add(i)))
-            .collect();
+        let args = match usize::try_from(argc) {
+            Ok(n) if n > 0 && !argv.is_null() => std::slice::from_raw_parts(argv.cast_const(), n),
+            _ => &[],
+        };
         (
             Fts5 {
                 api: &*api,
                 ctx: fts,
             },
-            args,
+            Args(args),
         )
     };
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| score(&fts, &args)));
@@ -169,23 +170,22 @@ unsafe extern "C" fn score_row(
     }
 }
 
-/// A function argument, read as both kinds it may be used as.
-struct Arg {
-    integer: i64,
-    real: f64,
-}
+/// The function's arguments after the table, valid for the call they came with.
+struct Args<'a>(&'a [*mut sqlite3_value]);
 
-impl Arg {
-    /// # Safety
-    /// `value` must be a live argument of the current call.
-    unsafe fn read(value: *mut sqlite3_value) -> Arg {
-        // SAFETY: as the caller promises.
-        unsafe {
-            Arg {
-                integer: ffi::sqlite3_value_int64(value),
-                real: ffi::sqlite3_value_double(value),
-            }
-        }
+impl Args<'_> {
+    fn integer(&self, i: usize) -> Option<i64> {
+        // SAFETY: the values are the current call's arguments (see `score_row`).
+        self.0
+            .get(i)
+            .map(|&v| unsafe { ffi::sqlite3_value_int64(v) })
+    }
+
+    fn real(&self, i: usize) -> Option<f64> {
+        // SAFETY: as for `integer`.
+        self.0
+            .get(i)
+            .map(|&v| unsafe { ffi::sqlite3_value_double(v) })
     }
 }
 
@@ -196,17 +196,18 @@ enum Failure {
     Usage(&'static str),
 }
 
-fn score(fts: &Fts5, args: &[Arg]) -> Result<f64, Failure> {
-    let [first_rowid, last_rowid, weights @ ..] = args else {
+/// Arguments: the table's first and last rowid, then a weight per column (1 where none).
+fn score(fts: &Fts5, args: &Args) -> Result<f64, Failure> {
+    let (Some(first_rowid), Some(last_rowid)) = (args.integer(0), args.integer(1)) else {
         return Err(Failure::Usage(
             "newsvault_bm25(table, first_rowid, last_rowid, weight...) needs the table's first and last rowid",
         ));
     };
-    let stats = query_stats(fts, first_rowid.integer, last_rowid.integer)?;
+    let stats = query_stats(fts, first_rowid, last_rowid)?;
     let mut frequency = vec![0.0; stats.idf.len()];
     for i in 0..fts.instance_count()? {
         let (phrase, column) = fts.instance(i)?;
-        let weight = weights.get(column).map_or(1.0, |w| w.real);
+        let weight = args.real(2 + column).unwrap_or(1.0);
         if let Some(f) = frequency.get_mut(phrase) {
             *f += weight;
         }
@@ -235,7 +236,7 @@ fn query_stats<'a>(
     let average_length = fts.total_tokens()? as f64 / rows as f64;
     let limit = fts.counted_matches();
     let mut idf = Vec::new();
-    for phrase in 0..fts.phrase_count() {
+    for phrase in 0..fts.phrase_count()? {
         let count = fts.count_matches(phrase, limit)?;
         let matches = estimated_matches(&count, first_rowid, last_rowid, rows);
         let value = ((rows as f64 - matches + 0.5) / (matches + 0.5)).ln();
@@ -331,9 +332,9 @@ impl Fts5<'_> {
         Ok(tokens)
     }
 
-    fn phrase_count(&self) -> usize {
-        let count = self.api.xPhraseCount.map_or(0, |f| unsafe { f(self.ctx) });
-        usize::try_from(count).unwrap_or(0)
+    fn phrase_count(&self) -> Result<usize, Failure> {
+        let f = self.api.xPhraseCount.ok_or(MISSING)?;
+        usize::try_from(unsafe { f(self.ctx) }).map_err(|_| MISSING)
     }
 
     fn instance_count(&self) -> Result<usize, Failure> {

@@ -179,8 +179,9 @@ pub struct SearchArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// An article id, or any URL that led to the article.
-    #[arg(value_name = "ID|URL")]
+    /// An article id, any URL that led to the article, or the SHA-256 of one of its
+    /// captures' bodies (64 hex digits, `sha256:` before them optional).
+    #[arg(value_name = "ID|URL|SHA256")]
     pub article: String,
     /// One JSON object: the article's fields, URLs and captures.
     #[arg(long)]
@@ -202,8 +203,9 @@ pub struct RevisitArgs {
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// An article id, or any URL that led to the article.
-    #[arg(value_name = "ID|URL")]
+    /// An article id, any URL that led to the article, or the SHA-256 of one of its
+    /// captures' bodies (64 hex digits, `sha256:` before them optional).
+    #[arg(value_name = "ID|URL|SHA256")]
     pub article: String,
     /// One JSON object: the article's revisit state and its versions, texts included.
     #[arg(long)]
@@ -212,8 +214,9 @@ pub struct HistoryArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// An article id, or any URL that led to the article.
-    #[arg(value_name = "ID|URL")]
+    /// An article id, any URL that led to the article, or the SHA-256 of one of its
+    /// captures' bodies (64 hex digits, `sha256:` before them optional).
+    #[arg(value_name = "ID|URL|SHA256")]
     pub article: String,
     /// The older version (default: the one before --to).
     #[arg(long, value_name = "N")]
@@ -229,8 +232,9 @@ pub struct DiffArgs {
 
 #[derive(Debug, Args)]
 pub struct RawArgs {
-    /// An article id, or any URL that led to the article.
-    #[arg(value_name = "ID|URL")]
+    /// An article id, any URL that led to the article, or the SHA-256 of one of its
+    /// captures' bodies (64 hex digits, `sha256:` before them optional).
+    #[arg(value_name = "ID|URL|SHA256")]
     pub article: String,
     /// Write to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
@@ -959,15 +963,18 @@ async fn search(cli: &Cli, args: &SearchArgs) -> Result<ExitCode, AppError> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Finds the article an `ID|URL` argument names.
+/// Finds the article an `ID|URL|SHA256` argument names.
 async fn resolve_article(store: &Store, key: &str) -> Result<i64, AppError> {
     let key = key.trim();
     let (lookup, what) = if let Ok(id) = key.parse::<i64>() {
         (ArticleKey::Id(id), format!("with id {id}"))
+    } else if let Some(sha256) = capture_hash(key) {
+        let what = format!("with a capture of SHA-256 {sha256}");
+        (ArticleKey::CaptureBody(sha256), what)
     } else {
         let Some(canonical) = canonical_url_str(key, None) else {
             return Err(AppError::Usage(format!(
-                "{key:?} is neither an article id nor an http(s) URL"
+                "{key:?} is neither an article id, an http(s) URL nor a SHA-256"
             )));
         };
         let mut urls = vec![canonical.to_string()];
@@ -982,6 +989,17 @@ async fn resolve_article(store: &Store, key: &str) -> Result<i64, AppError> {
             store.location()
         ))
     })
+}
+
+/// The SHA-256 a `sha256:HEX` or bare 64-hex-digit argument gives, in lower case as
+/// `captures.body_sha256` holds it.
+fn capture_hash(key: &str) -> Option<String> {
+    let hex = key
+        .strip_prefix("sha256:")
+        .or_else(|| key.strip_prefix("SHA256:"))
+        .unwrap_or(key);
+    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
 }
 
 /// `show --json`: the article as exported, with its captures.

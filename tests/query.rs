@@ -301,6 +301,30 @@ async fn show_and_raw_find_articles_by_id_and_any_url() {
                 .is_some_and(|t| t.ends_with('Z'))
         );
     }
+    // By the SHA-256 of a capture's body (what `show --json` lists, or `sha256sum` of a page),
+    // with or without its prefix, in either case.
+    let shown = json_lines(&newsvault(dir.path(), &["show", "--json", &id.to_string()]));
+    let sha256 = shown[0]["captures"][0]["body_sha256"]
+        .as_str()
+        .expect("a capture's hash")
+        .to_string();
+    for key in [
+        format!("sha256:{sha256}"),
+        sha256.to_ascii_uppercase(),
+        sha256.clone(),
+    ] {
+        let output = newsvault(dir.path(), &["show", "--json", &key]);
+        assert!(output.status.success(), "{key}: {}", stderr(&output));
+        assert_eq!(json_lines(&output)[0]["id"], id, "{key}");
+    }
+    let unknown = format!("sha256:{}", "0".repeat(64));
+    let missing = newsvault(dir.path(), &["raw", &unknown]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains(&"0".repeat(64)),
+        "{}",
+        stderr(&missing)
+    );
     let human = newsvault(dir.path(), &["show", &id.to_string()]);
     assert!(human.status.success());
     assert!(stdout(&human).contains("title:") && stdout(&human).contains("captures:"));

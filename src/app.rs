@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -17,7 +19,9 @@ use crate::pipeline::{Pipeline, PollError, PollSummary, RevisitSummary};
 use crate::scheduler::{self, RunTotals};
 use crate::service::Notifier;
 use crate::shutdown::Shutdown;
-use crate::store::{NodeLease, NodeRegistration, SourceId, SourceSpec, SourceState, Store};
+use crate::store::{
+    NodeInfo, NodeLease, NodeRegistration, SourceId, SourceSpec, SourceState, Store,
+};
 
 /// How much longer than the HTTP timeout a node's slot in a host's cluster-wide limit
 /// stands when the node never gives it back: the request has surely ended by then.
@@ -48,6 +52,37 @@ fn source_specs(config: &Config) -> Vec<SourceSpec> {
             enabled: s.enabled,
         })
         .collect()
+}
+
+/// Who holds a source that a one-shot poll skipped, for its report: the node, when its
+/// lease ends, and whether the node registry says the node still runs. A node that died
+/// (or stopped on a full disk, unable to write) leaves its leases to run out, and a poll
+/// before then skips its sources.
+fn describe_holder(
+    node: Option<&str>,
+    until: Option<DateTime<Utc>>,
+    nodes: &[NodeInfo],
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+) -> String {
+    let name = node.unwrap_or("?");
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let until = until.map_or_else(|| "?".to_string(), time);
+    let held = format!("node {name:?} until {until}");
+    match nodes.iter().find(|n| n.name == name) {
+        Some(NodeInfo {
+            stopped_at: Some(stopped),
+            ..
+        }) => format!(
+            "{held}; that node stopped at {} without giving it back (the lease runs out by itself)",
+            time(*stopped)
+        ),
+        Some(info) if !info.is_live(now, lease) => format!(
+            "{held}; that node was last heard from at {} and may have stopped (the lease runs out by itself)",
+            time(info.last_seen_at)
+        ),
+        _ => held,
+    }
 }
 
 /// What making the archive's sources agree with `specs` would change, one entry each;
@@ -268,18 +303,23 @@ impl App {
             .claim_sources(wanted.clone(), &lease, now)
             .await?;
         let mut summaries = Vec::new();
+        // Read only when some source is held elsewhere: to say whether its holder still runs.
+        let mut nodes: Option<Vec<NodeInfo>> = None;
         for state in &states {
             if claimed.iter().any(|c| c.id == state.id) {
                 continue;
             }
-            let held_by = format!(
-                "node {:?} (lease until {})",
-                state.lease_node.as_deref().unwrap_or("?"),
-                state
-                    .lease_until
-                    .map_or_else(|| "?".to_string(), |t| t.to_rfc3339())
+            if nodes.is_none() {
+                nodes = Some(self.store().nodes().await.unwrap_or_default());
+            }
+            let held_by = describe_holder(
+                state.lease_node.as_deref(),
+                state.lease_until,
+                nodes.as_deref().unwrap_or_default(),
+                now,
+                self.config.cluster.lease,
             );
-            tracing::warn!(source = %state.name, holder = %held_by, "not polled: another node is polling it");
+            tracing::warn!(source = %state.name, holder = %held_by, "not polled: leased to another node");
             summaries.push(PollSummary {
                 source: state.name.clone(),
                 leased_to: Some(held_by),
@@ -500,5 +540,55 @@ impl App {
             "newsvault stopped"
         );
         totals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_source_names_its_holder_and_whether_that_node_still_runs() {
+        let at = |minute: u32| {
+            DateTime::parse_from_rfc3339(&format!("2026-11-28T10:{minute:02}:00Z"))
+                .expect("a time")
+                .with_timezone(&Utc)
+        };
+        let lease = std::time::Duration::from_secs(300);
+        let node = |last_seen: u32, stopped: Option<u32>| NodeInfo {
+            name: "crawler-2".into(),
+            version: "1".into(),
+            schema_version: 10,
+            started_at: at(0),
+            last_seen_at: at(last_seen),
+            stopped_at: stopped.map(at),
+        };
+        let describe = |nodes: &[NodeInfo]| {
+            describe_holder(Some("crawler-2"), Some(at(40)), nodes, at(30), lease)
+        };
+        let held = "node \"crawler-2\" until 2026-11-28T10:40:00Z";
+        // Heard from within a lease, or not registered (a one-shot poll's lease): the
+        // holder and the lease's end.
+        assert_eq!(describe(&[node(28, None)]), held);
+        assert_eq!(describe(&[]), held);
+        // Silent for longer than a lease: it may be gone.
+        assert_eq!(
+            describe(&[node(20, None)]),
+            format!(
+                "{held}; that node was last heard from at 2026-11-28T10:20:00Z and may have \
+                 stopped (the lease runs out by itself)"
+            )
+        );
+        assert_eq!(
+            describe(&[node(20, Some(21))]),
+            format!(
+                "{held}; that node stopped at 2026-11-28T10:21:00Z without giving it back (the \
+                 lease runs out by itself)"
+            )
+        );
+        assert_eq!(
+            describe_holder(None, None, &[], at(30), lease),
+            "node \"?\" until ?"
+        );
     }
 }

@@ -534,7 +534,7 @@ async fn poll(cli: &Cli, args: &PollArgs) -> Result<ExitCode, AppError> {
             total(|s| s.errors),
             failed,
             if leased > 0 {
-                format!("; {leased} not polled, being polled by another node")
+                format!("; {leased} not polled, leased to another node")
             } else {
                 String::new()
             }

@@ -151,7 +151,7 @@ impl PollSummary {
 impl fmt::Display for PollSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(holder) = &self.leased_to {
-            return write!(f, "{}: not polled: {holder} is polling it", self.source);
+            return write!(f, "{}: not polled: leased to {holder}", self.source);
         }
         match &self.failure {
             Some(error) => write!(f, "{}: failed: {error}", self.source),

@@ -6,12 +6,15 @@
 //! is never changed here. The story fingerprint follows the new text, and an article
 //! archived before stories existed is given its story (in id order, so the earliest
 //! articles start the stories later ones join); an article keeps the story it has.
+//! Extraction runs on every core at once ([`CpuPool`]), a page of articles at a time;
+//! the writes stay in id order.
 
 use std::collections::HashMap;
 
 use chrono_tz::Tz;
 
 use crate::canon;
+use crate::cpu_pool::CpuPool;
 use crate::extract::{self, PageRules};
 use crate::fetch::charset::decode_html;
 use crate::pipeline::EXTRACTOR;
@@ -54,6 +57,8 @@ pub async fn reparse(
     store: &Store,
     options: &ReparseOptions,
 ) -> Result<ReparseSummary, StoreError> {
+    let cpu = CpuPool::start()
+        .map_err(|e| StoreError::Other(format!("cannot start the page work threads: {e}")))?;
     let mut summary = ReparseSummary::default();
     let mut after = 0;
     loop {
@@ -62,6 +67,9 @@ pub async fn reparse(
             .await?;
         let Some(last) = page.last() else { break };
         after = last.id;
+        // The page's articles are extracted on every core at once, then written one at a
+        // time in id order (the order stories are assigned in).
+        let mut extracting = Vec::with_capacity(page.len());
         for article in page {
             summary.examined += 1;
             let Some(capture) = store.latest_capture(article.id).await? else {
@@ -77,14 +85,27 @@ pub async fn reparse(
                 .unwrap_or_else(|| PageRules::in_timezone(Tz::UTC));
             let stored_text_empty = article.text.trim().is_empty();
             let (id, url) = (article.id, article.canonical_url.clone());
-            let fields =
-                tokio::task::spawn_blocking(move || extract_again(&article, &capture, &page_rules))
+            let cpu = cpu.clone();
+            let fields = tokio::spawn(async move {
+                cpu.run(move || extract_again(&article, &capture, &page_rules))
                     .await
-                    .map_err(|e| {
-                        StoreError::Other(format!(
-                            "re-extraction of article {id} ({url}) failed: {e}"
-                        ))
-                    })?;
+            });
+            extracting.push((id, url, stored_text_empty, fields));
+        }
+        for (id, url, stored_text_empty, fields) in extracting {
+            let fields = match fields.await {
+                Ok(Ok(fields)) => fields,
+                Ok(Err(e)) => {
+                    tracing::error!(article = id, %url, error = %e, "re-extraction failed; kept the stored fields");
+                    summary.failed += 1;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(StoreError::Other(format!(
+                        "re-extraction of article {id} ({url}) failed: {e}"
+                    )));
+                }
+            };
             if fields.text.trim().is_empty() && !stored_text_empty {
                 tracing::warn!(article = id, %url, "the extractor found no text now; kept the stored fields");
                 summary.failed += 1;

@@ -303,7 +303,8 @@ impl App {
             .claim_sources(wanted.clone(), &lease, now)
             .await?;
         let mut summaries = Vec::new();
-        // Read only when some source is held elsewhere: to say whether its holder still runs.
+        // Read only when some source is held elsewhere, to say whether its holder still
+        // runs; if they cannot be read, the report names the holder and its lease alone.
         let mut nodes: Option<Vec<NodeInfo>> = None;
         for state in &states {
             if claimed.iter().any(|c| c.id == state.id) {

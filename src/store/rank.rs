@@ -5,12 +5,13 @@
 //! (IDF). For a word found in most of a million articles that count reads the word's whole
 //! posting list, tens of megabytes: most of a broad search's time, and from a cold page
 //! cache most of its disk reads (docs/performance.md, "Growth"). `newsvault_bm25()` is the
-//! same function except for that count. It counts matches oldest first and stops after
-//! [`COUNTED_MATCHES`]; a phrase with more is estimated from how much of the archive's
-//! rowid range (its arrival order) those first matches span. So:
+//! same function except for that count. It counts matches oldest first and stops at the
+//! limit it was registered with (the store gives it as many as a search ranks, 5,000, so
+//! a phrase costs at most what the ranking does); a phrase with more is estimated from how
+//! much of the archive's rowid range (its arrival order) those first matches span. So:
 //!
-//! - a query whose phrases each match at most [`COUNTED_MATCHES`] rows scores exactly as
-//!   `bm25()` does;
+//! - a query whose phrases each match at most that many rows scores exactly as `bm25()`
+//!   does;
 //! - a query of one phrase is ordered exactly as by `bm25()` whatever its count, since the
 //!   IDF scales every row's score alike;
 //! - only the balance between the phrases of a query of several common ones rests on the
@@ -31,10 +32,6 @@ use rusqlite::ffi::{
     self, Fts5Context, Fts5ExtensionApi, SQLITE_DONE, SQLITE_ERROR, SQLITE_OK, sqlite3_context,
     sqlite3_value,
 };
-
-/// Matches of one phrase counted before the rest are estimated: as many as a search ranks
-/// (`RANKED_MATCHES` in the SQLite store), so a phrase costs at most what the ranking does.
-pub(super) const COUNTED_MATCHES: i64 = 5_000;
 
 /// bm25's constants, as FTS5 has them.
 const K1: f64 = 1.2;
@@ -153,17 +150,14 @@ unsafe extern "C" fn score_row(
             Args(args),
         )
     };
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| score(&fts, &args)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| score(&fts, &args)))
+        .unwrap_or(Err(Failure::Usage("newsvault_bm25: internal error")));
     // SAFETY: `ctx` is this call's result context.
     unsafe {
         match outcome {
-            Ok(Ok(score)) => ffi::sqlite3_result_double(ctx, score),
-            Ok(Err(Failure::Sqlite(rc))) => ffi::sqlite3_result_error_code(ctx, rc),
-            Ok(Err(Failure::Usage(message))) => {
-                ffi::sqlite3_result_error(ctx, message.as_ptr().cast(), message.len() as c_int)
-            }
-            Err(_) => {
-                let message = "newsvault_bm25: internal error";
+            Ok(score) => ffi::sqlite3_result_double(ctx, score),
+            Err(Failure::Sqlite(rc)) => ffi::sqlite3_result_error_code(ctx, rc),
+            Err(Failure::Usage(message)) => {
                 ffi::sqlite3_result_error(ctx, message.as_ptr().cast(), message.len() as c_int)
             }
         }
@@ -192,7 +186,7 @@ impl Args<'_> {
 enum Failure {
     /// An FTS5 call failed with this code.
     Sqlite(c_int),
-    /// The function was called wrongly.
+    /// The function was called wrongly, or failed (a panic caught).
     Usage(&'static str),
 }
 
@@ -234,7 +228,7 @@ fn query_stats<'a>(
     }
     let rows = fts.row_count()?.max(1);
     let average_length = fts.total_tokens()? as f64 / rows as f64;
-    let limit = fts.counted_matches();
+    let limit = fts.counted_matches()?;
     let mut idf = Vec::new();
     for phrase in 0..fts.phrase_count()? {
         let count = fts.count_matches(phrase, limit)?;
@@ -363,17 +357,11 @@ impl Fts5<'_> {
     }
 
     /// The limit `register` gave this function.
-    fn counted_matches(&self) -> i64 {
+    fn counted_matches(&self) -> Result<i64, Failure> {
+        let f = self.api.xUserData.ok_or(MISSING)?;
         // SAFETY: the user data is the i64 Box from `register`, alive while the function
         // is registered.
-        self.api.xUserData.map_or(COUNTED_MATCHES, |f| unsafe {
-            let limit = f(self.ctx).cast::<i64>();
-            if limit.is_null() {
-                COUNTED_MATCHES
-            } else {
-                *limit
-            }
-        })
+        unsafe { f(self.ctx).cast::<i64>().as_ref().copied() }.ok_or(MISSING)
     }
 
     fn count_matches(&self, phrase: usize, limit: i64) -> Result<MatchCount, Failure> {
@@ -485,7 +473,7 @@ mod tests {
             .iter()
             .map(|(r, t, x)| (*r, t.as_str(), x.as_str()))
             .collect();
-        let conn = table(COUNTED_MATCHES, &rows);
+        let conn = table(5_000, &rows);
         for query in [
             "alpha",
             "alpha beta",
@@ -585,7 +573,7 @@ mod tests {
 
     #[test]
     fn a_call_without_the_rowid_bounds_is_an_error_that_names_the_function() {
-        let conn = table(COUNTED_MATCHES, &[(1, "a title", "some text")]);
+        let conn = table(5_000, &[(1, "a title", "some text")]);
         let error = conn
             .query_row(
                 "SELECT newsvault_bm25(t) FROM t WHERE t MATCH 'text'",

@@ -182,7 +182,7 @@ impl Db {
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| open_error(e.to_string()))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        rank::register(&conn, rank::COUNTED_MATCHES).map_err(open_error)?;
+        rank::register(&conn, RANKED_MATCHES).map_err(open_error)?;
         let checkpointer = Checkpointer::start(path, &conn)
             .inspect_err(|e| {
                 tracing::warn!(archive = %path.display(), error = %e, "background checkpoints unavailable; SQLite checkpoints in commits instead");
@@ -939,7 +939,8 @@ const SNIPPET_TOKENS: i64 = 24;
 /// ones. Scoring is linear in the matches it ranks, so a word found in much of a large
 /// archive would otherwise cost time in proportion to the archive (measured in
 /// docs/performance.md: 555 ms at 100,000 articles for such words); a query with fewer
-/// matches is ranked whole, as before.
+/// matches is ranked whole, as before. Also how many matches of each phrase relevance
+/// counts before it estimates ([`rank`]), so that counting costs no more than ranking.
 const RANKED_MATCHES: i64 = 5_000;
 
 /// An error about a stored value that does not parse (a column's CHECK should prevent it).

@@ -305,18 +305,19 @@ impl App {
         let mut summaries = Vec::new();
         // Read only when some source is held elsewhere, to say whether its holder still
         // runs; if they cannot be read, the report names the holder and its lease alone.
-        let mut nodes: Option<Vec<NodeInfo>> = None;
+        let nodes = if claimed.len() < states.len() {
+            self.store().nodes().await.unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         for state in &states {
             if claimed.iter().any(|c| c.id == state.id) {
                 continue;
             }
-            if nodes.is_none() {
-                nodes = Some(self.store().nodes().await.unwrap_or_default());
-            }
             let held_by = describe_holder(
                 state.lease_node.as_deref(),
                 state.lease_until,
-                nodes.as_deref().unwrap_or_default(),
+                &nodes,
                 now,
                 self.config.cluster.lease,
             );

@@ -23,7 +23,7 @@
 #      `newsvault backfill --urls` into a fresh archive with politeness lifted for
 #      loopback (no delay, robots.txt not read, IN_FLIGHT requests in flight and pages in
 #      work, default 16: 24 was barely faster on 2 cores, at 20 MB more memory; see
-#      docs/performance.md);
+#      docs/performance-log.md);
 #   4. runs `trafilatura -i urls.txt -o DIR --parallel 2` on the same URLs (installed from
 #      PyPI into target/trafilatura-venv; its per-host sleep and its SSRF guard are turned
 #      off for loopback through a settings file);

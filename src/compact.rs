@@ -23,7 +23,7 @@ use crate::store::{
     SHARED_DICTIONARY_SITE, StorageUsage, Store, StoreError, site_of,
 };
 
-/// Captures a site needs before it gets a dictionary. Measured (docs/performance.md): a
+/// Captures a site needs before it gets a dictionary. Measured (docs/performance-log.md): a
 /// dictionary pays for its own size after a few pages, and on pages that share a
 /// template, 10 samples already give nearly all of the gain; real sites vary more (section
 /// templates, redesigns), so 50 leaves a margin, and the retraining at each doubling

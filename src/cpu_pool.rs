@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 type Job = Box<dyn FnOnce() + Send>;
 
 /// How much lower than the process the page work runs: the `nice` increment. Measured
-/// on the 2,000-page backfill (docs/performance.md): 10 bought about 6 % of wall time,
+/// on the 2,000-page backfill (docs/performance-log.md): 10 bought about 6 % of wall time,
 /// 5 about half of that.
 const NICENESS: i32 = 10;
 

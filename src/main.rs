@@ -31,7 +31,7 @@ fn main() -> ExitCode {
 /// document tree, texts and buffers on whichever thread runs it, and glibc's arenas, capped
 /// at two ([`newsvault::memory::limit_arenas`]), make those threads wait for each other.
 /// jemalloc does the same backfill in less CPU and less time (figures in
-/// docs/performance.md). SQLite and zstd keep glibc's malloc.
+/// docs/performance-log.md). SQLite and zstd keep glibc's malloc.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static HEAP: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -3,7 +3,7 @@
 //! keeps freed memory for reuse and returns only what lies at the top of the heap, so a
 //! daemon following 10,000 sources kept ~150 MB resident between rounds that it no
 //! longer used (measured with `scripts/idle.sh` before claims were bounded by the free poll
-//! slots: 226 MB resident, 72 MB after `malloc_trim`; docs/performance.md). With bounded
+//! slots: 226 MB resident, 72 MB after `malloc_trim`; docs/performance-log.md). With bounded
 //! claims a round frees far less, and the trim stays as the guard against a burst's
 //! leftovers. `newsvault run` asks for it back periodically.
 //! The binary also caps malloc's arenas at start ([`limit_arenas`]). Elsewhere than glibc
@@ -26,7 +26,7 @@ pub const TRIM_INTERVAL: Duration = Duration::from_secs(60);
 /// one of its own, up to eight per core, and each keeps its own freed memory; the async
 /// workers and the blocking pool share two without contention that shows in the
 /// benchmarks, and the idle daemon following 10,000 sources holds 58.9 MB instead of
-/// 64.9 MB (`MALLOC_ARENA_MAX=2 scripts/idle.sh`, docs/performance.md).
+/// 64.9 MB (`MALLOC_ARENA_MAX=2 scripts/idle.sh`, docs/performance-log.md).
 const MAX_ARENAS: i32 = 2;
 
 /// Caps malloc's arenas at [`MAX_ARENAS`], unless `MALLOC_ARENA_MAX` in the environment

@@ -1,7 +1,7 @@
 //! Word lists that class, id and label tests look for inside a name ("byline",
 //! "related", "post-content", …), each compiled once into one matcher. A page asks these
 //! questions of thousands of elements; one pass over the name replaces a substring search
-//! per word of the list (measured in docs/performance.md, "Extraction alone").
+//! per word of the list (measured in docs/performance-log.md, "Extraction alone").
 
 use aho_corasick::AhoCorasick;
 

@@ -938,7 +938,7 @@ const SNIPPET_TOKENS: i64 = 24;
 /// Most matches of one query that search ranks by relevance: the most recently archived
 /// ones. Scoring is linear in the matches it ranks, so a word found in much of a large
 /// archive would otherwise cost time in proportion to the archive (measured in
-/// docs/performance.md: 555 ms at 100,000 articles for such words); a query with fewer
+/// docs/performance-log.md: 555 ms at 100,000 articles for such words); a query with fewer
 /// matches is ranked whole, as before. Also how many matches of each phrase relevance
 /// counts before it estimates ([`rank`]), so that counting costs no more than ranking.
 const RANKED_MATCHES: i64 = 5_000;
@@ -1113,7 +1113,7 @@ impl Db {
         // best). The ranking pass reads `articles` only when
         // a filter needs its columns: in a large archive those rows are scattered over the
         // file, and reading thousands of them cost more than the ranking (measured in
-        // docs/performance.md, "Growth").
+        // docs/performance-log.md, "Growth").
         let filtered = !request.filter.is_empty();
         let ranked_from = if filtered {
             format!(

@@ -28,7 +28,15 @@ use rusqlite::Connection;
 /// for the writer's transactions to end while holding off new ones, and a writer that
 /// commits back to back (one article a millisecond) made it give up after its wait, with
 /// the log at 185 MB at 100,000 articles and single inserts held for up to that wait.
-const WRITER_CHECKPOINT_AT: i64 = 4_096;
+///
+/// The commit that crosses it pays for the writer's checkpoint: however little is left
+/// to copy, the database file is synced (~10 ms on a virtual disk). An article's commit
+/// writes 80 to 90 pages of log (half of them its 42 story band entries, each on a
+/// leaf of its own), so at 4,096 pages one commit in 50 paid it, and that was the slowest
+/// 1 % of inserts: p99 18-28 ms from 10,000 to 30,000 articles, 38 ms at 100,000. At
+/// 16,384 pages (a log of ~75 MB at its largest) p99 is 8-9 ms and 12 ms at 100,000;
+/// 32,768 pages halve it again for a log twice as large (docs/performance-log.md).
+const WRITER_CHECKPOINT_AT: i64 = 16_384;
 
 /// The shortest time between two passes, each of which syncs the log and the database
 /// file.
@@ -245,9 +253,10 @@ mod tests {
         let checkpointer = Checkpointer::start(&path, &writer).expect("start");
         let wal = dir.path().join("archive.sqlite3-wal");
 
-        // Commits of 1 MiB (256 pages) until twice WRITER_CHECKPOINT_AT pages have been
-        // written: a log never started again would hold every one of them.
-        let commits = 2 * WRITER_CHECKPOINT_AT / 256 + 1;
+        // Commits of 1 MiB (256 pages), half of WRITER_CHECKPOINT_AT pages in all: a log
+        // never started again would hold every one of them, and the writer's own
+        // checkpoint never runs, so only the thread's passes can have let it start again.
+        let commits = WRITER_CHECKPOINT_AT / 256 / 2;
         for i in 0..commits {
             writer
                 .execute("INSERT INTO pages VALUES (zeroblob(1024 * 1024))", [])

@@ -33,9 +33,9 @@ use rusqlite::Connection;
 /// to copy, the database file is synced (~10 ms on a virtual disk). An article's commit
 /// writes 80 to 90 pages of log (half of them its 42 story band entries, each on a
 /// leaf of its own), so at 4,096 pages one commit in 50 paid it, and that was the slowest
-/// 1 % of inserts: p99 18-28 ms from 10,000 to 30,000 articles, 38 ms at 100,000. At
-/// 16,384 pages (a log of ~75 MB at its largest) p99 is 8-9 ms and 12 ms at 100,000;
-/// 32,768 pages halve it again for a log twice as large (docs/performance-log.md).
+/// 1 % of inserts: p99 18-38 ms from 10,000 to a million articles. At 16,384 pages (a log
+/// of 75-93 MB at its largest) p99 is 8-11 ms over the same range; 32,768 pages halve it
+/// again for a log twice as large (docs/performance-log.md).
 const WRITER_CHECKPOINT_AT: i64 = 16_384;
 
 /// The shortest time between two passes, each of which syncs the log and the database

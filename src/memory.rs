@@ -3,9 +3,9 @@
 //! keeps freed memory for reuse and returns only what lies at the top of the heap, so a
 //! daemon following 10,000 sources kept ~150 MB resident between rounds that it no
 //! longer used (measured with `scripts/idle.sh` before claims were bounded by the free poll
-//! slots: 226 MB resident, 72 MB after `malloc_trim`; docs/performance-log.md). With bounded
-//! claims a round frees far less, and the trim stays as the guard against a burst's
-//! leftovers. `newsvault run` asks for it back periodically.
+//! slots: 226 MB resident, 72 MB after `malloc_trim`; docs/performance-log.md). With
+//! bounded claims a round frees far less, and the trim stays as the guard against a
+//! burst's leftovers. `newsvault run` asks for it back periodically.
 //! The binary also caps malloc's arenas at start ([`limit_arenas`]). Elsewhere than glibc
 //! this does nothing.
 //!

@@ -12,8 +12,8 @@ use zstd::dict::{DecoderDictionary, EncoderDictionary};
 use super::StoreError;
 
 /// zstd level for captures as they arrive: zstd's default, a fast level. Measured on 300
-/// real pages (docs/performance-log.md), level 3 compresses at ~260 MB/s against ~68 MB/s for
-/// level 9 and stores 8 % more; level 9 cost a fifth of the CPU of archiving a page.
+/// real pages (docs/performance-log.md), level 3 compresses at ~260 MB/s against ~68 MB/s
+/// for level 9 and stores 8 % more; level 9 cost a fifth of the CPU of archiving a page.
 /// `compact` re-compresses captures later with dictionaries at [`COMPACT_LEVEL`], so the
 /// ratio on arrival matters only until then.
 pub(super) const CAPTURE_LEVEL: i32 = 3;
@@ -24,8 +24,8 @@ pub const COMPACT_LEVEL: i32 = 19;
 
 /// Dictionary size `compact` trains by default (zstd's own default). A dictionary pays
 /// when it holds a site's whole template, which is often larger than 64 KiB: measured on
-/// real pages (docs/performance-log.md), unseen pages of a site were stored in 3-4 % of their
-/// size with 110 KiB against 8-9 % with 64 KiB and 17 % with 32 KiB.
+/// real pages (docs/performance-log.md), unseen pages of a site were stored in 3-4 % of
+/// their size with 110 KiB against 8-9 % with 64 KiB and 17 % with 32 KiB.
 pub const DEFAULT_DICTIONARY_SIZE: usize = 110 * 1024;
 
 /// Prepared dictionaries kept per kind. A prepared encoder dictionary at level 19 takes a

@@ -4,11 +4,11 @@
 //! that contains each phrase of the query, for the phrase's inverse document frequency
 //! (IDF). For a word found in most of a million articles that count reads the word's whole
 //! posting list, tens of megabytes: most of a broad search's time, and from a cold page
-//! cache most of its disk reads (docs/performance-log.md, "Growth"). `newsvault_bm25()` is the
-//! same function except for that count. It counts matches oldest first and stops at the
-//! limit it was registered with (the store gives it as many as a search ranks, 5,000, so
-//! a phrase costs at most what the ranking does); a phrase with more is estimated from how
-//! much of the archive's rowid range (its arrival order) those first matches span. So:
+//! cache most of its disk reads (docs/performance-log.md, "Growth"). `newsvault_bm25()` is
+//! the same function except for that count. It counts matches oldest first and stops at
+//! the limit it was registered with (the store gives it as many as a search ranks, 5,000,
+//! so a phrase costs at most what the ranking does); a phrase with more is estimated from
+//! how much of the archive's rowid range (its arrival order) those first matches span. So:
 //!
 //! - a query whose phrases each match at most that many rows scores exactly as `bm25()`
 //!   does;

@@ -26,7 +26,8 @@ def bands(article):
 
 
 def tokens(article):
-    return " ".join("b%02dh%x" % (band, h) for band, h in enumerate(bands(article)))
+    """The article's bands as FTS5 tokens, one per band: its number and its hash."""
+    return ["b%02dh%x" % (band, h) for band, h in enumerate(bands(article))]
 
 
 def main():
@@ -64,10 +65,11 @@ def main():
         )
 
         def insert(article):
-            con.execute("INSERT INTO bands_fts (rowid, k) VALUES (?, ?)", (article, tokens(article)))
+            con.execute("INSERT INTO bands_fts (rowid, k) VALUES (?, ?)",
+                        (article, " ".join(tokens(article))))
 
         def look_up(article):
-            query = " OR ".join(tokens(article).split())
+            query = " OR ".join(tokens(article))
             return len(con.execute(
                 "SELECT rowid FROM bands_fts WHERE bands_fts MATCH ? LIMIT 64", (query,)).fetchall())
 
